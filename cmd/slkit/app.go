@@ -1,0 +1,116 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+
+	"github.com/slkit/slkit/tpm"
+)
+
+// env is everything a command touches outside its arguments, so tests can
+// run the whole CLI in-process against a simulator.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	// stdoutIsTerminal reports whether stdout is a terminal (secrets are
+	// never written to one).
+	stdoutIsTerminal func() bool
+	// tpmOptions are passed to tpm.Open (tests register the simulator).
+	tpmOptions []tpm.OpenOption
+}
+
+func newEnv() *env {
+	return &env{
+		stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr,
+		stdoutIsTerminal: func() bool { return term.IsTerminal(int(os.Stdout.Fd())) },
+	}
+}
+
+const exitCodesHelp = `EXIT CODES:
+   0  success
+   1  usage or input error (bad flag, missing or malformed file)
+   2  TPM or I/O failure
+   3  a verification failed (PCR or event-log mismatch, refused unseal, bad signature)`
+
+func newApp(e *env) *cli.App {
+	app := &cli.App{
+		Name:  "slkit",
+		Usage: "measured and secure launch toolkit (TPM, DRTM, kexec, deferred EFI commits)",
+		Description: "slkit measures the next kernel, initrd and command line into the TPM, stages a\n" +
+			"dynamic launch, hands over with kexec, and seals secrets around deferred EFI\n" +
+			"variable commits.\n\n" + exitCodesHelp,
+		Reader:    e.stdin,
+		Writer:    e.stdout,
+		ErrWriter: e.stderr,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "tpm", Value: tpm.DefaultSpec, EnvVars: []string{"SLKIT_TPM"},
+				Usage: "TPM to use: device[:PATH], swtpm:tcp:HOST:PORT or swtpm:unix:PATH[,ctrl=PATH]"},
+		},
+		HideHelpCommand: true,
+		ExitErrHandler:  func(*cli.Context, error) {},
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return usageError{err}
+		},
+	}
+	app.Commands = commands(e)
+	for _, c := range app.Commands {
+		setUsageErrors(c)
+	}
+	return app
+}
+
+// commands lists every command group; each lives in its own cmd_*.go file.
+func commands(e *env) []*cli.Command {
+	var cs []*cli.Command
+	cs = append(cs, pcrCommand(e))
+	return cs
+}
+
+func setUsageErrors(c *cli.Command) {
+	c.OnUsageError = func(_ *cli.Context, err error, _ bool) error { return usageError{err} }
+	for _, s := range c.Subcommands {
+		setUsageErrors(s)
+	}
+}
+
+// run executes the CLI and returns the process exit code. Errors are
+// printed as exactly one line on stderr.
+func run(args []string, e *env) int {
+	err := newApp(e).Run(args)
+	if err == nil {
+		return 0
+	}
+	code := exitCode(err)
+	fmt.Fprintf(e.stderr, "slkit: %s\n", oneLine(err.Error()))
+	return code
+}
+
+// openTPM opens the TPM named by the global --tpm flag.
+func (e *env) openTPM(c *cli.Context) (*tpm.Conn, error) {
+	return tpm.Open(c.String("tpm"), e.tpmOptions...)
+}
+
+// writeJSON prints v as indented JSON followed by a newline.
+func (e *env) writeJSON(v any) error {
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// jsonFlag is the --json flag every reporting command has.
+var jsonFlag = &cli.BoolFlag{Name: "json", Usage: "print the result as JSON"}
+
+// needArgs checks the number of positional arguments.
+func needArgs(c *cli.Context, min, max int, what string) error {
+	n := c.NArg()
+	if n < min || (max >= 0 && n > max) {
+		return usageError{errors.New(c.Command.FullName() + ": want " + what)}
+	}
+	return nil
+}

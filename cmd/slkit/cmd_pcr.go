@@ -1,0 +1,157 @@
+package main
+
+import (
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/slkit/slkit/tpm"
+)
+
+func pcrCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:  "pcr",
+		Usage: "read and extend PCRs",
+		Subcommands: []*cli.Command{
+			{
+				Name:      "read",
+				Usage:     "read PCRs (default: 0-23 in every active bank)",
+				ArgsUsage: "[PCR...]",
+				Flags: []cli.Flag{
+					&cli.StringSliceFlag{Name: "bank", Usage: "bank to read (repeatable; default: all active banks)"},
+					jsonFlag,
+				},
+				Action: func(c *cli.Context) error { return pcrRead(e, c) },
+			},
+			{
+				Name:  "extend",
+				Usage: "extend one PCR in every active bank with one TPM2_PCR_Extend",
+				Flags: []cli.Flag{
+					&cli.IntFlag{Name: "pcr", Required: true, Usage: "PCR index"},
+					&cli.StringFlag{Name: "data", Usage: "file whose hash (per bank) is extended"},
+					&cli.StringFlag{Name: "digest", Usage: "ALG:HEX digest to extend (that bank only)"},
+					jsonFlag,
+				},
+				Action: func(c *cli.Context) error { return pcrExtend(e, c) },
+			},
+		},
+	}
+}
+
+func parsePCRArgs(args []string) ([]int, error) {
+	if len(args) == 0 {
+		all := make([]int, tpm.NumPCRs)
+		for i := range all {
+			all[i] = i
+		}
+		return all, nil
+	}
+	out, err := tpm.ParsePCRList(strings.Join(args, ","))
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return out, nil
+}
+
+func pcrRead(e *env, c *cli.Context) error {
+	idx, err := parsePCRArgs(c.Args().Slice())
+	if err != nil {
+		return err
+	}
+	var banks []tpm.Alg
+	for _, b := range c.StringSlice("bank") {
+		a, err := tpm.ParseAlg(b)
+		if err != nil {
+			return usageError{fmt.Errorf("--bank: %w", err)}
+		}
+		banks = append(banks, a)
+	}
+	t, err := e.openTPM(c)
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	if len(banks) == 0 {
+		if banks, err = tpm.ActiveBanks(t); err != nil {
+			return err
+		}
+	}
+	vals, err := tpm.ReadBanks(t, banks, idx)
+	if err != nil {
+		return err
+	}
+	if c.Bool("json") {
+		return e.writeJSON(vals)
+	}
+	printPCRs(e, vals)
+	return nil
+}
+
+func printPCRs(e *env, vals *tpm.PCRs) {
+	for _, a := range vals.Algs() {
+		fmt.Fprintf(e.stdout, "%s:\n", a)
+		for _, i := range vals.Indices(a) {
+			d, _ := vals.Get(a, i)
+			fmt.Fprintf(e.stdout, "  %2d: %s\n", i, d)
+		}
+	}
+}
+
+func pcrExtend(e *env, c *cli.Context) error {
+	pcr := c.Int("pcr")
+	if pcr < 0 || pcr >= tpm.NumPCRs {
+		return usageError{fmt.Errorf("--pcr %d: not a PCR index 0-%d", pcr, tpm.NumPCRs-1)}
+	}
+	data, digest := c.String("data"), c.String("digest")
+	if (data == "") == (digest == "") {
+		return usageError{fmt.Errorf("pcr extend: give exactly one of --data FILE or --digest ALG:HEX")}
+	}
+	var ds tpm.Digests
+	if digest != "" {
+		an, hx, ok := strings.Cut(digest, ":")
+		alg, err := tpm.ParseAlg(an)
+		if !ok || err != nil {
+			return usageError{fmt.Errorf("--digest %q: want ALG:HEX, e.g. sha256:<64 hex digits>", digest)}
+		}
+		d, err := hex.DecodeString(strings.TrimPrefix(hx, "0x"))
+		if err != nil || len(d) != alg.Size() {
+			return usageError{fmt.Errorf("--digest: %s needs %d hex-encoded bytes", alg, alg.Size())}
+		}
+		ds = tpm.Digests{alg: d}
+	}
+	var f interface{ Close() error }
+	t, err := e.openTPM(c)
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	if data != "" {
+		in, err := openInput(data)
+		if err != nil {
+			return err
+		}
+		f = in
+		defer f.Close()
+		banks, err := tpm.ActiveBanks(t)
+		if err != nil {
+			return err
+		}
+		if ds, err = tpm.HashReader(banks, in); err != nil {
+			return inputError{data, err}
+		}
+	}
+	if err := tpm.Extend(t, pcr, ds); err != nil {
+		return err
+	}
+	if c.Bool("json") {
+		out := map[string]any{"pcr": pcr, "digests": ds}
+		return e.writeJSON(out)
+	}
+	for _, a := range ds.Algs() {
+		fmt.Fprintf(e.stdout, "extended PCR %s in %s with %s\n", strconv.Itoa(pcr), a, ds[a])
+	}
+	return nil
+}

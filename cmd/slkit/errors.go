@@ -1,0 +1,82 @@
+package main
+
+import (
+	"errors"
+	"io/fs"
+	"strings"
+
+	"github.com/slkit/slkit/tpm"
+	"github.com/slkit/slkit/tpm/swtpm"
+)
+
+// Exit codes (documented in `slkit --help`).
+const (
+	exitOK     = 0
+	exitInput  = 1
+	exitTPM    = 2
+	exitVerify = 3
+)
+
+// usageError is a bad flag or argument.
+type usageError struct{ err error }
+
+func (u usageError) Error() string { return u.err.Error() }
+func (u usageError) Unwrap() error { return u.err }
+
+// inputError is an input file that is missing, unreadable or malformed.
+type inputError struct {
+	name string
+	err  error
+}
+
+func (i inputError) Error() string {
+	if i.name == "" {
+		return i.err.Error()
+	}
+	return i.name + ": " + i.err.Error()
+}
+func (i inputError) Unwrap() error { return i.err }
+
+// exitCodes maps sentinel errors to exit codes; the first match wins, so
+// verification failures come before the generic TPM failure.
+var exitCodes = []struct {
+	err  error
+	code int
+}{
+	{tpm.ErrPCRMismatch, exitVerify},
+	{tpm.ErrMalformedLog, exitInput},
+	{tpm.ErrSpec, exitInput},
+	{tpm.ErrUnknownAlg, exitInput},
+	{tpm.ErrUnsupportedAlg, exitInput},
+	{tpm.ErrOpen, exitTPM},
+	{tpm.ErrTPM, exitTPM},
+	{swtpm.ErrControl, exitTPM},
+	{swtpm.ErrNoControl, exitTPM},
+}
+
+func exitCode(err error) int {
+	var u usageError
+	if errors.As(err, &u) {
+		return exitInput
+	}
+	for _, m := range exitCodes {
+		if errors.Is(err, m.err) {
+			return m.code
+		}
+	}
+	var in inputError
+	if errors.As(err, &in) {
+		return exitInput
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return exitTPM
+	}
+	return exitTPM
+}
+
+// oneLine folds a multi-line message onto one line.
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
+}

@@ -1,0 +1,173 @@
+package qemu
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/slkit/slkit/tpm/swtpm"
+)
+
+// ErrNotInstalled is returned when a rig program (swtpm, qemu-system-x86_64)
+// is not on PATH.
+var ErrNotInstalled = errors.New("not installed")
+
+// Swtpm is a running swtpm process with its own state directory.
+type Swtpm struct {
+	// Dir is the TPM state directory (and the directory of the sockets).
+	Dir string
+	// CtrlPath is the control channel's unix socket.
+	CtrlPath string
+	// DataPath is the data channel's unix socket; empty when the data channel
+	// is handed over with CMD_SET_DATAFD (the QEMU case).
+	DataPath string
+	// LogPath is swtpm's log file.
+	LogPath string
+
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error
+}
+
+type swtpmConfig struct {
+	dataSocket bool
+	startup    bool
+	logLevel   int
+}
+
+// SwtpmOption configures StartSwtpm.
+type SwtpmOption func(*swtpmConfig)
+
+// WithDataSocket gives swtpm its own data-channel socket (DataPath) and
+// starts the TPM at once (--flags not-need-init,startup-clear), for use
+// without QEMU. Without it, swtpm waits for QEMU to pass the data channel
+// with CMD_SET_DATAFD and to send CMD_INIT and TPM2_Startup itself.
+func WithDataSocket() SwtpmOption {
+	return func(c *swtpmConfig) { c.dataSocket, c.startup = true, true }
+}
+
+// WithSwtpmLogLevel sets swtpm's --log level (default 1).
+func WithSwtpmLogLevel(n int) SwtpmOption { return func(c *swtpmConfig) { c.logLevel = n } }
+
+// StartSwtpm starts `swtpm socket --tpm2` with state in dir (created if
+// missing; an existing state is reused, which is how a rig "reboots" with
+// the same TPM). It returns once the control socket accepts connections.
+func StartSwtpm(ctx context.Context, dir string, opts ...SwtpmOption) (*Swtpm, error) {
+	cfg := swtpmConfig{logLevel: 1}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	bin, err := exec.LookPath("swtpm")
+	if err != nil {
+		return nil, fmt.Errorf("swtpm: %w (apt-get install swtpm, or run make deps)", ErrNotInstalled)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("swtpm state dir: %w", err)
+	}
+	s := &Swtpm{
+		Dir:      dir,
+		CtrlPath: filepath.Join(dir, "ctrl.sock"),
+		LogPath:  filepath.Join(dir, "swtpm.log"),
+		done:     make(chan struct{}),
+	}
+	_ = os.Remove(s.CtrlPath)
+	args := []string{"socket", "--tpm2",
+		"--tpmstate", "dir=" + dir,
+		"--ctrl", "type=unixio,path=" + s.CtrlPath,
+		"--log", fmt.Sprintf("file=%s,level=%d", s.LogPath, cfg.logLevel),
+	}
+	if cfg.dataSocket {
+		s.DataPath = filepath.Join(dir, "data.sock")
+		_ = os.Remove(s.DataPath)
+		args = append(args, "--server", "type=unixio,path="+s.DataPath)
+	}
+	if cfg.startup {
+		args = append(args, "--flags", "not-need-init,startup-clear")
+	}
+	s.cmd = exec.Command(bin, args...)
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := s.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start swtpm: %w", err)
+	}
+	go func() { s.err = s.cmd.Wait(); close(s.done) }()
+	if err := s.waitReady(ctx); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// PID is the swtpm process ID.
+func (s *Swtpm) PID() int { return s.cmd.Process.Pid }
+
+// Exited is closed when the swtpm process has exited.
+func (s *Swtpm) Exited() <-chan struct{} { return s.done }
+
+func (s *Swtpm) waitReady(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for {
+		ready := fileExists(s.CtrlPath) && (s.DataPath == "" || fileExists(s.DataPath))
+		if ready {
+			return nil
+		}
+		select {
+		case <-s.done:
+			log, _ := os.ReadFile(s.LogPath)
+			return fmt.Errorf("swtpm exited during start-up: %v: %s", s.err, lastLine(log))
+		case <-ctx.Done():
+			return fmt.Errorf("swtpm did not create its sockets in %s: %w", s.Dir, ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// DialCtrl connects a control-channel client. swtpm serves one control
+// client at a time: close it before QEMU (or a multiplexer) needs it.
+func (s *Swtpm) DialCtrl() (*swtpm.Ctrl, error) { return swtpm.DialCtrl("unix", s.CtrlPath) }
+
+// Spec is the slkit TPM spec string for this instance (see tpm.Open).
+func (s *Swtpm) Spec() string {
+	if s.DataPath == "" {
+		return ""
+	}
+	return "swtpm:unix:" + s.DataPath + ",ctrl=" + s.CtrlPath
+}
+
+// Close ends swtpm by its PID: SIGTERM, then SIGKILL after two seconds. It
+// is safe to call more than once and after swtpm exited by itself.
+func (s *Swtpm) Close() error {
+	select {
+	case <-s.done:
+		return nil
+	default:
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(2 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.done
+	}
+	return nil
+}
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+func lastLine(b []byte) string {
+	s := string(b)
+	for len(s) > 0 && (s[len(s)-1] == '\n' || s[len(s)-1] == ' ') {
+		s = s[:len(s)-1]
+	}
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == '\n' {
+			return s[i+1:]
+		}
+	}
+	return s
+}
