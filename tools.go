@@ -8,9 +8,6 @@ package tools
 import (
 	_ "github.com/foxboron/go-uefi/efivarfs"
 	_ "github.com/google/go-tpm-tools/simulator"
-	_ "github.com/u-root/u-root/pkg/boot"
-	_ "github.com/u-root/u-root/pkg/cpio"
-	_ "github.com/urfave/cli/v2"
 	_ "github.com/u-root/u-root/cmds/core/cat"
 	_ "github.com/u-root/u-root/cmds/core/dmesg"
 	_ "github.com/u-root/u-root/cmds/core/gosh"
@@ -18,4 +15,7 @@ import (
 	_ "github.com/u-root/u-root/cmds/core/kexec"
 	_ "github.com/u-root/u-root/cmds/core/ls"
 	_ "github.com/u-root/u-root/cmds/core/mount"
+	_ "github.com/u-root/u-root/pkg/boot"
+	_ "github.com/u-root/u-root/pkg/cpio"
+	_ "github.com/urfave/cli/v2"
 )

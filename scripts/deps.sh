@@ -51,3 +51,22 @@ else
 	mv "$work/out" "$kdir"
 	echo "deps: kernel $(cat "$kdir/version") in $kdir"
 fi
+
+# Public event logs from real machines and cloud VMs, for the event-log tests
+# and benchmarks: the test data of github.com/google/go-eventlog (Apache-2.0),
+# fetched through the Go module proxy (the module's zip carries its testdata).
+elog=$cache/eventlogs/public
+if [ -f "$elog/.complete" ]; then
+	echo "deps: public event logs present"
+else
+	dir=$(cd "$(mktemp -d)" && go mod download -json github.com/google/go-eventlog@v0.0.2 | sed -n 's/.*"Dir": "\(.*\)",/\1/p')
+	[ -d "$dir/testdata" ] || { echo "deps: cannot fetch github.com/google/go-eventlog@v0.0.2 test data" >&2; exit 1; }
+	rm -rf "$elog.tmp" && mkdir -p "$elog.tmp"
+	cp "$dir"/testdata/eventlogs/tpm/*.bin "$elog.tmp"/
+	cp "$dir"/testdata/legacydata/linux_tpm12.json "$dir"/testdata/legacydata/windows_gcp_shielded_vm.json "$elog.tmp"/
+	chmod -R u+w "$elog.tmp"
+	echo "github.com/google/go-eventlog@v0.0.2 testdata (Apache-2.0)" > "$elog.tmp/SOURCE"
+	touch "$elog.tmp/.complete"
+	rm -rf "$elog" && mv "$elog.tmp" "$elog"
+	echo "deps: public event logs in $elog"
+fi

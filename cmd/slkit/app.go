@@ -69,6 +69,7 @@ func newApp(e *env) *cli.App {
 func commands(e *env) []*cli.Command {
 	var cs []*cli.Command
 	cs = append(cs, pcrCommand(e))
+	cs = append(cs, eventlogCommand(e))
 	return cs
 }
 

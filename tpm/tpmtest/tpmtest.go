@@ -32,10 +32,14 @@ type TPM struct {
 	*tpm.Conn
 	// Backend is "sim" or "swtpm".
 	Backend string
-	// Spec opens this same TPM through tpm.Open when combined with Options
-	// (for tests that drive the CLI).
+	// Spec and Options open this same TPM, sharing the test's connection,
+	// through tpm.Open (tests that drive the CLI in-process use them; swtpm
+	// serves one data connection at a time).
 	Spec    string
 	Options []tpm.OpenOption
+	// SwtpmSpec is the real spec string of a swtpm backend ("" for the
+	// simulator), for tests that start a separate process.
+	SwtpmSpec string
 
 	sim *simulator.Simulator
 }
@@ -76,7 +80,8 @@ func OpenSwtpm(t testing.TB) *TPM {
 	if err != nil {
 		t.Fatalf("open swtpm: %v", err)
 	}
-	tt := &TPM{Conn: c, Backend: "swtpm", Spec: s.Spec()}
+	tt := &TPM{Conn: c, Backend: "swtpm", SwtpmSpec: s.Spec()}
+	tt.share()
 	t.Cleanup(func() { tt.checkAndClose(t) })
 	return tt
 }
@@ -104,14 +109,19 @@ func openSim(t testing.TB) *TPM {
 	if err != nil {
 		t.Fatalf("open simulator: %v", err)
 	}
-	tt := &TPM{Conn: conn, Backend: "sim", Spec: "sim", sim: sim}
-	// The CLI opens the TPM per command: hand it the same simulator, without
-	// letting it close the simulator.
-	tt.Options = []tpm.OpenOption{tpm.WithBackend("sim", func(string) (transport.TPMCloser, error) {
-		return closer{rw, func() error { return nil }}, nil
-	})}
+	tt := &TPM{Conn: conn, Backend: "sim", sim: sim}
+	tt.share()
 	t.Cleanup(func() { tt.checkAndClose(t) })
 	return tt
+}
+
+// share sets Spec and Options so that tpm.Open hands out this TPM's
+// connection without letting the opener close it.
+func (t *TPM) share() {
+	t.Spec = "test"
+	t.Options = []tpm.OpenOption{tpm.WithBackend("test", func(string) (transport.TPMCloser, error) {
+		return closer{t.Conn, func() error { return nil }}, nil
+	})}
 }
 
 type closer struct {

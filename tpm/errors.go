@@ -1,0 +1,29 @@
+package tpm
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrPCRMismatch is returned when PCR values differ from what a log or a
+// sealed expectation says they should be (the CLI's exit code 3).
+var ErrPCRMismatch = errors.New("PCR values differ")
+
+// ErrMalformedLog wraps every event-log parse error.
+var ErrMalformedLog = errors.New("malformed event log")
+
+// LogError locates a parse error: the event's index in the log (0 is the
+// first record, the Spec ID header in a crypto-agile log) and the byte
+// offset at which the problem was found.
+type LogError struct {
+	Index  int
+	Offset int64
+	Msg    string
+}
+
+func (e *LogError) Error() string {
+	return fmt.Sprintf("event %d at byte offset %d: %s", e.Index, e.Offset, e.Msg)
+}
+
+// Unwrap makes errors.Is(err, ErrMalformedLog) true.
+func (e *LogError) Unwrap() error { return ErrMalformedLog }

@@ -1,0 +1,87 @@
+package tpm
+
+import (
+	"bytes"
+	"fmt"
+)
+
+// startupLocalitySig is the signature of the StartupLocality EV_NO_ACTION
+// event (PFP §10.4.5.3): PCR0 starts at the locality value instead of zero.
+const startupLocalitySig = "StartupLocality\x00"
+
+type replayConfig struct {
+	start *PCRs
+	algs  []Alg
+}
+
+// ReplayOption configures Replay.
+type ReplayOption func(*replayConfig)
+
+// WithStartValues starts the given PCRs from the given values instead of
+// their reset values (for predicting what a log will add to a running TPM).
+func WithStartValues(p *PCRs) ReplayOption { return func(c *replayConfig) { c.start = p } }
+
+// WithBanks replays only these banks (default: every bank of the log whose
+// algorithm slkit can compute).
+func WithBanks(algs ...Alg) ReplayOption { return func(c *replayConfig) { c.algs = algs } }
+
+// Replay computes the PCR values the log's events produce, for every bank of
+// the log. PCRs start at zero, except PCR0 after a StartupLocality event
+// (0…0L, L the locality) and any PCR given WithStartValues. EV_NO_ACTION
+// events are not extended. An event with no digest for a bank does not
+// extend that bank (as tpm2_eventlog does). The result holds the PCRs that
+// at least one event extends, plus those given WithStartValues.
+func (l *EventLog) Replay(opts ...ReplayOption) (*PCRs, error) {
+	cfg := replayConfig{}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	algs := cfg.algs
+	if algs == nil {
+		for _, a := range l.Algs() {
+			if _, err := a.Hash(); err == nil {
+				algs = append(algs, a)
+			}
+		}
+	}
+	out := NewPCRs()
+	if cfg.start != nil {
+		for _, a := range algs {
+			for _, i := range cfg.start.Indices(a) {
+				v, _ := cfg.start.Get(a, i)
+				out.Set(a, i, append(Digest(nil), v...))
+			}
+		}
+	}
+	locality := -1
+	for _, e := range l.Events {
+		if e.Type == EvNoAction {
+			if e.PCR == 0 && len(e.Data) == len(startupLocalitySig)+1 && bytes.HasPrefix(e.Data, []byte(startupLocalitySig)) {
+				locality = int(e.Data[len(startupLocalitySig)])
+			}
+			continue
+		}
+		for _, a := range algs {
+			d, ok := e.Digests[a]
+			if !ok {
+				continue
+			}
+			if len(d) != a.Size() {
+				return nil, fmt.Errorf("%w: event %d: %s digest is %d bytes", ErrMalformedLog, e.Index, a, len(d))
+			}
+			cur, ok := out.Get(a, e.PCR)
+			if !ok {
+				cur = ZeroDigest(a)
+				if e.PCR == 0 && locality >= 0 {
+					cur[len(cur)-1] = byte(locality)
+				}
+			}
+			next, err := ExtendDigest(a, cur, d)
+			if err != nil {
+				return nil, err
+			}
+			out.Set(a, e.PCR, next)
+		}
+	}
+	return out, nil
+}
