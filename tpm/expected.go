@@ -1,0 +1,47 @@
+package tpm
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// Expected is a set of PCR values together with the events expected to
+// produce them, in the JSON shape `slkit predict --json` prints and
+// `slkit seal --pcr-values` reads:
+//
+//	{"banks":{"sha256":{"8":"<hex>","9":"<hex>"},...},"events":[<Event JSON>,...]}
+//
+// Events are optional; when present, a refused unseal can name the first
+// event that differs from the current event log.
+type Expected struct {
+	PCRs
+	Events []Event `json:"events,omitempty"`
+}
+
+// MarshalJSON writes the banks and the events side by side.
+func (x Expected) MarshalJSON() ([]byte, error) {
+	banks := x.Banks
+	if banks == nil {
+		banks = map[Alg]map[int]Digest{}
+	}
+	return json.Marshal(struct {
+		Banks  map[Alg]map[int]Digest `json:"banks"`
+		Events []Event                `json:"events,omitempty"`
+	}{banks, x.Events})
+}
+
+// UnmarshalJSON validates banks (PCR indices, digest sizes) and events.
+func (x *Expected) UnmarshalJSON(b []byte) error {
+	var p PCRs
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	var ev struct {
+		Events []Event `json:"events"`
+	}
+	if err := json.Unmarshal(b, &ev); err != nil {
+		return fmt.Errorf("events: %w", err)
+	}
+	x.PCRs, x.Events = p, ev.Events
+	return nil
+}
