@@ -19,11 +19,15 @@ type Recorder struct {
 // NewRecorder wraps t.
 func NewRecorder(t TPMSender) *Recorder { return &Recorder{inner: t} }
 
-// Send implements transport.TPM.
+// Send implements transport.TPM. The command is copied before it is sent:
+// the in-process simulator decrypts session-encrypted parameters in place
+// in the caller's buffer, so a copy taken afterwards would show plaintext
+// that never crossed the interface.
 func (r *Recorder) Send(cmd []byte) ([]byte, error) {
+	sent := append([]byte(nil), cmd...)
 	rsp, err := r.inner.Send(cmd)
 	r.mu.Lock()
-	r.Commands = append(r.Commands, append([]byte(nil), cmd...))
+	r.Commands = append(r.Commands, sent)
 	r.Responses = append(r.Responses, append([]byte(nil), rsp...))
 	r.mu.Unlock()
 	return rsp, err

@@ -43,8 +43,9 @@ type Conn struct {
 	ctrl *swtpm.Ctrl
 }
 
-// Send implements transport.TPM.
-func (c *Conn) Send(cmd []byte) ([]byte, error) { return c.tpm.Send(cmd) }
+// Send implements transport.TPM. Commands the TPM asks to resubmit
+// (TPM_RC_RETRY, YIELDED, TESTING) are resubmitted.
+func (c *Conn) Send(cmd []byte) ([]byte, error) { return retrying{c.tpm}.Send(cmd) }
 
 // Close closes the TPM and its control channel.
 func (c *Conn) Close() error {

@@ -23,12 +23,25 @@ type env struct {
 	stdoutIsTerminal func() bool
 	// tpmOptions are passed to tpm.Open (tests register the simulator).
 	tpmOptions []tpm.OpenOption
+	// readPassword prompts on the terminal without echo; ok is false when
+	// stdin is not a terminal.
+	readPassword func(prompt string) (pin []byte, ok bool, err error)
 }
 
 func newEnv() *env {
 	return &env{
 		stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr,
 		stdoutIsTerminal: func() bool { return term.IsTerminal(int(os.Stdout.Fd())) },
+		readPassword: func(prompt string) ([]byte, bool, error) {
+			fd := int(os.Stdin.Fd())
+			if !term.IsTerminal(fd) {
+				return nil, false, nil
+			}
+			fmt.Fprint(os.Stderr, prompt)
+			pin, err := term.ReadPassword(fd)
+			fmt.Fprintln(os.Stderr)
+			return pin, true, err
+		},
 	}
 }
 
@@ -70,6 +83,7 @@ func commands(e *env) []*cli.Command {
 	var cs []*cli.Command
 	cs = append(cs, pcrCommand(e))
 	cs = append(cs, eventlogCommand(e))
+	cs = append(cs, sealCommands(e)...)
 	return cs
 }
 
@@ -83,7 +97,8 @@ func setUsageErrors(c *cli.Command) {
 // run executes the CLI and returns the process exit code. Errors are
 // printed as exactly one line on stderr.
 func run(args []string, e *env) int {
-	err := newApp(e).Run(args)
+	app := newApp(e)
+	err := app.Run(interspersed(app, args))
 	if err == nil {
 		return 0
 	}

@@ -44,6 +44,11 @@ var exitCodes = []struct {
 	code int
 }{
 	{tpm.ErrPCRMismatch, exitVerify},
+	{tpm.ErrUnsealRefused, exitVerify},
+	{tpm.ErrBadPIN, exitVerify},
+	{tpm.ErrLockout, exitVerify},
+	{tpm.ErrBadSealed, exitInput},
+	{tpm.ErrSecretSize, exitInput},
 	{tpm.ErrMalformedLog, exitInput},
 	{tpm.ErrSpec, exitInput},
 	{tpm.ErrUnknownAlg, exitInput},

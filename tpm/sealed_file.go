@@ -1,0 +1,164 @@
+package tpm
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/google/go-tpm/tpm2"
+)
+
+// SealedVersion is the version of the sealed-file format.
+const SealedVersion = 1
+
+const sealedKind = "slkit-sealed"
+
+// ErrBadSealed wraps every problem with a sealed file's content.
+var ErrBadSealed = errors.New("bad sealed file")
+
+// Sealed is a secret sealed to PCR values, as stored in a sealed file
+// (versioned JSON):
+//
+//	{"version":1,"kind":"slkit-sealed",
+//	 "srk":{"persistent":true,"handle":2164260865,"name":"<hex>","public":"<base64 TPMT_PUBLIC>"},
+//	 "public":"<base64 TPM2B_PUBLIC>","private":"<base64 TPM2B_PRIVATE>",
+//	 "policy":{"bank":"sha256","pcrs":[8,9],"pin":false,"locality":0,"digest":"<hex>"},
+//	 "expected":{"banks":{"sha256":{"8":"<hex>","9":"<hex>"}},"events":[...]}}
+//
+// The public and private blobs are what TPM2_Create returned: the secret is
+// encrypted under the SRK and only the TPM can recover it. The expected
+// values and events are there to explain a refusal; the file is checked to
+// be consistent (the object's policy must be the digest of the recorded
+// policy and values), so an explanation can be trusted.
+type Sealed struct {
+	Version  int          `json:"version"`
+	Kind     string       `json:"kind"`
+	SRK      SealedSRK    `json:"srk"`
+	Public   []byte       `json:"public"`
+	Private  []byte       `json:"private"`
+	Policy   SealedPolicy `json:"policy"`
+	Expected Expected     `json:"expected"`
+}
+
+// SealedSRK identifies the parent key.
+type SealedSRK struct {
+	Persistent bool   `json:"persistent"`
+	Handle     uint32 `json:"handle,omitempty"`
+	Name       Digest `json:"name"`
+	// Public is the SRK's TPMT_PUBLIC, used to salt the unseal session
+	// without trusting a TPM2_ReadPublic response.
+	Public []byte `json:"public"`
+}
+
+// SealedPolicy records the policy of the sealed object.
+type SealedPolicy struct {
+	Bank     Alg    `json:"bank"`
+	PCRs     []int  `json:"pcrs"`
+	PIN      bool   `json:"pin"`
+	Locality uint8  `json:"locality"`
+	Digest   Digest `json:"digest"`
+}
+
+// sealPolicy rebuilds the SealPolicy from the recorded policy and values.
+func (s *Sealed) sealPolicy() *SealPolicy {
+	vals := map[int]Digest{}
+	for _, i := range s.Policy.PCRs {
+		if v, ok := s.Expected.Get(s.Policy.Bank, i); ok {
+			vals[i] = v
+		}
+	}
+	return &SealPolicy{Bank: s.Policy.Bank, PCRs: s.Policy.PCRs, Values: vals, PIN: s.Policy.PIN, Locality: s.Policy.Locality}
+}
+
+// Marshal encodes the sealed file (indented JSON, trailing newline).
+func (s *Sealed) Marshal() ([]byte, error) {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+// ParseSealed decodes and checks a sealed file: known version and kind,
+// decodable TPM blobs, a PCR selection with a value per PCR, and an object
+// policy equal to the digest of the recorded policy and values.
+func ParseSealed(b []byte) (*Sealed, error) {
+	var s Sealed
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&s); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadSealed, err)
+	}
+	if s.Kind != sealedKind {
+		return nil, fmt.Errorf("%w: kind %q, want %q", ErrBadSealed, s.Kind, sealedKind)
+	}
+	if s.Version != SealedVersion {
+		return nil, fmt.Errorf("%w: version %d, this slkit reads version %d", ErrBadSealed, s.Version, SealedVersion)
+	}
+	if len(s.Policy.PCRs) == 0 || len(s.Policy.PCRs) > NumPCRs {
+		return nil, fmt.Errorf("%w: policy selects %d PCRs", ErrBadSealed, len(s.Policy.PCRs))
+	}
+	if !sort.IntsAreSorted(s.Policy.PCRs) {
+		return nil, fmt.Errorf("%w: policy PCRs not in ascending order", ErrBadSealed)
+	}
+	for k, i := range s.Policy.PCRs {
+		if i < 0 || i >= NumPCRs || (k > 0 && s.Policy.PCRs[k-1] == i) {
+			return nil, fmt.Errorf("%w: policy PCR %d invalid or repeated", ErrBadSealed, i)
+		}
+		if _, ok := s.Expected.Get(s.Policy.Bank, i); !ok {
+			return nil, fmt.Errorf("%w: no expected %s value for PCR %d", ErrBadSealed, s.Policy.Bank, i)
+		}
+	}
+	if _, err := s.Policy.Bank.Hash(); err != nil {
+		return nil, fmt.Errorf("%w: policy bank: %w", ErrBadSealed, err)
+	}
+	if s.Policy.Locality&^0x1F != 0 {
+		return nil, fmt.Errorf("%w: locality mask %#x", ErrBadSealed, s.Policy.Locality)
+	}
+	pub, err := s.objectPublic()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := tpm2.Unmarshal[tpm2.TPM2BPrivate](s.Private); err != nil || len(s.Private) < 2 {
+		return nil, fmt.Errorf("%w: private blob: %v", ErrBadSealed, err)
+	}
+	if _, err := s.srkPublic(); err != nil {
+		return nil, err
+	}
+	want, err := s.sealPolicy().Digest()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadSealed, err)
+	}
+	if !bytes.Equal(want, s.Policy.Digest) || !bytes.Equal(want, pub.AuthPolicy.Buffer) {
+		return nil, fmt.Errorf("%w: the object's policy is not the digest of the recorded PCR values (file edited?)", ErrBadSealed)
+	}
+	return &s, nil
+}
+
+func (s *Sealed) objectPublic() (*tpm2.TPMTPublic, error) {
+	p2, err := tpm2.Unmarshal[tpm2.TPM2BPublic](s.Public)
+	if err != nil {
+		return nil, fmt.Errorf("%w: public blob: %w", ErrBadSealed, err)
+	}
+	pub, err := p2.Contents()
+	if err != nil {
+		return nil, fmt.Errorf("%w: public blob: %w", ErrBadSealed, err)
+	}
+	if pub.Type != tpm2.TPMAlgKeyedHash {
+		return nil, fmt.Errorf("%w: object is not a sealed data object", ErrBadSealed)
+	}
+	return pub, nil
+}
+
+func (s *Sealed) srkPublic() (*tpm2.TPMTPublic, error) {
+	p, err := tpm2.Unmarshal[tpm2.TPMTPublic](s.SRK.Public)
+	if err != nil {
+		return nil, fmt.Errorf("%w: SRK public: %w", ErrBadSealed, err)
+	}
+	if p.Type != tpm2.TPMAlgECC && p.Type != tpm2.TPMAlgRSA {
+		return nil, fmt.Errorf("%w: SRK is neither ECC nor RSA", ErrBadSealed)
+	}
+	return p, nil
+}
