@@ -78,7 +78,6 @@ func (p *SealPolicy) Digest() ([]byte, error) {
 	return calc.Hash().Digest, nil
 }
 
-
 // run executes the policy commands in a policy session. PolicyPCR is sent
 // with an empty digest, so the TPM uses the PCRs' current values: if they
 // differ from the sealed ones, the later Unseal fails with TPM_RC_POLICY_FAIL.
