@@ -61,11 +61,13 @@ func (r *reader) u32(what string) (uint32, error) {
 	return v, nil
 }
 
+// bytes returns the next n bytes. They alias the reader's buffer, which
+// ParseEventLog copies once from its input, so the parsed log owns them.
 func (r *reader) bytes(n int, what string) ([]byte, error) {
 	if err := r.need(n, what); err != nil {
 		return nil, err
 	}
-	v := append([]byte(nil), r.b[r.off:r.off+n]...)
+	v := r.b[r.off : r.off+n : r.off+n]
 	r.off += n
 	return v, nil
 }
@@ -103,7 +105,7 @@ func ParseEventLog(b []byte) (*EventLog, error) {
 	if len(b) == 0 {
 		return nil, &LogError{Msg: "empty event log"}
 	}
-	r := &reader{b: b}
+	r := &reader{b: append([]byte(nil), b...)}
 	first, err := r.sha1Event()
 	if err != nil {
 		return nil, err
@@ -209,10 +211,10 @@ func (r *reader) agileEvent(spec *SpecID) (Event, error) {
 			}
 			size = a.Size()
 		}
-		d, err := r.bytes(size, a.String()+" digest")
-		if err != nil {
-			return e, err
+		if err := r.need(size, "digest"); err != nil {
+			return e, r.fail("truncated: %s digest needs %d bytes, %d left", a, size, len(r.b)-r.off)
 		}
+		d, _ := r.bytes(size, "digest")
 		if _, dup := e.Digests[a]; dup {
 			return e, r.fail("two %s digests in one event", a)
 		}

@@ -3,6 +3,7 @@ package tpm
 import (
 	"bytes"
 	"fmt"
+	"hash"
 )
 
 // startupLocalitySig is the signature of the StartupLocality EV_NO_ACTION
@@ -44,14 +45,27 @@ func (l *EventLog) Replay(opts ...ReplayOption) (*PCRs, error) {
 			}
 		}
 	}
-	out := NewPCRs()
-	if cfg.start != nil {
-		for _, a := range algs {
+	// One hasher per bank, reused; PCR state in fixed arrays.
+	type bankState struct {
+		alg  Alg
+		h    hash.Hash
+		pcr  [NumPCRs][]byte
+		init [NumPCRs]bool
+	}
+	banks := make([]*bankState, 0, len(algs))
+	for _, a := range algs {
+		h, err := a.New()
+		if err != nil {
+			return nil, err
+		}
+		b := &bankState{alg: a, h: h}
+		if cfg.start != nil {
 			for _, i := range cfg.start.Indices(a) {
 				v, _ := cfg.start.Get(a, i)
-				out.Set(a, i, append(Digest(nil), v...))
+				b.pcr[i], b.init[i] = append([]byte(nil), v...), true
 			}
 		}
+		banks = append(banks, b)
 	}
 	locality := -1
 	for _, e := range l.Events {
@@ -61,26 +75,33 @@ func (l *EventLog) Replay(opts ...ReplayOption) (*PCRs, error) {
 			}
 			continue
 		}
-		for _, a := range algs {
-			d, ok := e.Digests[a]
+		for _, b := range banks {
+			d, ok := e.Digests[b.alg]
 			if !ok {
 				continue
 			}
-			if len(d) != a.Size() {
-				return nil, fmt.Errorf("%w: event %d: %s digest is %d bytes", ErrMalformedLog, e.Index, a, len(d))
+			if len(d) != b.alg.Size() {
+				return nil, fmt.Errorf("%w: event %d: %s digest is %d bytes", ErrMalformedLog, e.Index, b.alg, len(d))
 			}
-			cur, ok := out.Get(a, e.PCR)
-			if !ok {
-				cur = ZeroDigest(a)
+			if !b.init[e.PCR] {
+				b.pcr[e.PCR] = make([]byte, b.alg.Size())
 				if e.PCR == 0 && locality >= 0 {
-					cur[len(cur)-1] = byte(locality)
+					b.pcr[0][b.alg.Size()-1] = byte(locality)
 				}
+				b.init[e.PCR] = true
 			}
-			next, err := ExtendDigest(a, cur, d)
-			if err != nil {
-				return nil, err
+			b.h.Reset()
+			b.h.Write(b.pcr[e.PCR])
+			b.h.Write(d)
+			b.pcr[e.PCR] = b.h.Sum(b.pcr[e.PCR][:0])
+		}
+	}
+	out := NewPCRs()
+	for _, b := range banks {
+		for i := range b.pcr {
+			if b.init[i] {
+				out.Set(b.alg, i, b.pcr[i])
 			}
-			out.Set(a, e.PCR, next)
 		}
 	}
 	return out, nil
