@@ -74,6 +74,7 @@ func newApp(e *env) *cli.App {
 	app.Commands = commands(e)
 	for _, c := range app.Commands {
 		setUsageErrors(c)
+		enforceRequired(c, "")
 	}
 	return app
 }
@@ -83,6 +84,7 @@ func commands(e *env) []*cli.Command {
 	var cs []*cli.Command
 	cs = append(cs, pcrCommand(e))
 	cs = append(cs, eventlogCommand(e))
+	cs = append(cs, launchCommands(e)...)
 	cs = append(cs, sealCommands(e)...)
 	return cs
 }

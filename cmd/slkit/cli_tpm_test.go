@@ -150,6 +150,8 @@ func TestUsageErrors(t *testing.T) {
 	for _, args := range [][]string{
 		{"pcr", "read", "24"},
 		{"pcr", "extend", "--pcr", "16"},
+		{"pcr", "extend", "--data", "x"},
+		{"seal", "--pcrs", "7"},
 		{"pcr", "extend", "--pcr", "16", "--digest", "sha256:00"},
 		{"pcr", "read", "--bank", "md5"},
 		{"eventlog", "show"},

@@ -5,6 +5,8 @@ import (
 	"io/fs"
 	"strings"
 
+	"github.com/slkit/slkit/launch"
+	"github.com/slkit/slkit/launch/policy"
 	"github.com/slkit/slkit/tpm"
 	"github.com/slkit/slkit/tpm/swtpm"
 )
@@ -57,6 +59,17 @@ var exitCodes = []struct {
 	{tpm.ErrTPM, exitTPM},
 	{swtpm.ErrControl, exitTPM},
 	{swtpm.ErrNoControl, exitTPM},
+	{policy.ErrSignature, exitVerify},
+	{policy.ErrMalformed, exitInput},
+	{policy.ErrNoEntry, exitInput},
+	{policy.ErrExists, exitInput},
+	{launch.ErrImageMismatch, exitVerify},
+	{launch.ErrDRTMUnavailable, exitVerify},
+	{launch.ErrEntry, exitInput},
+	{launch.ErrProfile, exitInput},
+	{launch.ErrStart, exitInput},
+	{launch.ErrKexec, exitTPM},
+	{launch.ErrLog, exitTPM},
 }
 
 func exitCode(err error) int {

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/slkit/slkit/launch"
+	"github.com/slkit/slkit/launch/policy"
+)
+
+func measureCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:  "measure",
+		Usage: "measure a boot entry into the TPM (one PCR_Extend per event, all banks) and append to the event log",
+		Flags: append(entryFlags(),
+			&cli.StringFlag{Name: "log", Value: launch.DefaultLogPath, Usage: "pre-launch event log `FILE` to append to (created when missing)"},
+		),
+		Action: func(c *cli.Context) error { return measure(e, c) },
+	}
+}
+
+func measure(e *env, c *cli.Context) error {
+	ent, prof, done, err := loadEntry(c)
+	if err != nil {
+		return err
+	}
+	defer done()
+	t, err := e.openTPM(c)
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	m, err := launch.Measure(t, ent, prof, launch.WithLogFile(c.String("log")))
+	if m != nil {
+		printLaunchEvents(e, m.Events, m.Banks)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "extended %d events in banks %s; event log %s (%d events)\n",
+		len(m.Events), algList(m.Banks), m.LogPath, len(m.Log.Events))
+	return nil
+}
+
+func launchCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:  "launch",
+		Usage: "pre-launch entry point: verify the signed policy, measure, kexec",
+		Description: "Verifies the signed launch policy under the public key before anything else,\n" +
+			"measures the policy file (PCR 8), checks the entry's kernel and initrd against the\n" +
+			"policy's SHA-256 (a mismatch never boots and exits 3), measures kernel, initrd and\n" +
+			"command line, appends the event log to the initrd (at " + launch.TargetLogPath + ")\n" +
+			"and hands over with kexec. Phase markers go to stderr as\n" +
+			"`slkit: phase=<name> t=<seconds>s` (seconds since the command started).",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "policy", Usage: "signed launch policy `FILE` (required)"},
+			&cli.StringFlag{Name: "policy-key", Usage: "Ed25519 public key `FILE` (PEM) the policy must verify under (required)"},
+			&cli.StringFlag{Name: "entry", Usage: "policy entry `NAME` (default: the first entry)"},
+			&cli.StringFlag{Name: "log", Value: launch.DefaultLogPath, Usage: "pre-launch event log `FILE`"},
+			&cli.StringFlag{Name: "root", Value: "/", Usage: "look up the policy's image paths under `DIR`"},
+			&cli.BoolFlag{Name: "dry-run", Usage: "do everything (PCRs are extended) but the kexec"},
+		},
+		Action: func(c *cli.Context) error { return launchAction(e, c) },
+	}
+}
+
+func launchAction(e *env, c *cli.Context) error {
+	start := time.Now()
+	phase := func(name string) {
+		fmt.Fprintf(e.stderr, "slkit: phase=%s t=%.3fs\n", name, time.Since(start).Seconds())
+	}
+	if err := needFlags(c, "policy", "policy-key"); err != nil {
+		return err
+	}
+	signedName := c.String("policy")
+	signed, err := readInput(signedName)
+	if err != nil {
+		return err
+	}
+	pub, err := loadKey(c.String("policy-key"), policy.ParsePublicKey)
+	if err != nil {
+		return err
+	}
+	t, err := e.openTPM(c)
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	dry := c.Bool("dry-run")
+	res, err := launch.Launch(t, signed, pub,
+		launch.WithEntry(c.String("entry")),
+		launch.WithLaunchLog(c.String("log")),
+		launch.WithFS(os.DirFS(c.String("root"))),
+		launch.WithKexec(launch.NewKexec(launch.WithDryRun(dry))),
+		launch.WithPhase(phase),
+	)
+	if err != nil {
+		if res == nil {
+			return inputError{signedName, err}
+		}
+		return err
+	}
+	pe := res.Entry
+	initrd := "none"
+	if pe.Initrd != nil {
+		initrd = pe.Initrd.Path + " + event log at " + launch.TargetLogPath
+	}
+	fmt.Fprintf(e.stdout, "dry run: entry %q measured (%d events, log %s); would kexec kernel %s, initrd %s, cmdline %q\n",
+		pe.Name, len(res.Measurement.Events), res.Measurement.LogPath, pe.Kernel.Path, initrd, pe.Cmdline)
+	return nil
+}

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/slkit/slkit/internal/atomicfile"
+	"github.com/slkit/slkit/launch"
+	"github.com/slkit/slkit/launch/policy"
+)
+
+func policyCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:  "policy",
+		Usage: "create, sign and verify launch policies (Ed25519, DSSE envelope)",
+		Subcommands: []*cli.Command{
+			{
+				Name: "keygen", Usage: "create an Ed25519 key pair (PEM PKCS#8 private key 0600, PEM PKIX public key)",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "out", Usage: "private key `FILE` (required)"},
+					&cli.StringFlag{Name: "pub", Usage: "public key `FILE` (default: the private key's name + .pub)"},
+					&cli.BoolFlag{Name: "force", Usage: "replace existing key files"},
+				},
+				Action: func(c *cli.Context) error { return policyKeygen(e, c) },
+			},
+			{
+				Name: "sign", Usage: "check a policy document and sign its exact bytes",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "key", Usage: "private key `FILE` (required)"},
+					&cli.StringFlag{Name: "in", Usage: "policy document `FILE` (JSON, required)"},
+					&cli.StringFlag{Name: "out", Usage: "signed policy `FILE` to write (required)"},
+				},
+				Action: func(c *cli.Context) error { return policySign(e, c) },
+			},
+			{
+				Name: "verify", Usage: "verify a signed policy under a public key (exit 3 if it does not verify)", ArgsUsage: "SIGNED",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "pub", Usage: "public key `FILE` (required)"},
+					jsonFlag,
+				},
+				Action: func(c *cli.Context) error { return policyVerify(e, c) },
+			},
+		},
+	}
+}
+
+// loadKey reads and parses a key file; errors name the file.
+func loadKey[K any](name string, parse func([]byte) (K, error)) (K, error) {
+	var zero K
+	b, err := readInput(name)
+	if err != nil {
+		return zero, err
+	}
+	k, err := parse(b)
+	if err != nil {
+		return zero, inputError{name, err}
+	}
+	return k, nil
+}
+
+func policyKeygen(e *env, c *cli.Context) error {
+	if err := needFlags(c, "out"); err != nil {
+		return err
+	}
+	key, pub := c.String("out"), c.String("pub")
+	if pub == "" {
+		pub = key + ".pub"
+	}
+	p, err := policy.GenerateKeyFiles(rand.Reader, key, pub, c.Bool("force"))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "wrote %s (private, 0600) and %s; key id %s\n", key, pub, policy.KeyID(p))
+	return nil
+}
+
+func policySign(e *env, c *cli.Context) error {
+	if err := needFlags(c, "key", "in", "out"); err != nil {
+		return err
+	}
+	in, out := c.String("in"), c.String("out")
+	key, err := loadKey(c.String("key"), policy.ParsePrivateKey)
+	if err != nil {
+		return err
+	}
+	payload, err := readInput(in)
+	if err != nil {
+		return err
+	}
+	p, err := policy.Parse(payload)
+	if err != nil {
+		return inputError{in, err}
+	}
+	if err := launch.CheckPolicy(p); err != nil {
+		return inputError{in, err}
+	}
+	signed, err := policy.Sign(payload, key)
+	if err != nil {
+		return inputError{in, err}
+	}
+	if err := atomicfile.WriteFile(out, signed, 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "signed %s (%d entries) with key %s: %s\n", in, len(p.Entries), policy.KeyID(key.Public().(ed25519.PublicKey)), out)
+	return nil
+}
+
+func policyVerify(e *env, c *cli.Context) error {
+	if err := needArgs(c, 1, 1, "one signed policy FILE"); err != nil {
+		return err
+	}
+	if err := needFlags(c, "pub"); err != nil {
+		return err
+	}
+	name := c.Args().First()
+	pub, err := loadKey(c.String("pub"), policy.ParsePublicKey)
+	if err != nil {
+		return err
+	}
+	signed, err := readInput(name)
+	if err != nil {
+		return err
+	}
+	v, err := launch.VerifyPolicy(signed, pub)
+	if err != nil {
+		return inputError{name, err}
+	}
+	if c.Bool("json") {
+		return e.writeJSON(struct {
+			Verified bool           `json:"verified"`
+			KeyID    string         `json:"keyid"`
+			Policy   *policy.Policy `json:"policy"`
+		}{true, v.KeyID, v.Policy})
+	}
+	fmt.Fprintf(e.stdout, "%s: signature OK (key %s), policy version %d, %d entries:\n", name, v.KeyID, v.Policy.Version, len(v.Policy.Entries))
+	for _, pe := range v.Policy.Entries {
+		initrd := "no initrd"
+		if pe.Initrd != nil {
+			initrd = fmt.Sprintf("initrd %s sha256 %s…", pe.Initrd.Path, pe.Initrd.SHA256[:8])
+		}
+		drtm := "DRTM optional"
+		if pe.RequireDRTM {
+			drtm = "DRTM required"
+		}
+		fmt.Fprintf(e.stdout, "  %s: kernel %s sha256 %s…, %s, cmdline %q, profile %s, %s\n",
+			pe.Name, pe.Kernel.Path, pe.Kernel.SHA256[:8], initrd, pe.Cmdline, pe.Profile, drtm)
+	}
+	return nil
+}

@@ -1,0 +1,173 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/slkit/slkit/launch"
+	"github.com/slkit/slkit/tpm"
+)
+
+// launchCommands are the measured-launch commands: predict, measure,
+// launch and policy.
+func launchCommands(e *env) []*cli.Command {
+	return []*cli.Command{predictCommand(e), measureCommand(e), launchCommand(e), policyCommand(e)}
+}
+
+// needFlags returns a usage error naming the first flag not given (the
+// flags are not marked Required: urfave/cli would print the help and exit 2).
+func needFlags(c *cli.Context, names ...string) error {
+	for _, n := range names {
+		if !c.IsSet(n) {
+			return usageError{fmt.Errorf("%s: --%s is required", c.Command.FullName(), n)}
+		}
+	}
+	return nil
+}
+
+// defaultPredictBanks are predicted when neither --bank nor --start says
+// which: the banks swtpm and most TPMs can allocate.
+var defaultPredictBanks = []tpm.Alg{tpm.SHA1, tpm.SHA256, tpm.SHA384, tpm.SHA512}
+
+// entryFlags are the flags that describe a boot entry.
+func entryFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "kernel", Usage: "kernel image `FILE` (required)"},
+		&cli.StringFlag{Name: "initrd", Usage: "initrd `FILE` (default: none)"},
+		&cli.StringFlag{Name: "cmdline", Usage: "kernel command line (required; UTF-8, may be \"\")"},
+		&cli.StringFlag{Name: "policy", Usage: "signed launch policy `FILE` to measure (its exact bytes)"},
+		&cli.StringFlag{Name: "profile", Value: launch.ProfileMeasured, Usage: "measurement profile"},
+	}
+}
+
+func predictCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:  "predict",
+		Usage: "compute the PCR values and event log a launch will produce (no TPM needed)",
+		Description: "The JSON output (--json) is what `slkit seal --pcr-values` reads to seal a secret\n" +
+			"for the next launch: {\"banks\":{...},\"events\":[...]}. See launch/README.md.",
+		Flags: append(entryFlags(),
+			&cli.StringFlag{Name: "start", Usage: "start from the PCR values in `FILE` (JSON as `slkit pcr read --json` prints; default: reset values)"},
+			&cli.StringSliceFlag{Name: "bank", Usage: "bank to predict (repeatable; default: the banks of --start, else sha1, sha256, sha384, sha512)"},
+			jsonFlag,
+		),
+		Action: func(c *cli.Context) error { return predict(e, c) },
+	}
+}
+
+// loadEntry opens the entry's files; the caller closes them with done.
+func loadEntry(c *cli.Context) (ent *launch.Entry, prof *launch.Profile, done func(), err error) {
+	if err := needFlags(c, "kernel", "cmdline"); err != nil {
+		return nil, nil, nil, err
+	}
+	var files []io.Closer
+	closeAll := func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}
+	defer func() {
+		if err != nil {
+			closeAll()
+		}
+	}()
+	if prof, err = launch.ProfileByName(c.String("profile")); err != nil {
+		return nil, nil, nil, usageError{err}
+	}
+	img := func(name string) (*launch.Image, error) {
+		f, err := openInput(name)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, f)
+		st, err := f.Stat()
+		if err != nil {
+			return nil, inputError{name, err}
+		}
+		return &launch.Image{R: f, Size: st.Size(), Name: name}, nil
+	}
+	k, err := img(c.String("kernel"))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ent = &launch.Entry{Kernel: *k, Cmdline: c.String("cmdline")}
+	if p := c.String("initrd"); p != "" {
+		if ent.Initrd, err = img(p); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	if p := c.String("policy"); p != "" {
+		if ent.Policy, err = readInput(p); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	if err := ent.Validate(); err != nil {
+		return nil, nil, nil, err
+	}
+	return ent, prof, closeAll, nil
+}
+
+func predict(e *env, c *cli.Context) error {
+	var banks []tpm.Alg
+	for _, b := range c.StringSlice("bank") {
+		a, err := tpm.ParseAlg(b)
+		if err != nil {
+			return usageError{fmt.Errorf("--bank: %w", err)}
+		}
+		if _, err := a.Hash(); err != nil {
+			return usageError{fmt.Errorf("--bank: %w", err)}
+		}
+		banks = append(banks, a)
+	}
+	var opts []launch.PredictOption
+	if name := c.String("start"); name != "" {
+		b, err := readInput(name)
+		if err != nil {
+			return err
+		}
+		var start tpm.PCRs
+		if err := json.Unmarshal(b, &start); err != nil {
+			return inputError{name, err}
+		}
+		if banks == nil {
+			banks = start.Algs()
+		}
+		opts = append(opts, launch.WithStart(&start))
+	}
+	if banks == nil {
+		banks = defaultPredictBanks
+	}
+	ent, prof, done, err := loadEntry(c)
+	if err != nil {
+		return err
+	}
+	defer done()
+	p, err := launch.Predict(ent, prof, banks, opts...)
+	if err != nil {
+		if name := c.String("start"); name != "" && errors.Is(err, launch.ErrStart) {
+			return inputError{name, err}
+		}
+		return err
+	}
+	if c.Bool("json") {
+		return e.writeJSON(p)
+	}
+	fmt.Fprintf(e.stdout, "profile %s, banks %s, %d events:\n", prof.Name, algList(p.Banks), len(p.Events))
+	printLaunchEvents(e, p.Events, p.Banks)
+	fmt.Fprintln(e.stdout, "PCR values after the launch:")
+	printPCRs(e, p.PCRs)
+	return nil
+}
+
+// printLaunchEvents lists events as `eventlog show` does, with the digest
+// of the last bank.
+func printLaunchEvents(e *env, evs []tpm.Event, banks []tpm.Alg) {
+	last := banks[len(banks)-1]
+	for _, ev := range evs {
+		fmt.Fprintf(e.stdout, "%4d  PCR %2d  %-8s %s %s  %s\n", ev.Index, ev.PCR, ev.Type, last, ev.Digests[last].Short(), clip(ev.Description(), 60))
+	}
+}

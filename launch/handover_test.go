@@ -1,0 +1,137 @@
+package launch
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/u-root/u-root/pkg/cpio"
+)
+
+func TestLogCpio(t *testing.T) {
+	log := []byte("\x00\x01 event log bytes")
+	a, err := LogCpio(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// newc: "070701" magic, 13 fields of 8 hex digits, NUL-terminated name.
+	if !bytes.HasPrefix(a, []byte("070701")) {
+		t.Fatalf("not a newc archive: %q", a[:min(len(a), 16)])
+	}
+	b2, _ := LogCpio(log)
+	if !bytes.Equal(a, b2) {
+		t.Fatal("the same log gives different archives")
+	}
+	recs, err := cpio.ReadAllRecords(cpio.Newc.Reader(bytes.NewReader(a)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 2 || recs[0].Name != "slkit" || recs[1].Name != "slkit/prelaunch-eventlog.bin" {
+		t.Fatalf("records %v", recs)
+	}
+	if recs[0].Mode != cpio.S_IFDIR|0o755 || recs[1].Mode != cpio.S_IFREG|0o444 || recs[1].MTime != 0 || recs[1].UID != 0 {
+		t.Fatalf("modes %o %o", recs[0].Mode, recs[1].Mode)
+	}
+	got, _ := io.ReadAll(io.NewSectionReader(recs[1], 0, int64(recs[1].FileSize)))
+	if !bytes.Equal(got, log) {
+		t.Fatalf("file holds %q", got)
+	}
+	if !bytes.Contains(a[len(a)-32:], []byte("TRAILER!!!\x00")) {
+		t.Fatal("no trailer")
+	}
+}
+
+// TestHandoverInitrd: the kernel receives the measured initrd bytes
+// unchanged, zero padding to 512, then the log archive.
+func TestHandoverInitrd(t *testing.T) {
+	for _, size := range []int64{1, 511, 512, 513, 3<<20 + 1} {
+		g := genImage{seed: uint64(size), size: size}
+		im := g.image("initrd")
+		e := &Entry{Kernel: Image{R: strings.NewReader("kernel"), Size: 6}, Initrd: &im, Cmdline: "c"}
+		h, err := NewHandover(e, []byte("LOG"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(io.NewSectionReader(h.Initrd, 0, 1<<40))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := make([]byte, size)
+		g.ReadAt(want, 0)
+		for len(want)%512 != 0 {
+			want = append(want, 0)
+		}
+		arch, _ := LogCpio([]byte("LOG"))
+		want = append(want, arch...)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("size %d: handover initrd differs (%d vs %d bytes)", size, len(got), len(want))
+		}
+		if h.Cmdline != "c" {
+			t.Fatalf("cmdline %q", h.Cmdline)
+		}
+		// Random reads across part boundaries agree with the flat bytes.
+		r := rand.New(rand.NewPCG(uint64(size), 1))
+		for i := 0; i < 200; i++ {
+			off := r.Int64N(int64(len(want)) + 10)
+			n := r.IntN(2000)
+			buf := make([]byte, n)
+			m, err := h.Initrd.ReadAt(buf, off)
+			end := min(off+int64(n), int64(len(want)))
+			wantN := int(max(0, end-off))
+			if m != wantN || !bytes.Equal(buf[:m], want[min(off, int64(len(want))):end]) {
+				t.Fatalf("ReadAt(%d, %d) = %d, want %d", n, off, m, wantN)
+			}
+			if m < n && err != io.EOF {
+				t.Fatalf("short ReadAt without EOF: %v", err)
+			}
+		}
+	}
+}
+
+func TestHandoverNoInitrd(t *testing.T) {
+	e := &Entry{Kernel: Image{R: strings.NewReader("kernel"), Size: 6}, Cmdline: "c"}
+	h, err := NewHandover(e, []byte("LOG"))
+	if err != nil || h.Initrd != nil {
+		t.Fatalf("%v, initrd %v", err, h.Initrd)
+	}
+}
+
+func TestCatShortPart(t *testing.T) {
+	c := concat(io.NewSectionReader(genImage{size: 10}, 0, 20), strings.NewReader("x"))
+	if _, err := c.ReadAt(make([]byte, 15), 0); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("short part: %v", err)
+	}
+}
+
+// TestKexecDryRun runs u-root's boot.LinuxImage.Load in dry-run mode (the
+// images are read and staged as files, no kexec syscall) and an Execute
+// that does not reboot.
+func TestKexecDryRun(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir()) // u-root stages non-file images there
+	k := NewKexec(WithDryRun(true))
+	if err := k.Execute(); !errors.Is(err, ErrKexec) {
+		t.Fatalf("Execute before Load: %v", err)
+	}
+	if err := k.Load(&Handover{}); !errors.Is(err, ErrKexec) {
+		t.Fatalf("Load without kernel: %v", err)
+	}
+	im := genImage{seed: 5, size: 1 << 20}.image("initrd")
+	e := &Entry{Kernel: Image{R: strings.NewReader("not really a bzImage"), Size: 20}, Initrd: &im, Cmdline: "console=ttyS0"}
+	h, err := NewHandover(e, []byte("LOG"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := k.Load(h); err != nil {
+		t.Fatalf("dry-run Load: %v", err)
+	}
+	if err := k.Execute(); err != nil {
+		t.Fatalf("dry-run Execute: %v", err)
+	}
+	// kexec_load is the same in dry-run.
+	if err := NewKexec(WithDryRun(true), WithKexecLoad()).Load(h); err != nil {
+		t.Fatalf("dry-run kexec_load: %v", err)
+	}
+}

@@ -1,0 +1,181 @@
+package launch
+
+import (
+	"crypto/ed25519"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+
+	"github.com/google/go-tpm/tpm2/transport"
+
+	"github.com/slkit/slkit/launch/policy"
+)
+
+// Phases of Launch, reported through WithPhase as they start (the CLI
+// prints them as `slkit: phase=<name> t=<seconds>s` for the rig).
+const (
+	PhaseVerifyPolicy = "verify-policy"
+	PhaseMeasure      = "measure"
+	PhaseKexec        = "kexec"
+)
+
+// Hooks are the points where later parts of the launch flow plug in
+// (DESIGN.md, flow 4: commit pending EFI journal → verify the signed launch
+// policy → stage DRTM → measure → kexec). A nil hook is skipped.
+type Hooks struct {
+	// CommitEFI runs first: the efi issue commits pending deferred EFI
+	// variable changes here (the journal carries its own signature).
+	CommitEFI func() error
+	// StageDRTM stages a dynamic launch for the verified entry (the DRTM
+	// issue). An entry with require_drtm fails closed with
+	// ErrDRTMUnavailable when this hook is nil or returns an error; an
+	// entry without it is measured as a plain measured launch.
+	StageDRTM func(*policy.Entry) error
+	// BeforeExecute runs after the kernel is loaded, right before the
+	// hand-over (last chance to refuse; nothing is booted if it fails).
+	BeforeExecute func() error
+}
+
+type launchConfig struct {
+	entry   string
+	logPath string
+	fsys    fs.FS
+	kexec   Kexec
+	phase   func(string)
+	hooks   Hooks
+}
+
+// LaunchOption configures Launch.
+type LaunchOption func(*launchConfig)
+
+// WithEntry selects the policy entry by name (default: the first entry).
+func WithEntry(name string) LaunchOption { return func(c *launchConfig) { c.entry = name } }
+
+// WithLaunchLog sets the pre-launch event log file (default DefaultLogPath).
+func WithLaunchLog(path string) LaunchOption { return func(c *launchConfig) { c.logPath = path } }
+
+// WithFS reads the policy's image paths from fsys (default: the root of
+// the running system, where the pre-launch initramfs put them).
+func WithFS(fsys fs.FS) LaunchOption { return func(c *launchConfig) { c.fsys = fsys } }
+
+// WithKexec replaces the hand-over (default NewKexec()): tests pass a
+// dry-run or recording Kexec, the QEMU rig its own.
+func WithKexec(k Kexec) LaunchOption { return func(c *launchConfig) { c.kexec = k } }
+
+// WithPhase is called with each phase's name as it starts.
+func WithPhase(f func(name string)) LaunchOption { return func(c *launchConfig) { c.phase = f } }
+
+// WithHooks sets the hook points of later issues.
+func WithHooks(h Hooks) LaunchOption { return func(c *launchConfig) { c.hooks = h } }
+
+// Result is what Launch did before handing over (all of it, in dry-run).
+type Result struct {
+	Policy      *policy.Verified
+	Entry       *policy.Entry
+	Measurement *Measurement
+	Handover    *Handover
+}
+
+// Launch is the pre-launch entry point. It verifies the signed policy
+// under pub before anything else reads its content, selects the entry,
+// measures the policy file (PCR 8), hashes each image and compares it with
+// the policy before extending it (a mismatch is ErrImageMismatch, naming
+// the component, and nothing is booted), measures the rest, writes the
+// event log, appends it to the initrd as a cpio (TargetLogPath) and hands
+// over with kexec. On success with a real Kexec it does not return.
+func Launch(t transport.TPM, signed []byte, pub ed25519.PublicKey, opts ...LaunchOption) (*Result, error) {
+	cfg := launchConfig{logPath: DefaultLogPath, fsys: os.DirFS("/"), phase: func(string) {}}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.kexec == nil {
+		cfg.kexec = NewKexec()
+	}
+	if h := cfg.hooks.CommitEFI; h != nil {
+		if err := h(); err != nil {
+			return nil, fmt.Errorf("commit EFI variables: %w", err)
+		}
+	}
+
+	cfg.phase(PhaseVerifyPolicy)
+	v, err := VerifyPolicy(signed, pub)
+	if err != nil {
+		return nil, err
+	}
+	pe, err := v.Policy.Entry(cfg.entry)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Policy: v, Entry: pe}
+	prof, err := ProfileByName(pe.Profile)
+	if err != nil {
+		return res, err
+	}
+	if pe.RequireDRTM {
+		if cfg.hooks.StageDRTM == nil {
+			return res, fmt.Errorf("%w: entry %q requires DRTM and this slkit has no DRTM backend", ErrDRTMUnavailable, pe.Name)
+		}
+		if err := cfg.hooks.StageDRTM(pe); err != nil {
+			return res, fmt.Errorf("%w: entry %q: %w", ErrDRTMUnavailable, pe.Name, err)
+		}
+	}
+
+	cfg.phase(PhaseMeasure)
+	e, closeImages, err := openEntry(cfg.fsys, pe, signed)
+	if err != nil {
+		return res, err
+	}
+	defer closeImages()
+	m, err := Measure(t, e, prof, WithLogFile(cfg.logPath), WithCheck(policyCheck(pe)))
+	res.Measurement = m
+	if err != nil {
+		return res, err
+	}
+	logBytes, err := m.Log.MarshalBinary()
+	if err != nil {
+		return res, err
+	}
+	h, err := NewHandover(e, logBytes)
+	if err != nil {
+		return res, err
+	}
+	res.Handover = h
+
+	cfg.phase(PhaseKexec)
+	if err := cfg.kexec.Load(h); err != nil {
+		return res, err
+	}
+	if hk := cfg.hooks.BeforeExecute; hk != nil {
+		if err := hk(); err != nil {
+			return res, err
+		}
+	}
+	return res, cfg.kexec.Execute()
+}
+
+// openEntry opens the policy entry's images in fsys.
+func openEntry(fsys fs.FS, pe *policy.Entry, signed []byte) (*Entry, func(), error) {
+	var closers []io.Closer
+	closeAll := func() {
+		for _, c := range closers {
+			c.Close()
+		}
+	}
+	k, kc, err := OpenImage(fsys, pe.Kernel.Path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("policy entry %q: %w", pe.Name, err)
+	}
+	closers = append(closers, kc)
+	e := &Entry{Kernel: k, Cmdline: pe.Cmdline, Policy: signed}
+	if pe.Initrd != nil {
+		i, ic, err := OpenImage(fsys, pe.Initrd.Path)
+		if err != nil {
+			closeAll()
+			return nil, nil, fmt.Errorf("policy entry %q: %w", pe.Name, err)
+		}
+		closers = append(closers, ic)
+		e.Initrd = &i
+	}
+	return e, closeAll, nil
+}

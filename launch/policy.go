@@ -1,0 +1,58 @@
+package launch
+
+import (
+	"crypto/ed25519"
+	"encoding/hex"
+	"fmt"
+
+	"github.com/slkit/slkit/launch/policy"
+	"github.com/slkit/slkit/tpm"
+)
+
+// CheckPolicy checks what package policy cannot: that every entry names a
+// measurement profile this build knows.
+func CheckPolicy(p *policy.Policy) error {
+	for i, e := range p.Entries {
+		if _, err := ProfileByName(e.Profile); err != nil {
+			return fmt.Errorf("%w policy: entry %d %q: %w", policy.ErrMalformed, i+1, e.Name, err)
+		}
+	}
+	return nil
+}
+
+// VerifyPolicy verifies a signed policy file under pub (policy.Verify) and
+// checks its profiles (CheckPolicy).
+func VerifyPolicy(signed []byte, pub ed25519.PublicKey) (*policy.Verified, error) {
+	v, err := policy.Verify(signed, pub)
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckPolicy(v.Policy); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// policyCheck compares the kernel's and initrd's SHA-256 with the policy
+// entry's; a mismatch names the component, its path and both digests.
+func policyCheck(pe *policy.Entry) func(Component, tpm.Digests) error {
+	return func(c Component, ds tpm.Digests) error {
+		var im *policy.Image
+		switch c {
+		case Kernel:
+			im = &pe.Kernel
+		case Initrd:
+			im = pe.Initrd
+		}
+		if im == nil {
+			return nil
+		}
+		got := ds[tpm.SHA256]
+		want, err := hex.DecodeString(im.SHA256)
+		if err != nil || !got.Equal(want) {
+			return fmt.Errorf("%w: %s %s: sha256 %s, policy entry %q allows %s",
+				ErrImageMismatch, c, im.Path, got.Short(), pe.Name, tpm.Digest(want).Short())
+		}
+		return nil
+	}
+}

@@ -1,0 +1,143 @@
+package launch
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/slkit/slkit/tpm"
+)
+
+// Component names which bytes of a launch an event measures.
+type Component string
+
+// The components of a measured launch. A DRTM profile adds its own (the
+// DLME entry point, the SLRT) together with the bytes they stand for.
+const (
+	// Kernel is the kernel image file, every byte, as kexec loads it.
+	Kernel Component = "kernel"
+	// Initrd is the initrd file, every byte, before slkit appends its
+	// event-log cpio (see LogCpio).
+	Initrd Component = "initrd"
+	// Cmdline is the kernel command line: its UTF-8 bytes exactly, with no
+	// trailing NUL (kexec_file_load adds the NUL the kernel needs).
+	Cmdline Component = "cmdline"
+	// LaunchPolicy is slkit's signed launch policy: the exact bytes of the
+	// signed policy file (the DSSE envelope), as read.
+	LaunchPolicy Component = "launch-policy"
+)
+
+func (c Component) known() bool {
+	switch c {
+	case Kernel, Initrd, Cmdline, LaunchPolicy:
+		return true
+	}
+	return false
+}
+
+// Step is one event of a measurement profile.
+type Step struct {
+	// Component names the bytes whose digest is extended.
+	Component Component
+	// PCR is the PCR extended.
+	PCR int
+	// Type is the TCG event type recorded in the log.
+	Type tpm.EventType
+	// Description is the event data recorded in the log: UTF-8 text with
+	// no NUL terminator, naming the component (a refused unseal quotes it).
+	Description string
+	// Optional steps are left out when the entry has no such component
+	// (an entry without an initrd, a launch without a policy).
+	Optional bool
+	// Locality is the TPM locality the extend needs. Measured launch
+	// uses 0; a DRTM profile's PCR 17/18 steps need 2, which Measure
+	// refuses until the DRTM issue provides a way to set it.
+	Locality uint8
+}
+
+// Profile is a measurement profile: the events of a launch, in order.
+// Order matters twice: events on the same PCR are chained, and the log
+// lists events in this order.
+type Profile struct {
+	// Name identifies the profile in a launch policy ("measured-v1").
+	// A profile's steps never change under the same name: a change is a
+	// new name, so that a signed policy pins the PCR values it allows.
+	Name  string
+	Steps []Step
+}
+
+// ProfileMeasured is the name of the default profile: a measured launch
+// without DRTM, as a boot loader does it (DESIGN.md, "Default measurement
+// profile").
+const ProfileMeasured = "measured-v1"
+
+// MeasuredProfile returns the default measured-launch profile:
+//
+//	#  component      PCR  event type     event data (UTF-8, no NUL)
+//	1  launch-policy   8   EV_IPL (0x0D)  "launch-policy"   (only when a policy is given)
+//	2  kernel          9   EV_IPL (0x0D)  "kernel"
+//	3  initrd          9   EV_IPL (0x0D)  "initrd"          (only when the entry has one)
+//	4  cmdline         8   EV_IPL (0x0D)  "cmdline"         (always, also when empty)
+//
+// The policy comes first because it is measured before it is acted on:
+// it decides which kernel, initrd and command line follow.
+func MeasuredProfile() *Profile {
+	return &Profile{Name: ProfileMeasured, Steps: []Step{
+		{Component: LaunchPolicy, PCR: 8, Type: tpm.EvIPL, Description: "launch-policy", Optional: true},
+		{Component: Kernel, PCR: 9, Type: tpm.EvIPL, Description: "kernel"},
+		{Component: Initrd, PCR: 9, Type: tpm.EvIPL, Description: "initrd", Optional: true},
+		{Component: Cmdline, PCR: 8, Type: tpm.EvIPL, Description: "cmdline"},
+	}}
+}
+
+// ProfileByName returns a fresh copy of a built-in profile.
+func ProfileByName(name string) (*Profile, error) {
+	switch name {
+	case ProfileMeasured:
+		return MeasuredProfile(), nil
+	}
+	return nil, fmt.Errorf("%w: unknown profile %q (known: %s)", ErrProfile, name, strings.Join(ProfileNames(), ", "))
+}
+
+// ProfileNames lists the built-in profiles.
+func ProfileNames() []string { return []string{ProfileMeasured} }
+
+// Validate checks that every step names a known component once, a PCR in
+// range and a non-empty UTF-8 description without NUL.
+func (p *Profile) Validate() error {
+	if p == nil || len(p.Steps) == 0 {
+		return fmt.Errorf("%w: no steps", ErrProfile)
+	}
+	seen := map[Component]bool{}
+	for i, s := range p.Steps {
+		switch {
+		case !s.Component.known():
+			return fmt.Errorf("%w %s: step %d: unknown component %q", ErrProfile, p.Name, i+1, s.Component)
+		case seen[s.Component]:
+			return fmt.Errorf("%w %s: step %d: component %q measured twice", ErrProfile, p.Name, i+1, s.Component)
+		case s.PCR < 0 || s.PCR >= tpm.NumPCRs:
+			return fmt.Errorf("%w %s: step %d: PCR %d out of range", ErrProfile, p.Name, i+1, s.PCR)
+		case s.Description == "" || !utf8.ValidString(s.Description) || strings.ContainsRune(s.Description, 0):
+			return fmt.Errorf("%w %s: step %d: description must be non-empty UTF-8 without NUL", ErrProfile, p.Name, i+1)
+		case s.Type == tpm.EvNoAction:
+			return fmt.Errorf("%w %s: step %d: EV_NO_ACTION events are never extended", ErrProfile, p.Name, i+1)
+		}
+		seen[s.Component] = true
+	}
+	return nil
+}
+
+// PCRs lists the PCRs the profile extends, ascending.
+func (p *Profile) PCRs() []int {
+	var out []int
+	seen := map[int]bool{}
+	for _, s := range p.Steps {
+		if !seen[s.PCR] {
+			seen[s.PCR] = true
+			out = append(out, s.PCR)
+		}
+	}
+	sort.Ints(out)
+	return out
+}
