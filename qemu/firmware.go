@@ -1,0 +1,80 @@
+package qemu
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// OVMF firmware files of Debian's ovmf package (2022.11): the 4 MiB
+// variable-store builds, as pflash CODE (read-only) + VARS (writable copy).
+const (
+	ovmfDir           = "/usr/share/OVMF"
+	ovmfCode          = "OVMF_CODE_4M.fd"
+	ovmfVars          = "OVMF_VARS_4M.fd"
+	ovmfCodeSecure    = "OVMF_CODE_4M.secboot.fd"
+	ovmfVarsMS        = "OVMF_VARS_4M.ms.fd"       // Microsoft keys enrolled, Secure Boot on
+	ovmfVarsSnakeoil  = "OVMF_VARS_4M.snakeoil.fd" // Debian's test PK/KEK/db ("snakeoil"), Secure Boot on
+	snakeoilKeyPrefix = "/usr/share/ovmf/PkKek-1-snakeoil"
+)
+
+// OVMF selects UEFI firmware for a VM.
+type OVMF struct {
+	// SecureBoot uses the SMM build with an enrolled variable store.
+	SecureBoot bool
+	// Snakeoil enrols Debian's snakeoil test keys instead of Microsoft's
+	// (a kernel signed with /usr/share/ovmf/PkKek-1-snakeoil.key boots).
+	Snakeoil bool
+	// Vars is the variable store to use and keep (it persists across runs,
+	// as NVRAM does). Empty: a private copy of the template in the VM dir.
+	Vars string
+}
+
+func (o *OVMF) files() (code, varsTemplate string) {
+	if o.SecureBoot {
+		v := ovmfVarsMS
+		if o.Snakeoil {
+			v = ovmfVarsSnakeoil
+		}
+		return filepath.Join(ovmfDir, ovmfCodeSecure), filepath.Join(ovmfDir, v)
+	}
+	return filepath.Join(ovmfDir, ovmfCode), filepath.Join(ovmfDir, ovmfVars)
+}
+
+// prepareVars returns the VARS file to attach: o.Vars (created from the
+// template when it does not exist yet) or a fresh copy in dir.
+func (o *OVMF) prepareVars(dir string) (string, error) {
+	code, tmpl := o.files()
+	if _, err := os.Stat(code); err != nil {
+		return "", fmt.Errorf("OVMF: %w (apt-get install ovmf, or run make deps)", ErrNotInstalled)
+	}
+	dst := o.Vars
+	if dst == "" {
+		dst = filepath.Join(dir, "OVMF_VARS.fd")
+	} else if _, err := os.Stat(dst); err == nil {
+		return dst, nil
+	}
+	return dst, copyFile(tmpl, dst)
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Sync(); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
