@@ -1,10 +1,10 @@
 package qemu
 
 import (
+	"context"
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
-	"context"
 	"strings"
 	"testing"
 	"time"
