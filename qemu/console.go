@@ -25,11 +25,12 @@ type Console struct {
 	changed chan struct{}
 	closed  bool
 	live    io.Writer
+	hook    func(line string, at time.Time)
 	start   time.Time
 }
 
-func newConsole(live io.Writer) *Console {
-	return &Console{changed: make(chan struct{}), live: live, start: time.Now()}
+func newConsole(live io.Writer, hook func(string, time.Time)) *Console {
+	return &Console{changed: make(chan struct{}), live: live, hook: hook, start: time.Now()}
 }
 
 // feed reads r until EOF, line by line.
@@ -66,6 +67,9 @@ func (c *Console) add(s string) {
 		c.lines = append(c.lines, line)
 		if c.live != nil {
 			fmt.Fprintln(c.live, line)
+		}
+		if c.hook != nil {
+			c.hook(line, time.Now())
 		}
 	}
 	close(c.changed)

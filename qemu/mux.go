@@ -75,7 +75,9 @@ func (m *Mux) Serve() error {
 		err = m.forward(c)
 		c.Close()
 		if err != nil && !errors.Is(err, io.EOF) {
+			m.mu.Lock()
 			m.serveErr = err
+			m.mu.Unlock()
 		}
 	}
 }
@@ -90,6 +92,13 @@ func (m *Mux) Close() error {
 		m.mu.Unlock()
 	})
 	return nil
+}
+
+// Err returns the last error that ended a QEMU connection, if any.
+func (m *Mux) Err() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.serveErr
 }
 
 // Seen returns the control commands QEMU sent, in order.
@@ -136,6 +145,11 @@ func (m *Mux) forward(q *net.UnixConn) error {
 		if err != nil {
 			return fmt.Errorf("mux: request %s: %w", cmd, err)
 		}
+		// QEMU sends some requests as the whole C union (SET_LOCALITY is
+		// 4 bytes: the locality and padding), and swtpm, like QEMU, treats
+		// one message as one request. QEMU waits for each response, so
+		// whatever else arrived with this request is its padding.
+		body = append(body, in.takeBuffered()...)
 		resp, err := m.relay(cmd, hdr, body, in)
 		if err != nil {
 			return err
@@ -265,6 +279,13 @@ func (r *fdReader) readFull(n int) ([]byte, error) {
 	out := r.buf[:n:n]
 	r.buf = r.buf[n:]
 	return out, nil
+}
+
+// takeBuffered returns and forgets the bytes read but not consumed.
+func (r *fdReader) takeBuffered() []byte {
+	b := r.buf
+	r.buf = nil
+	return b
 }
 
 func (r *fdReader) takeFD() (int, bool) {

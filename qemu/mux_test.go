@@ -157,8 +157,9 @@ func TestMuxPostLaunchLocality(t *testing.T) {
 	if err := m.PostLaunchLocality(2); err != nil {
 		t.Fatal(err)
 	}
-	// QEMU asks for locality 0 again; the mux holds it at 2.
-	q.ctrl(swtpm.CmdSetLocality, []byte{0}, 4)
+	// QEMU asks for locality 0 again, as QEMU does, with the union's
+	// padding (4 bytes); the mux holds it at 2.
+	q.ctrl(swtpm.CmdSetLocality, []byte{0, 0, 0, 0}, 4)
 	if err := extend17(); err != nil {
 		t.Fatalf("PCR17 extend after PostLaunchLocality(2): %v", err)
 	}

@@ -20,6 +20,7 @@ type vmConfig struct {
 	tpmSocket                  string
 	hostChanSocket             string
 	live                       io.Writer
+	lineHook                   func(string, time.Time)
 	noReboot                   bool
 	accel                      string
 	extra                      []string
@@ -54,6 +55,11 @@ func WithHostChannel(path string) VMOption { return func(c *vmConfig) { c.hostCh
 
 // WithConsoleWriter also streams the console, line by line, to w.
 func WithConsoleWriter(w io.Writer) VMOption { return func(c *vmConfig) { c.live = w } }
+
+// WithLineHook calls f with every complete console line and its arrival time.
+func WithLineHook(f func(line string, at time.Time)) VMOption {
+	return func(c *vmConfig) { c.lineHook = f }
+}
 
 // WithReboot lets a guest reboot stay inside the same QEMU process (default:
 // -no-reboot, so a reboot ends QEMU).
@@ -105,7 +111,7 @@ func StartVM(ctx context.Context, dir string, opts ...VMOption) (*VM, error) {
 	if err != nil {
 		return nil, err
 	}
-	vm := &VM{Dir: dir, Args: args, console: newConsole(cfg.live), done: make(chan struct{})}
+	vm := &VM{Dir: dir, Args: args, console: newConsole(cfg.live, cfg.lineHook), done: make(chan struct{})}
 	capture, err := os.Create(filepath.Join(dir, "console.log"))
 	if err != nil {
 		return nil, err

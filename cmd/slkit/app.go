@@ -86,6 +86,7 @@ func commands(e *env) []*cli.Command {
 	cs = append(cs, eventlogCommand(e))
 	cs = append(cs, launchCommands(e)...)
 	cs = append(cs, sealCommands(e)...)
+	cs = append(cs, rigCommand(e))
 	return cs
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/slkit/slkit/launch"
+	"github.com/slkit/slkit/qemu"
 	"github.com/slkit/slkit/launch/policy"
 	"github.com/slkit/slkit/tpm"
 	"github.com/slkit/slkit/tpm/swtpm"
@@ -46,6 +47,9 @@ var exitCodes = []struct {
 	code int
 }{
 	{tpm.ErrPCRMismatch, exitVerify},
+	{errGuestFailed, exitVerify},
+	{qemu.ErrTimeout, exitTPM},
+	{qemu.ErrNotInstalled, exitTPM},
 	{tpm.ErrUnsealRefused, exitVerify},
 	{tpm.ErrBadPIN, exitVerify},
 	{tpm.ErrLockout, exitVerify},
