@@ -2,9 +2,9 @@ package qemu
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
-	"errors"
 	"strings"
 	"syscall"
 	"testing"

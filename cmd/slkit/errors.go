@@ -6,8 +6,8 @@ import (
 	"strings"
 
 	"github.com/slkit/slkit/launch"
-	"github.com/slkit/slkit/qemu"
 	"github.com/slkit/slkit/launch/policy"
+	"github.com/slkit/slkit/qemu"
 	"github.com/slkit/slkit/tpm"
 	"github.com/slkit/slkit/tpm/swtpm"
 )
