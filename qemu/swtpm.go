@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,6 +29,9 @@ type Swtpm struct {
 	DataPath string
 	// LogPath is swtpm's log file.
 	LogPath string
+	// TCPPort is the data channel's TCP port (control: TCPPort+1) when
+	// started WithTCPPorts.
+	TCPPort int
 
 	cmd  *exec.Cmd
 	done chan struct{}
@@ -36,6 +40,7 @@ type Swtpm struct {
 
 type swtpmConfig struct {
 	dataSocket bool
+	tcpPort    int
 	startup    bool
 	logLevel   int
 }
@@ -49,6 +54,13 @@ type SwtpmOption func(*swtpmConfig)
 // with CMD_SET_DATAFD and to send CMD_INIT and TPM2_Startup itself.
 func WithDataSocket() SwtpmOption {
 	return func(c *swtpmConfig) { c.dataSocket, c.startup = true, true }
+}
+
+// WithTCPPorts serves the data channel on 127.0.0.1:port and the control
+// channel on port+1 (swtpm's convention, which tpm2-tools' swtpm TCTI and
+// tpm.Open's swtpm:tcp spec assume), and starts the TPM at once.
+func WithTCPPorts(port int) SwtpmOption {
+	return func(c *swtpmConfig) { c.tcpPort, c.startup = port, true }
 }
 
 // WithSwtpmLogLevel sets swtpm's --log level (default 1).
@@ -78,8 +90,15 @@ func StartSwtpm(ctx context.Context, dir string, opts ...SwtpmOption) (*Swtpm, e
 	_ = os.Remove(s.CtrlPath)
 	args := []string{"socket", "--tpm2",
 		"--tpmstate", "dir=" + dir,
-		"--ctrl", "type=unixio,path=" + s.CtrlPath,
 		"--log", fmt.Sprintf("file=%s,level=%d", s.LogPath, cfg.logLevel),
+	}
+	if cfg.tcpPort != 0 {
+		s.CtrlPath, s.TCPPort = "", cfg.tcpPort
+		args = append(args,
+			"--server", fmt.Sprintf("type=tcp,bindaddr=127.0.0.1,port=%d", cfg.tcpPort),
+			"--ctrl", fmt.Sprintf("type=tcp,bindaddr=127.0.0.1,port=%d", cfg.tcpPort+1))
+	} else {
+		args = append(args, "--ctrl", "type=unixio,path="+s.CtrlPath)
 	}
 	if cfg.dataSocket {
 		s.DataPath = filepath.Join(dir, "data.sock")
@@ -113,6 +132,9 @@ func (s *Swtpm) waitReady(ctx context.Context) error {
 	defer cancel()
 	for {
 		ready := fileExists(s.CtrlPath) && (s.DataPath == "" || fileExists(s.DataPath))
+		if s.TCPPort != 0 {
+			ready = tcpListening(s.TCPPort) && tcpListening(s.TCPPort+1)
+		}
 		if ready {
 			return nil
 		}
@@ -133,6 +155,9 @@ func (s *Swtpm) DialCtrl() (*swtpm.Ctrl, error) { return swtpm.DialCtrl("unix", 
 
 // Spec is the slkit TPM spec string for this instance (see tpm.Open).
 func (s *Swtpm) Spec() string {
+	if s.TCPPort != 0 {
+		return fmt.Sprintf("swtpm:tcp:127.0.0.1:%d", s.TCPPort)
+	}
 	if s.DataPath == "" {
 		return ""
 	}
@@ -155,6 +180,15 @@ func (s *Swtpm) Close() error {
 		<-s.done
 	}
 	return nil
+}
+
+func tcpListening(port int) bool {
+	c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 100*time.Millisecond)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
 }
 
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
