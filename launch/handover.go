@@ -24,17 +24,48 @@ const TargetLogPath = "/slkit/prelaunch-eventlog.bin"
 // what u-root's CatInitrds uses and also suits compressed initrds.
 const initrdAlign = 512
 
+// HandoverFile is an unmeasured file handed to the launched kernel next to
+// the event log, for data whose integrity is enforced otherwise: a sealed
+// secret (the TPM releases it only to the measured state) cannot be inside
+// the measured initrd, since its policy depends on that initrd's hash.
+type HandoverFile struct {
+	// Path is absolute, in the launched kernel's initramfs.
+	Path string
+	Data []byte
+}
+
 // LogCpio returns a newc cpio archive holding the event log at
 // TargetLogPath (mode 0444, owner root, mtime 0: the same log gives the
 // same bytes).
-func LogCpio(log []byte) ([]byte, error) {
+func LogCpio(log []byte) ([]byte, error) { return HandoverCpio(log) }
+
+// HandoverCpio returns a newc cpio archive holding the event log at
+// TargetLogPath and the extra files (mode 0444, with their directories),
+// reproducibly.
+func HandoverCpio(log []byte, files ...HandoverFile) ([]byte, error) {
 	var b bytes.Buffer
 	w := cpio.Newc.Writer(&b)
-	file := strings.TrimPrefix(TargetLogPath, "/")
-	dir := path.Dir(file)
-	recs := []cpio.Record{
-		cpio.Directory(dir, 0o755),
-		cpio.StaticRecord(log, cpio.Info{Name: file, Mode: cpio.S_IFREG | 0o444, NLink: 1}),
+	all := append([]HandoverFile{{Path: TargetLogPath, Data: log}}, files...)
+	var recs []cpio.Record
+	dirs := map[string]bool{}
+	for _, f := range all {
+		name := strings.TrimPrefix(path.Clean(f.Path), "/")
+		if !path.IsAbs(f.Path) || name == "" || name == "." {
+			return nil, fmt.Errorf("%w: hand-over path %q is not an absolute file path", ErrEntry, f.Path)
+		}
+		var parents []string
+		for d := path.Dir(name); d != "." && !dirs[d]; d = path.Dir(d) {
+			dirs[d] = true
+			parents = append([]string{d}, parents...)
+		}
+		for _, d := range parents {
+			recs = append(recs, cpio.Directory(d, 0o755))
+		}
+		if dirs[name] {
+			return nil, fmt.Errorf("%w: hand-over path %q given twice", ErrEntry, f.Path)
+		}
+		dirs[name] = true
+		recs = append(recs, cpio.StaticRecord(f.Data, cpio.Info{Name: name, Mode: cpio.S_IFREG | 0o444, NLink: 1}))
 	}
 	for i := range recs {
 		recs[i].Ino = uint64(i + 1)
@@ -64,7 +95,7 @@ type Handover struct {
 // command line as measured. An entry without an initrd gets none (and the
 // log is not handed over: the launched system has no initramfs to find it
 // in).
-func NewHandover(e *Entry, log []byte) (*Handover, error) {
+func NewHandover(e *Entry, log []byte, files ...HandoverFile) (*Handover, error) {
 	h := &Handover{Kernel: io.NewSectionReader(e.Kernel.R, 0, e.Kernel.Size), Cmdline: e.Cmdline}
 	if f, ok := e.Kernel.R.(*os.File); ok {
 		// u-root hands a read-only file on tmpfs to kexec_file_load as it
@@ -74,7 +105,7 @@ func NewHandover(e *Entry, log []byte) (*Handover, error) {
 	if e.Initrd == nil {
 		return h, nil
 	}
-	arch, err := LogCpio(log)
+	arch, err := HandoverCpio(log, files...)
 	if err != nil {
 		return nil, err
 	}

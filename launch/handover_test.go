@@ -135,3 +135,30 @@ func TestKexecDryRun(t *testing.T) {
 		t.Fatalf("dry-run kexec_load: %v", err)
 	}
 }
+
+// TestHandoverCpioExtraFiles: extra files land at their paths with their
+// directories, once each; bad paths are refused.
+func TestHandoverCpioExtraFiles(t *testing.T) {
+	a, err := HandoverCpio([]byte("log"), HandoverFile{Path: "/slkit/demo.sealed", Data: []byte("sealed")},
+		HandoverFile{Path: "/etc/x/y.json", Data: []byte("{}")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := cpio.ReadAllRecords(cpio.Newc.Reader(bytes.NewReader(a)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, r := range recs {
+		names = append(names, r.Name)
+	}
+	want := "slkit slkit/prelaunch-eventlog.bin slkit/demo.sealed etc etc/x etc/x/y.json"
+	if got := strings.Join(names, " "); got != want {
+		t.Fatalf("records %q, want %q", got, want)
+	}
+	for _, bad := range []string{"relative", "/", "/slkit/prelaunch-eventlog.bin", "/slkit"} {
+		if _, err := HandoverCpio(nil, HandoverFile{Path: bad}); !errors.Is(err, ErrEntry) {
+			t.Errorf("path %q: %v", bad, err)
+		}
+	}
+}

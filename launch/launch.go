@@ -38,12 +38,13 @@ type Hooks struct {
 }
 
 type launchConfig struct {
-	entry   string
-	logPath string
-	fsys    fs.FS
-	kexec   Kexec
-	phase   func(string)
-	hooks   Hooks
+	entry    string
+	logPath  string
+	fsys     fs.FS
+	kexec    Kexec
+	phase    func(string)
+	hooks    Hooks
+	handover []HandoverFile
 }
 
 // LaunchOption configures Launch.
@@ -65,6 +66,12 @@ func WithKexec(k Kexec) LaunchOption { return func(c *launchConfig) { c.kexec = 
 
 // WithPhase is called with each phase's name as it starts.
 func WithPhase(f func(name string)) LaunchOption { return func(c *launchConfig) { c.phase = f } }
+
+// WithHandoverFiles hands these unmeasured files to the launched kernel
+// with the event log (see HandoverFile).
+func WithHandoverFiles(files ...HandoverFile) LaunchOption {
+	return func(c *launchConfig) { c.handover = append(c.handover, files...) }
+}
 
 // WithHooks sets the hook points of later issues.
 func WithHooks(h Hooks) LaunchOption { return func(c *launchConfig) { c.hooks = h } }
@@ -136,7 +143,7 @@ func Launch(t transport.TPM, signed []byte, pub ed25519.PublicKey, opts ...Launc
 	if err != nil {
 		return res, err
 	}
-	h, err := NewHandover(e, logBytes)
+	h, err := NewHandover(e, logBytes, cfg.handover...)
 	if err != nil {
 		return res, err
 	}

@@ -23,6 +23,8 @@ type env struct {
 	stdoutIsTerminal func() bool
 	// tpmOptions are passed to tpm.Open (tests register the simulator).
 	tpmOptions []tpm.OpenOption
+	// kernelCmdline returns the running kernel's command line (/proc/cmdline).
+	kernelCmdline func() string
 	// readPassword prompts on the terminal without echo; ok is false when
 	// stdin is not a terminal.
 	readPassword func(prompt string) (pin []byte, ok bool, err error)
@@ -32,6 +34,10 @@ func newEnv() *env {
 	return &env{
 		stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr,
 		stdoutIsTerminal: func() bool { return term.IsTerminal(int(os.Stdout.Fd())) },
+		kernelCmdline: func() string {
+			b, _ := os.ReadFile("/proc/cmdline")
+			return string(b)
+		},
 		readPassword: func(prompt string) ([]byte, bool, error) {
 			fd := int(os.Stdin.Fd())
 			if !term.IsTerminal(fd) {

@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -51,6 +53,10 @@ func TestCLISealForwardAndUnseal(t *testing.T) {
 	r = runSlkit(t, tt, "unseal", sealed, "--eventlog", logFile)
 	if r.code != 0 || r.stdout != string(secret) {
 		t.Fatalf("unseal to pipe: %d %q %s", r.code, r.stdout, r.stderr)
+	}
+	r = runSlkit(t, tt, "unseal", "--fingerprint", sealed)
+	if want := fmt.Sprintf("sha256:%x\n", sha256.Sum256(secret)); r.code != 0 || r.stdout != want {
+		t.Fatalf("fingerprint: %d %q, want %q", r.code, r.stdout, want)
 	}
 	// Extend again: refusal names the extra event via the log given.
 	tpm.Extend(tt, 16, ev.Digests)

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -58,7 +60,8 @@ func launchCommand(e *env) *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "policy", Usage: "signed launch policy `FILE` (required)"},
 			&cli.StringFlag{Name: "policy-key", Usage: "Ed25519 public key `FILE` (PEM) the policy must verify under (required)"},
-			&cli.StringFlag{Name: "entry", Usage: "policy entry `NAME` (default: the first entry)"},
+			&cli.StringFlag{Name: "entry", Usage: "policy entry `NAME` (default: slkit.entry=NAME on the kernel command line, else the first entry)"},
+			&cli.StringSliceFlag{Name: "handover", Usage: "hand `SRC:DST` to the launched kernel, unmeasured, next to the event log (e.g. a sealed secret)"},
 			&cli.StringFlag{Name: "log", Value: launch.DefaultLogPath, Usage: "pre-launch event log `FILE`"},
 			&cli.StringFlag{Name: "root", Value: "/", Usage: "look up the policy's image paths under `DIR`"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "do everything (PCRs are extended) but the kexec"},
@@ -84,6 +87,14 @@ func launchAction(e *env, c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	files, err := handoverFiles(c.StringSlice("handover"))
+	if err != nil {
+		return err
+	}
+	entry := c.String("entry")
+	if entry == "" && e.kernelCmdline != nil {
+		entry = cmdlineParam(e.kernelCmdline(), "slkit.entry")
+	}
 	t, err := e.openTPM(c)
 	if err != nil {
 		return err
@@ -91,7 +102,8 @@ func launchAction(e *env, c *cli.Context) error {
 	defer t.Close()
 	dry := c.Bool("dry-run")
 	res, err := launch.Launch(t, signed, pub,
-		launch.WithEntry(c.String("entry")),
+		launch.WithEntry(entry),
+		launch.WithHandoverFiles(files...),
 		launch.WithLaunchLog(c.String("log")),
 		launch.WithFS(os.DirFS(c.String("root"))),
 		launch.WithKexec(launch.NewKexec(launch.WithDryRun(dry))),
@@ -111,4 +123,31 @@ func launchAction(e *env, c *cli.Context) error {
 	fmt.Fprintf(e.stdout, "dry run: entry %q measured (%d events, log %s); would kexec kernel %s, initrd %s, cmdline %q\n",
 		pe.Name, len(res.Measurement.Events), res.Measurement.LogPath, pe.Kernel.Path, initrd, pe.Cmdline)
 	return nil
+}
+
+// handoverFiles reads --handover SRC:DST arguments.
+func handoverFiles(args []string) ([]launch.HandoverFile, error) {
+	var out []launch.HandoverFile
+	for _, a := range args {
+		src, dst, ok := strings.Cut(a, ":")
+		if !ok || src == "" || !strings.HasPrefix(dst, "/") {
+			return nil, usageError{fmt.Errorf("--handover %q: want SRC:DST with an absolute DST", a)}
+		}
+		b, err := os.ReadFile(src)
+		if err != nil {
+			return nil, inputError{src, errors.Unwrap(err)}
+		}
+		out = append(out, launch.HandoverFile{Path: dst, Data: b})
+	}
+	return out, nil
+}
+
+// cmdlineParam returns the value of key=value on a kernel command line.
+func cmdlineParam(cmdline, key string) string {
+	for _, f := range strings.Fields(cmdline) {
+		if v, ok := strings.CutPrefix(f, key+"="); ok {
+			return v
+		}
+	}
+	return ""
 }

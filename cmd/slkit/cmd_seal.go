@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -44,6 +45,7 @@ func sealCommands(e *env) []*cli.Command {
 			ArgsUsage: "SEALED",
 			Flags: append([]cli.Flag{
 				&cli.StringFlag{Name: "out", Usage: "write the secret to FILE (mode 0600); without it the secret goes to stdout, never to a terminal"},
+				&cli.BoolFlag{Name: "fingerprint", Usage: "print only sha256:<hex> of the secret (safe on a terminal); with --out, also write the secret"},
 				&cli.StringSliceFlag{Name: "eventlog", Usage: "current event log(s) used to explain a refusal (default: the firmware log, if readable)"},
 			}, pinFlags...),
 			Action: func(c *cli.Context) error { return unsealAction(e, c) },
@@ -169,7 +171,7 @@ func unsealAction(e *env, c *cli.Context) error {
 		return inputError{name, err}
 	}
 	out := c.String("out")
-	if out == "" && e.stdoutIsTerminal() {
+	if out == "" && !c.Bool("fingerprint") && e.stdoutIsTerminal() {
 		return usageError{errors.New("refusing to write the secret to a terminal: use --out FILE or a pipe")}
 	}
 	var pin []byte
@@ -195,7 +197,17 @@ func unsealAction(e *env, c *cli.Context) error {
 		return err
 	}
 	if out != "" {
-		return atomicfile.WriteFile(out, secret, 0o600)
+		if err := atomicfile.WriteFile(out, secret, 0o600); err != nil {
+			return err
+		}
+	}
+	if c.Bool("fingerprint") {
+		sum := sha256.Sum256(secret)
+		fmt.Fprintf(e.stdout, "sha256:%x\n", sum)
+		return nil
+	}
+	if out != "" {
+		return nil
 	}
 	_, err = e.stdout.Write(secret)
 	return err
