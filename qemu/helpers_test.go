@@ -5,26 +5,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/slkit/slkit/qemu/internal/guestimage"
 )
 
-var (
-	guestOnce sync.Once
-	guestPath string
-	guestErr  error
-	guestDir  string
-)
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if guestDir != "" {
-		os.RemoveAll(guestDir)
-	}
-	os.Exit(code)
-}
+// The helpers of package qemutest, for this package's own tests (which
+// cannot import qemutest or tpmtest: both import qemu).
 
 // requireRig skips (or, with SLKIT_REQUIRE_RIG=1, fails) when QEMU, swtpm
 // or the cached kernel is missing, and returns the kernel.
@@ -50,19 +37,26 @@ func skipOrFatal(t *testing.T, why string) {
 	t.Skipf("skipping: %s (run make deps)", why)
 }
 
-// testGuest builds the test guest initramfs once per test binary.
+// testGuest builds the test guest initramfs in t's temporary directory.
 func testGuest(t *testing.T) string {
 	t.Helper()
-	guestOnce.Do(func() {
-		guestDir, guestErr = os.MkdirTemp("", "slkit-testguest-")
-		if guestErr != nil {
-			return
-		}
-		guestPath = filepath.Join(guestDir, "guest.cpio")
-		guestErr = guestimage.Build(context.Background(), "github.com/slkit/slkit/qemu/internal/testguest", guestPath)
-	})
-	if guestErr != nil {
-		t.Fatal(guestErr)
+	out := filepath.Join(t.TempDir(), "guest.cpio")
+	if err := guestimage.Build(context.Background(), guestimage.TestGuest, out); err != nil {
+		t.Fatal(err)
 	}
-	return guestPath
+	return out
+}
+
+// guestAppend is the kernel command line that runs the test guest's actions.
+func guestAppend(actions string) string { return DefaultAppend + " testguest=" + actions }
+
+// startTestRig starts a rig ended in t.Cleanup.
+func startTestRig(t *testing.T, ctx context.Context, opts ...RigOption) *Rig {
+	t.Helper()
+	r, err := StartRig(ctx, t.TempDir(), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
 }

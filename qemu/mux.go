@@ -16,32 +16,41 @@ import (
 	"github.com/slkit/slkit/tpm/swtpm"
 )
 
-// ptmResFail is the ptm_res the multiplexer answers for commands it
-// refuses (TPM_FAIL, as libtpms uses for "not allowed here").
-const ptmResFail = 0x09
+// Results the mux answers in swtpm's place (libtpms tpm_error.h).
+const (
+	// resFail refuses a request the mux will not forward (state blobs).
+	resFail = 0x09 // TPM_FAIL
+)
+
+// ErrMuxClosed is returned by host operations after Close.
+var ErrMuxClosed = errors.New("mux: closed")
 
 // Mux sits between QEMU and swtpm's control channel (swtpm serves one
 // control client at a time, and QEMU is that client). It forwards QEMU's
 // control traffic — including the data-channel file descriptor that QEMU
-// passes with CMD_SET_DATAFD as SCM_RIGHTS — and lets the host, while the
-// guest runs, drive the _TPM_Hash sequence of a dynamic launch and force the
-// locality the guest's commands run at. Every message is serialised behind
-// one mutex. State-blob commands (migration) are refused.
+// passes with CMD_SET_DATAFD as SCM_RIGHTS, which it receives with the
+// message and sends on to swtpm with the same message — and lets the host,
+// while the guest runs, drive the _TPM_Hash sequence of a dynamic launch
+// (Hash) and force the locality the guest's commands run at
+// (PostLaunchLocality). Every message, QEMU's and the host's, is
+// serialised behind one mutex. State-blob commands (migration) are refused.
+// See reference/drtm.md (b) for the emulation design.
 type Mux struct {
 	// Path is the unix socket QEMU connects to (-chardev socket,path=Path).
 	Path string
 
-	mu        sync.Mutex
-	swtpm     *net.UnixConn
-	ctl       *swtpm.Ctrl
-	ln        *net.UnixListener
-	qemuLoc   uint8 // the locality QEMU last asked for
-	forceLoc  int   // -1: none; else every SET_LOCALITY is rewritten to it
-	seen      []swtpm.Cmd
+	mu       sync.Mutex
+	swtpm    *net.UnixConn
+	ctl      *swtpm.Ctrl
+	ln       *net.UnixListener
+	qemuLoc  uint8 // the locality QEMU last asked for
+	forceLoc int   // -1: none; else QEMU's SET_LOCALITY is rewritten to it
+	seen     []swtpm.Cmd
+	serveErr error
+
 	done      chan struct{}
 	closeOnce sync.Once
 	isClosed  atomic.Bool
-	serveErr  error
 }
 
 // NewMux connects to swtpm's control socket and listens on listenPath.
@@ -73,28 +82,27 @@ func (m *Mux) Serve() error {
 			return err
 		}
 		err = m.forward(c)
-		c.Close()
-		if err != nil && !errors.Is(err, io.EOF) {
+		if err != nil && !errors.Is(err, io.EOF) && !m.isClosed.Load() {
 			m.mu.Lock()
 			m.serveErr = err
 			m.mu.Unlock()
 		}
+		c.Close()
 	}
 }
 
-// Close stops serving and closes both connections.
+// Close stops serving and closes both connections. It does not end swtpm.
 func (m *Mux) Close() error {
 	m.closeOnce.Do(func() {
 		m.isClosed.Store(true)
 		m.ln.Close()
-		m.mu.Lock()
 		m.swtpm.Close()
-		m.mu.Unlock()
 	})
 	return nil
 }
 
-// Err returns the last error that ended a QEMU connection, if any.
+// Err returns the last error that ended a QEMU connection or broke a
+// locality restore, if any.
 func (m *Mux) Err() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -109,21 +117,53 @@ func (m *Mux) Seen() []swtpm.Cmd {
 }
 
 // Hash runs HASH_START, HASH_DATA (≤ 4 KiB chunks) and HASH_END over blob:
-// the TPM-visible half of a dynamic launch. PCR17–22 are reset and PCR17
-// becomes H(0ⁿ ‖ H(blob)) in every bank.
+// the TPM-visible half of a dynamic launch (TCG PC Client Platform TPM
+// Profile, _TPM_Hash_Start/Data/End; TPM 2.0 Part 3, 34.2–34.4). PCR17–22
+// are reset and PCR17 becomes H(0ⁿ ‖ H(blob)) in every bank. The locality
+// QEMU's commands run at is restored afterwards.
 func (m *Mux) Hash(blob []byte) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.ctl.Hash(blob)
+	return m.inject(func() error { return m.ctl.Hash(blob) })
+}
+
+// Launch is Hash: the DCE measurement that SENTER/SKINIT would stream.
+func (m *Mux) Launch(blob []byte) error { return m.Hash(blob) }
+
+// Inject sends one control command of the host's own between QEMU's
+// messages (body: the request half of its ptm_* union) and returns swtpm's
+// whole response, framed as for QEMU. QEMU's locality is restored
+// afterwards. State-blob commands are refused, as they are for QEMU.
+func (m *Mux) Inject(cmd swtpm.Cmd, body []byte) ([]byte, error) {
+	if cmd == swtpm.CmdGetStateBlob || cmd == swtpm.CmdSetStateBlob || cmd == swtpm.CmdSetDataFD {
+		return nil, fmt.Errorf("mux: the host may not send %s", cmd)
+	}
+	var out []byte
+	err := m.inject(func() error {
+		_ = m.swtpm.SetDeadline(time.Now().Add(60 * time.Second))
+		defer m.swtpm.SetDeadline(time.Time{})
+		raw := append(binary.BigEndian.AppendUint32(nil, uint32(cmd)), body...)
+		if _, err := m.swtpm.Write(raw); err != nil {
+			return fmt.Errorf("mux: %s: %w", cmd, err)
+		}
+		var err error
+		out, err = readResponse(m.swtpm, cmd)
+		return err
+	})
+	return out, err
 }
 
 // PostLaunchLocality makes the guest's TPM commands run at loc from now on,
 // as a Secure Launch kernel does with tpm_chip_set_locality(2): the mux
-// sets it at once and rewrites QEMU's later SET_LOCALITY requests, until
-// QEMU re-initialises the TPM (a platform reset).
+// sets it at once and rewrites QEMU's later SET_LOCALITY requests to it,
+// until QEMU re-initialises the TPM (CMD_INIT: a platform reset).
 func (m *Mux) PostLaunchLocality(loc uint8) error {
+	if loc > 4 {
+		return fmt.Errorf("mux: locality %d: want 0-4", loc)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.isClosed.Load() {
+		return ErrMuxClosed
+	}
 	if err := m.ctl.SetLocality(loc); err != nil {
 		return err
 	}
@@ -131,26 +171,39 @@ func (m *Mux) PostLaunchLocality(loc uint8) error {
 	return nil
 }
 
+// effectiveLoc is the locality the guest's commands must run at.
+func (m *Mux) effectiveLoc() uint8 {
+	if m.forceLoc >= 0 {
+		return uint8(m.forceLoc)
+	}
+	return m.qemuLoc
+}
+
+// inject runs f with the lock held and then puts swtpm back at the
+// locality the guest expects, whatever f did to it.
+func (m *Mux) inject(f func() error) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.isClosed.Load() {
+		return ErrMuxClosed
+	}
+	err := f()
+	if rerr := m.ctl.SetLocality(m.effectiveLoc()); rerr != nil && err == nil {
+		err = fmt.Errorf("mux: restore locality %d: %w", m.effectiveLoc(), rerr)
+	}
+	return err
+}
+
 // forward relays one QEMU connection's requests and swtpm's responses.
 func (m *Mux) forward(q *net.UnixConn) error {
 	in := &fdReader{c: q}
 	defer in.closeFDs()
 	for {
-		hdr, err := in.readFull(4)
+		req, err := readRequest(in)
 		if err != nil {
 			return err
 		}
-		cmd := swtpm.Cmd(binary.BigEndian.Uint32(hdr))
-		body, err := readBody(in, cmd)
-		if err != nil {
-			return fmt.Errorf("mux: request %s: %w", cmd, err)
-		}
-		// QEMU sends some requests as the whole C union (SET_LOCALITY is
-		// 4 bytes: the locality and padding), and swtpm, like QEMU, treats
-		// one message as one request. QEMU waits for each response, so
-		// whatever else arrived with this request is its padding.
-		body = append(body, in.takeBuffered()...)
-		resp, err := m.relay(cmd, hdr, body, in)
+		resp, err := m.relay(req)
 		if err != nil {
 			return err
 		}
@@ -160,33 +213,19 @@ func (m *Mux) forward(q *net.UnixConn) error {
 	}
 }
 
-func readBody(in *fdReader, cmd swtpm.Cmd) ([]byte, error) {
-	var body []byte
-	for {
-		n, err := swtpm.RequestBody(cmd, body)
-		if err != nil {
-			return nil, err
-		}
-		if n <= len(body) {
-			return body, nil
-		}
-		more, err := in.readFull(n - len(body))
-		if err != nil {
-			return nil, err
-		}
-		body = append(body, more...)
+// relay forwards one request to swtpm (or answers it) and returns the
+// response for QEMU.
+func (m *Mux) relay(req *request) ([]byte, error) {
+	if req.fd >= 0 {
+		defer unix.Close(req.fd)
 	}
-}
-
-func (m *Mux) relay(cmd swtpm.Cmd, hdr, body []byte, in *fdReader) ([]byte, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.seen = append(m.seen, cmd)
-	switch cmd {
-	case swtpm.CmdGetStateBlob:
-		return refusal(16), nil
-	case swtpm.CmdSetStateBlob:
-		return refusal(4), nil
+	m.seen = append(m.seen, req.cmd)
+	raw := req.raw
+	switch req.cmd {
+	case swtpm.CmdGetStateBlob, swtpm.CmdSetStateBlob:
+		return refusal(resFail), nil
 	case swtpm.CmdInit:
 		// A platform reset ends the launched environment. QEMU still thinks
 		// the TPM is at the locality it last set and will not say it again,
@@ -201,105 +240,26 @@ func (m *Mux) relay(cmd swtpm.Cmd, hdr, body []byte, in *fdReader) ([]byte, erro
 			}()
 		}
 	case swtpm.CmdSetLocality:
-		m.qemuLoc = body[0]
+		m.qemuLoc = req.body()[0]
 		if m.forceLoc >= 0 {
-			body = []byte{byte(m.forceLoc)}
+			raw = append([]byte(nil), raw...)
+			raw[4] = byte(m.forceLoc)
 		}
 	}
-	req := append(append([]byte(nil), hdr...), body...)
+	if m.isClosed.Load() {
+		return nil, ErrMuxClosed
+	}
 	_ = m.swtpm.SetDeadline(time.Now().Add(60 * time.Second))
 	defer m.swtpm.SetDeadline(time.Time{})
-	if cmd == swtpm.CmdSetDataFD {
-		fd, ok := in.takeFD()
-		if !ok {
+	if req.cmd == swtpm.CmdSetDataFD {
+		if req.fd < 0 {
 			return nil, errors.New("mux: SET_DATAFD without a file descriptor")
 		}
-		_, _, err := m.swtpm.WriteMsgUnix(req, unix.UnixRights(fd), nil)
-		unix.Close(fd)
-		if err != nil {
+		if _, _, err := m.swtpm.WriteMsgUnix(raw, unix.UnixRights(req.fd), nil); err != nil {
 			return nil, fmt.Errorf("mux: forward SET_DATAFD: %w", err)
 		}
-	} else if _, err := m.swtpm.Write(req); err != nil {
-		return nil, fmt.Errorf("mux: forward %s: %w", cmd, err)
+	} else if _, err := m.swtpm.Write(raw); err != nil {
+		return nil, fmt.Errorf("mux: forward %s: %w", req.cmd, err)
 	}
-	var resp []byte
-	for {
-		n, err := swtpm.ResponseSize(cmd, resp)
-		if err != nil {
-			return nil, err
-		}
-		if n <= len(resp) {
-			return resp[:n], nil
-		}
-		more := make([]byte, n-len(resp))
-		if _, err := io.ReadFull(m.swtpm, more); err != nil {
-			return nil, fmt.Errorf("mux: response to %s: %w", cmd, err)
-		}
-		resp = append(resp, more...)
-	}
-}
-
-func refusal(size int) []byte {
-	b := make([]byte, size)
-	binary.BigEndian.PutUint32(b, ptmResFail)
-	return b
-}
-
-// fdReader reads a unix stream and keeps the file descriptors that arrive
-// with it (SCM_RIGHTS).
-type fdReader struct {
-	c   *net.UnixConn
-	buf []byte
-	fds []int
-}
-
-func (r *fdReader) readFull(n int) ([]byte, error) {
-	for len(r.buf) < n {
-		b := make([]byte, 8192)
-		oob := make([]byte, unix.CmsgSpace(4*8))
-		k, oobn, _, _, err := r.c.ReadMsgUnix(b, oob)
-		if oobn > 0 {
-			if msgs, perr := unix.ParseSocketControlMessage(oob[:oobn]); perr == nil {
-				for _, msg := range msgs {
-					if fds, ferr := unix.ParseUnixRights(&msg); ferr == nil {
-						r.fds = append(r.fds, fds...)
-					}
-				}
-			}
-		}
-		r.buf = append(r.buf, b[:k]...)
-		if err != nil {
-			if k == 0 {
-				return nil, err
-			}
-		} else if k == 0 {
-			return nil, io.EOF
-		}
-	}
-	out := r.buf[:n:n]
-	r.buf = r.buf[n:]
-	return out, nil
-}
-
-// takeBuffered returns and forgets the bytes read but not consumed.
-func (r *fdReader) takeBuffered() []byte {
-	b := r.buf
-	r.buf = nil
-	return b
-}
-
-func (r *fdReader) takeFD() (int, bool) {
-	if len(r.fds) == 0 {
-		return -1, false
-	}
-	fd := r.fds[0]
-	r.fds = r.fds[1:]
-	return fd, true
-}
-
-func (r *fdReader) closeFDs() {
-	for _, fd := range r.fds {
-		unix.Close(fd)
-	}
-	r.fds = nil
+	return readResponse(m.swtpm, req.cmd)
 }

@@ -3,6 +3,7 @@ package qemu
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"github.com/google/go-tpm/tpm2/transport"
 	"golang.org/x/sys/unix"
 
+	"github.com/slkit/slkit/qemu/hostchan"
 	"github.com/slkit/slkit/tpm"
 	"github.com/slkit/slkit/tpm/swtpm"
 )
@@ -86,18 +88,10 @@ func readFull(c net.Conn, b []byte) (int, error) {
 
 func (q *fakeQEMU) tpm() transport.TPM { return transport.FromReadWriter(q.data) }
 
-func startMux(t *testing.T) (*Swtpm, *Mux) {
+func startMux(t *testing.T, opts ...SwtpmOption) (*Swtpm, *Mux) {
 	t.Helper()
-	dir := t.TempDir()
-	s, err := StartSwtpm(context.Background(), filepath.Join(dir, "tpm"))
-	if err != nil {
-		if errors.Is(err, ErrNotInstalled) {
-			skipOrFatal(t, err.Error())
-		}
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	m, err := NewMux(s.CtrlPath, filepath.Join(dir, "mux.sock"))
+	s := startSwtpm(t, filepath.Join(t.TempDir(), "tpm"), opts...)
+	m, err := NewMux(s.CtrlPath, filepath.Join(t.TempDir(), "mux.sock"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,14 +100,10 @@ func startMux(t *testing.T) (*Swtpm, *Mux) {
 	return s, m
 }
 
-func TestMuxForwardsDataFDAndHashes(t *testing.T) {
-	_, m := startMux(t)
-	q := dialFakeQEMU(t, m)
-	// The DRTM vector, injected by the host while "QEMU" holds the channel.
-	if err := m.Hash([]byte("1234")); err != nil {
-		t.Fatal(err)
-	}
-	p, err := tpm.ReadBanks(q.tpm(), []tpm.Alg{tpm.SHA1, tpm.SHA256}, []int{17, 18})
+// checkVector reads PCR17/18 over t and checks the "1234" vector.
+func checkVector(t *testing.T, tp transport.TPM) {
+	t.Helper()
+	p, err := tpm.ReadBanks(tp, []tpm.Alg{tpm.SHA1, tpm.SHA256}, []int{17, 18})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,15 +117,82 @@ func TestMuxForwardsDataFDAndHashes(t *testing.T) {
 			t.Errorf("%s PCR18 = %s, want zero after HASH_END", a, v18)
 		}
 	}
+}
+
+// TestMuxVectorWithoutQEMU: with no QEMU connected, the host runs the
+// _TPM_Hash sequence through the mux and reads PCR17 over swtpm's own data
+// channel; then a guest-side host-channel client asks for the same over
+// the TPM verbs.
+func TestMuxVectorWithoutQEMU(t *testing.T) {
+	s, m := startMux(t, WithDataSocket())
+	c, err := tpm.Open("swtpm:unix:" + s.DataPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := m.Hash([]byte("1234")); err != nil {
+		t.Fatal(err)
+	}
+	checkVector(t, c)
+
+	guest, host := net.Pipe()
+	defer guest.Close()
+	srv := hostchan.NewServer()
+	m.RegisterVerbs(srv)
+	go srv.Serve(host)
+	client := hostchan.NewClient(guest)
+	blob := bytes.Repeat([]byte("DCE!"), 3000) // 12000 bytes: three HASH_DATA chunks
+	if err := client.TPMHash(blob); err != nil {
+		t.Fatal(err)
+	}
+	p, err := tpm.ReadBanks(c, []tpm.Alg{tpm.SHA256}, []int{17})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.Sum256(blob)
+	want := sha256.Sum256(append(make([]byte, 32), h[:]...))
+	if got, _ := p.Get(tpm.SHA256, 17); !bytes.Equal(got, want[:]) {
+		t.Fatalf("PCR17 after tpm-hash of %d bytes = %x, want %x", len(blob), got, want)
+	}
+	if err := client.TPMLocality(2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tpm.ExtendData(c, 17, []tpm.Alg{tpm.SHA256}, strings.NewReader("dlme")); err != nil {
+		t.Fatalf("PCR17 extend after tpm-locality 2: %v", err)
+	}
+	if _, err := client.Call(VerbLocality, []byte{1, 2}); !errors.Is(err, hostchan.ErrRemote) {
+		t.Fatalf("tpm-locality with two bytes: %v", err)
+	}
+	if _, err := m.Inject(swtpm.CmdGetStateBlob, make([]byte, 12)); err == nil {
+		t.Fatal("the host could inject GET_STATEBLOB")
+	}
+}
+
+func TestMuxForwardsDataFDAndHashes(t *testing.T) {
+	_, m := startMux(t)
+	q := dialFakeQEMU(t, m)
+	// The DRTM vector, injected by the host while "QEMU" holds the channel.
+	if err := m.Hash([]byte("1234")); err != nil {
+		t.Fatal(err)
+	}
+	checkVector(t, q.tpm())
 	// GET_CAPABILITY is answered (8 bytes) and hashing is advertised.
 	caps := binary.BigEndian.Uint64(q.ctrl(swtpm.CmdGetCapability, nil, 8))
 	if caps&(1<<4) == 0 || caps&(1<<12) == 0 {
 		t.Fatalf("capabilities %#x lack HASHING or SET_DATAFD", caps)
 	}
-	// State blobs are refused.
-	r := q.ctrl(swtpm.CmdGetStateBlob, make([]byte, 12), 16)
-	if binary.BigEndian.Uint32(r) == 0 {
-		t.Fatal("GET_STATEBLOB was not refused")
+	// State blobs are refused (the result alone, TPM_FAIL).
+	if r := q.ctrl(swtpm.CmdGetStateBlob, make([]byte, 12), 4); binary.BigEndian.Uint32(r) != resFail {
+		t.Fatalf("GET_STATEBLOB answered %x", r)
+	}
+	// A host injection in between that moves swtpm's locality (here
+	// SET_LOCALITY 2 itself) leaves QEMU's locality as it was: an extend of
+	// PCR17 at locality 0 is still refused.
+	if r, err := m.Inject(swtpm.CmdSetLocality, []byte{2}); err != nil || binary.BigEndian.Uint32(r) != 0 {
+		t.Fatalf("injected SET_LOCALITY: %x %v", r, err)
+	}
+	if _, err := tpm.ExtendData(q.tpm(), 17, []tpm.Alg{tpm.SHA256}, strings.NewReader("x")); !errors.Is(err, tpm2.TPMRCLocality) {
+		t.Fatalf("PCR17 extend at QEMU's locality 0 after an injection: %v", err)
 	}
 }
 
@@ -171,5 +228,30 @@ func TestMuxPostLaunchLocality(t *testing.T) {
 	}
 	if err := extend17(); !errors.Is(err, tpm2.TPMRCLocality) {
 		t.Fatalf("after INIT: %v, want TPM_RC_LOCALITY", err)
+	}
+}
+
+// BenchmarkMuxHash measures the host's _TPM_Hash sequence through the mux
+// (HASH_START, HASH_DATA in 4 KiB chunks, HASH_END, locality restore)
+// for a 64 KiB DCE image (the largest AMD SLB).
+func BenchmarkMuxHash(b *testing.B) {
+	dir := b.TempDir()
+	s, err := StartSwtpm(context.Background(), filepath.Join(dir, "tpm"), WithDataSocket())
+	if err != nil {
+		b.Skip(err)
+	}
+	defer s.Close()
+	m, err := NewMux(s.CtrlPath, filepath.Join(dir, "mux.sock"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	go m.Serve()
+	blob := bytes.Repeat([]byte{0xcc}, 64<<10)
+	b.SetBytes(int64(len(blob)))
+	for b.Loop() {
+		if err := m.Hash(blob); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

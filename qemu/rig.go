@@ -2,7 +2,6 @@ package qemu
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -12,24 +11,13 @@ import (
 	"github.com/slkit/slkit/qemu/hostchan"
 )
 
-// Host-channel verbs the rig answers when it runs a Mux.
-const (
-	// VerbTPMHash runs the _TPM_Hash sequence over the payload (the DCE
-	// image a CPU would stream to the TPM in SENTER/SKINIT).
-	VerbTPMHash = "tpm-hash"
-	// VerbLocality holds the guest's TPM commands at the locality in the
-	// payload's first byte from now on (Mux.PostLaunchLocality).
-	VerbLocality = "tpm-locality"
-)
-
 type rigConfig struct {
-	tpmState   string
-	noTPM      bool
-	direct     bool
-	hostChan   bool
-	handlers   map[string]hostchan.Handler
-	vmOpts     []VMOption
-	swtpmLevel int
+	tpmState string
+	noTPM    bool
+	direct   bool
+	hostChan bool
+	handlers map[string]hostchan.Handler
+	vmOpts   []VMOption
 }
 
 // RigOption configures StartRig.
@@ -140,14 +128,7 @@ func (r *Rig) startHostChannel(cfg *rigConfig) error {
 	r.hostLn = ln
 	r.Host = hostchan.NewServer()
 	if r.Mux != nil {
-		m := r.Mux
-		r.Host.Handle(VerbTPMHash, func(p []byte) ([]byte, error) { return nil, m.Hash(p) })
-		r.Host.Handle(VerbLocality, func(p []byte) ([]byte, error) {
-			if len(p) != 1 || p[0] > 4 {
-				return nil, errors.New("want one byte, a locality 0-4")
-			}
-			return nil, m.PostLaunchLocality(p[0])
-		})
+		r.Mux.RegisterVerbs(r.Host)
 	}
 	for v, h := range cfg.handlers {
 		r.Host.Handle(v, h)

@@ -34,13 +34,9 @@ func TestRigHostChannelDRTMVector(t *testing.T) {
 	guest := testGuest(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	r, err := StartRig(ctx, t.TempDir(), WithVM(WithKernel(k.Path), WithInitrd(guest),
-		WithAppend("console=ttyS0 panic=-1 quiet testguest=pcr17,hostchan")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close() })
-	before, err := r.VM.Console().Expect(ctx, `^TESTGUEST pcr 17 sha256 ([0-9a-f]{64})$`)
+	r := startTestRig(t, ctx, WithVM(WithKernel(k.Path), WithInitrd(guest),
+		WithAppend(guestAppend("pcr17,hostchan"))))
+	before, err := r.VM.Expect(ctx, `^TESTGUEST pcr 17 sha256 ([0-9a-f]{64})$`)
 	if err != nil {
 		t.Fatal(err)
 	}

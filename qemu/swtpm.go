@@ -131,9 +131,12 @@ func (s *Swtpm) waitReady(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	for {
-		ready := fileExists(s.CtrlPath) && (s.DataPath == "" || fileExists(s.DataPath))
+		// Connect, not stat: swtpm binds (creating the file) before it
+		// listens.
+		ready := listening("unix", s.CtrlPath) && (s.DataPath == "" || listening("unix", s.DataPath))
 		if s.TCPPort != 0 {
-			ready = tcpListening(s.TCPPort) && tcpListening(s.TCPPort+1)
+			ready = listening("tcp", fmt.Sprintf("127.0.0.1:%d", s.TCPPort)) &&
+				listening("tcp", fmt.Sprintf("127.0.0.1:%d", s.TCPPort+1))
 		}
 		if ready {
 			return nil
@@ -182,16 +185,16 @@ func (s *Swtpm) Close() error {
 	return nil
 }
 
-func tcpListening(port int) bool {
-	c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 100*time.Millisecond)
+// listening reports whether addr accepts connections (the probe
+// connection is closed at once; swtpm then serves the next client).
+func listening(network, addr string) bool {
+	c, err := net.DialTimeout(network, addr, 100*time.Millisecond)
 	if err != nil {
 		return false
 	}
 	c.Close()
 	return true
 }
-
-func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
 func lastLine(b []byte) string {
 	s := string(b)

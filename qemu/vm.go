@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"syscall"
 	"time"
 )
@@ -23,6 +22,7 @@ type vmConfig struct {
 	lineHook                   func(string, time.Time)
 	noReboot                   bool
 	accel                      string
+	tpmDevice                  string
 	extra                      []string
 }
 
@@ -36,7 +36,14 @@ func WithKernel(path string) VMOption { return func(c *vmConfig) { c.kernel = pa
 // WithInitrd adds an initramfs (-initrd).
 func WithInitrd(path string) VMOption { return func(c *vmConfig) { c.initrd = path } }
 
-// WithAppend sets the kernel command line (default "console=ttyS0 panic=-1 quiet").
+// DefaultAppend is the default kernel command line: the console on ttyS0,
+// reboot (so, with -no-reboot, exit) at once on a panic, quiet (serial
+// output is slow under TCG), and no_timer_check (on a busy host, TCG can
+// miss the IO-APIC timer check's deadline and the kernel then panics with
+// "IO-APIC + timer doesn't work!").
+const DefaultAppend = "console=ttyS0 panic=-1 quiet no_timer_check"
+
+// WithAppend sets the kernel command line (default DefaultAppend).
 func WithAppend(args string) VMOption { return func(c *vmConfig) { c.appendArgs = args } }
 
 // WithMemory sets guest memory in MiB (default 512).
@@ -65,6 +72,13 @@ func WithLineHook(f func(line string, at time.Time)) VMOption {
 // -no-reboot, so a reboot ends QEMU).
 func WithReboot() VMOption { return func(c *vmConfig) { c.noReboot = false } }
 
+// WithAccel sets the accelerator ("tcg" or "kvm"; default: Accel).
+func WithAccel(a string) VMOption { return func(c *vmConfig) { c.accel = a } }
+
+// WithTPMDevice sets the TPM front end: "tpm-tis" (default) or "tpm-crb"
+// (q35 only, that is with OVMF).
+func WithTPMDevice(dev string) VMOption { return func(c *vmConfig) { c.tpmDevice = dev } }
+
 // WithQEMUArgs appends raw QEMU arguments.
 func WithQEMUArgs(args ...string) VMOption {
 	return func(c *vmConfig) { c.extra = append(c.extra, args...) }
@@ -83,22 +97,15 @@ type VM struct {
 	err     error
 }
 
-// Accel returns the accelerator to use: $SLKIT_ACCEL if set ("kvm" or
-// "tcg"), else tcg. KVM is opt-in: /dev/kvm exists on these machines but
-// guests fail under it ("internal error Suberror 1").
-func Accel() string {
-	if a := os.Getenv("SLKIT_ACCEL"); a != "" {
-		return a
-	}
-	return "tcg"
-}
-
 // StartVM starts qemu-system-x86_64 with state in dir. The console (ttyS0)
 // is captured to dir/console.log and available through Console.
 func StartVM(ctx context.Context, dir string, opts ...VMOption) (*VM, error) {
-	cfg := vmConfig{memMiB: 512, appendArgs: "console=ttyS0 panic=-1 quiet", noReboot: true, accel: Accel()}
+	cfg := vmConfig{memMiB: 512, appendArgs: DefaultAppend, noReboot: true, tpmDevice: "tpm-tis"}
 	for _, o := range opts {
 		o(&cfg)
+	}
+	if cfg.accel == "" {
+		cfg.accel = Accel(cfg.kernel)
 	}
 	bin, err := exec.LookPath("qemu-system-x86_64")
 	if err != nil {
@@ -156,48 +163,13 @@ func StartVM(ctx context.Context, dir string, opts ...VMOption) (*VM, error) {
 	return vm, nil
 }
 
-func (c *vmConfig) args(dir string) ([]string, error) {
-	a := []string{"-accel", c.accel, "-m", strconv.Itoa(c.memMiB), "-smp", "1",
-		"-display", "none", "-monitor", "none", "-nodefaults", "-vga", "none",
-		"-chardev", "stdio,id=con,signal=off", "-serial", "chardev:con"}
-	if c.noReboot {
-		a = append(a, "-no-reboot")
-	}
-	if c.ovmf != nil {
-		code, _ := c.ovmf.files()
-		vars, err := c.ovmf.prepareVars(dir)
-		if err != nil {
-			return nil, err
-		}
-		machine := "q35"
-		if c.ovmf.SecureBoot {
-			machine = "q35,smm=on"
-			a = append(a, "-global", "driver=cfi.pflash01,property=secure,value=on")
-		}
-		a = append(a, "-machine", machine,
-			"-drive", "if=pflash,format=raw,unit=0,readonly=on,file="+code,
-			"-drive", "if=pflash,format=raw,unit=1,file="+vars)
-	} else {
-		a = append(a, "-machine", "pc")
-	}
-	if c.hostChanSocket != "" {
-		a = append(a, "-chardev", "socket,id=hostchan,path="+c.hostChanSocket, "-serial", "chardev:hostchan")
-	}
-	if c.tpmSocket != "" {
-		a = append(a, "-chardev", "socket,id=chrtpm,path="+c.tpmSocket,
-			"-tpmdev", "emulator,id=tpm0,chardev=chrtpm", "-device", "tpm-tis,tpmdev=tpm0")
-	}
-	if c.kernel != "" {
-		a = append(a, "-kernel", c.kernel, "-append", c.appendArgs)
-		if c.initrd != "" {
-			a = append(a, "-initrd", c.initrd)
-		}
-	}
-	return append(a, c.extra...), nil
-}
-
 // Console is the guest's ttyS0.
 func (vm *VM) Console() *Console { return vm.console }
+
+// Expect waits for a console line matching pattern (see Console.Expect).
+func (vm *VM) Expect(ctx context.Context, pattern string) ([]string, error) {
+	return vm.console.Expect(ctx, pattern)
+}
 
 // PID is the QEMU process ID.
 func (vm *VM) PID() int { return vm.cmd.Process.Pid }

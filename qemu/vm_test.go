@@ -24,7 +24,7 @@ func TestExpectTimeoutAndKillByPID(t *testing.T) {
 	t.Cleanup(func() { vm.Close() })
 	short, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	_, err = vm.Console().Expect(short, `^never printed$`)
+	_, err = vm.Expect(short, `^never printed$`)
 	if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "last lines") {
 		t.Fatalf("err = %v", err)
 	}
@@ -43,12 +43,8 @@ func TestInVMRebootResetsDRTMPCRs(t *testing.T) {
 	k := requireRig(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
-	r, err := StartRig(ctx, t.TempDir(), WithVM(WithKernel(k.Path), WithInitrd(testGuest(t)),
-		WithAppend("console=ttyS0 panic=-1 quiet testguest=pcr17,hostchan,reboot"), WithReboot()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close() })
+	r := startTestRig(t, ctx, WithVM(WithKernel(k.Path), WithInitrd(testGuest(t)),
+		WithAppend(guestAppend("pcr17,hostchan,reboot")), WithReboot()))
 	// Two boots: "done" printed twice.
 	for {
 		n := 0
@@ -85,5 +81,35 @@ func TestInVMRebootResetsDRTMPCRs(t *testing.T) {
 	}
 	if inits < 2 {
 		t.Fatalf("mux saw %d INITs over a reboot, want >= 2", inits)
+	}
+}
+
+// TestFreshRunSameTPMState: a second QEMU run on the same swtpm state
+// directory sees the same TPM (the same owner seed gives the same primary
+// key), as a machine does after a power cycle.
+func TestFreshRunSameTPMState(t *testing.T) {
+	k := requireRig(t)
+	guest := testGuest(t)
+	state := filepath.Join(t.TempDir(), "tpm")
+	var names []string
+	for i := 0; i < 2; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		r := startTestRig(t, ctx, WithTPMState(state), WithVM(WithKernel(k.Path), WithInitrd(guest),
+			WithAppend(guestAppend("primary"))))
+		m, err := r.VM.Expect(ctx, `^TESTGUEST primary ([0-9a-f]+)$`)
+		if err != nil {
+			cancel()
+			t.Fatal(err)
+		}
+		names = append(names, m[1])
+		if err := r.VM.Wait(ctx); err != nil {
+			cancel()
+			t.Fatal(err)
+		}
+		r.Close()
+		cancel()
+	}
+	if names[0] != names[1] {
+		t.Fatalf("primary key over two runs on one state: %v", names)
 	}
 }

@@ -13,7 +13,12 @@ import (
 	"path/filepath"
 
 	"github.com/u-root/u-root/pkg/cpio"
+
+	"github.com/slkit/slkit/internal/atomicfile"
 )
+
+// TestGuest is the import path of the rig's test guest.
+const TestGuest = "github.com/slkit/slkit/qemu/internal/testguest"
 
 // Build compiles the main package pkg (an import path inside this module)
 // statically and writes an initramfs with it as /init to out.
@@ -49,5 +54,5 @@ func Build(ctx context.Context, pkg, out string) error {
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return err
 	}
-	return os.WriteFile(out, buf.Bytes(), 0o644)
+	return atomicfile.WriteFile(out, buf.Bytes(), 0o644)
 }

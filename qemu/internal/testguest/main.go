@@ -5,7 +5,13 @@
 //	pcr17        print PCR17 (sha1, sha256)
 //	hostchan     ask the host (ttyS1) to run the _TPM_Hash sequence over "1234", then print PCR17
 //	eventlog     print the firmware event log (base64) and PCRs 0-7 of every bank (JSON)
+//	primary      print the name of the owner hierarchy's ECC SRK-template primary key
+//	             (the same TPM state gives the same name)
+//	ok, fail     print the rig's result line (slkit: result=ok / result=fail reason=...)
 //	reboot       reboot instead of powering off
+//
+// After mounting proc, sys, devtmpfs and securityfs it prints the rig's
+// phase marker, slkit: phase=init t=<uptime>s.
 package main
 
 import (
@@ -16,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/go-tpm/tpm2"
 	"golang.org/x/sys/unix"
 
 	"github.com/slkit/slkit/qemu/hostchan"
@@ -34,6 +41,7 @@ func main() {
 			say("error mount %s: %v", m.dst, err)
 		}
 	}
+	fmt.Printf("slkit: phase=init t=%ss\n", uptime())
 	reboot := false
 	for _, a := range actions() {
 		var err error
@@ -44,6 +52,12 @@ func main() {
 			err = hostHash()
 		case "eventlog":
 			err = printEventLog()
+		case "primary":
+			err = printPrimary()
+		case "ok":
+			fmt.Println("slkit: result=ok")
+		case "fail":
+			fmt.Println("slkit: result=fail reason=the test guest was asked to fail")
 		case "reboot":
 			reboot = true
 		default:
@@ -59,6 +73,34 @@ func main() {
 		unix.Reboot(unix.LINUX_REBOOT_CMD_RESTART)
 	}
 	unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
+}
+
+// uptime is the first field of /proc/uptime (seconds, two decimals).
+func uptime() string {
+	b, err := os.ReadFile("/proc/uptime")
+	if err != nil {
+		return "0"
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return "0"
+	}
+	return f[0]
+}
+
+func printPrimary() error {
+	t, err := openTPM()
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	rsp, err := tpm2.CreatePrimary{PrimaryHandle: tpm2.TPMRHOwner, InPublic: tpm2.New2B(tpm2.ECCSRKTemplate)}.Execute(t)
+	if err != nil {
+		return err
+	}
+	defer tpm2.FlushContext{FlushHandle: rsp.ObjectHandle}.Execute(t)
+	say("primary %x", rsp.Name.Buffer)
+	return nil
 }
 
 func say(f string, a ...any) { fmt.Printf("TESTGUEST "+f+"\n", a...) }
@@ -98,7 +140,7 @@ func hostHash() error {
 		return err
 	}
 	defer f.Close()
-	if _, err := hostchan.NewClient(f).Call("tpm-hash", []byte("1234")); err != nil {
+	if err := hostchan.NewClient(f, hostchan.WithTimeout(30*time.Second)).TPMHash([]byte("1234")); err != nil {
 		return err
 	}
 	return printPCR17()

@@ -1,0 +1,32 @@
+package hostchan
+
+import "fmt"
+
+// Verbs the rig's host answers when it runs the control-channel mux
+// (package qemu registers them).
+const (
+	// VerbTPMHash asks the host to run the _TPM_Hash_Start/Data/End
+	// sequence over the payload: the DCE measurement a CPU streams to the
+	// TPM in SENTER or SKINIT (reference/drtm.md (b)). PCR17–22 are reset
+	// and PCR17 = H(0ⁿ ‖ H(payload)) in every bank.
+	VerbTPMHash = "tpm-hash"
+	// VerbTPMLocality asks the host to hold the guest's TPM commands at the
+	// locality in the payload's single byte (0–4) until the next platform
+	// reset, as a Secure Launch kernel does with tpm_chip_set_locality(2).
+	VerbTPMLocality = "tpm-locality"
+)
+
+// TPMHash asks the host to run the _TPM_Hash sequence over blob.
+func (c *Client) TPMHash(blob []byte) error {
+	_, err := c.Call(VerbTPMHash, blob)
+	return err
+}
+
+// TPMLocality asks the host to hold the guest's TPM commands at loc.
+func (c *Client) TPMLocality(loc uint8) error {
+	if loc > 4 {
+		return fmt.Errorf("host channel: locality %d: want 0-4", loc)
+	}
+	_, err := c.Call(VerbTPMLocality, []byte{loc})
+	return err
+}
