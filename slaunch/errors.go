@@ -1,0 +1,87 @@
+package slaunch
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors; every error this package returns for bad input or a
+// refused launch wraps one of them (check with errors.Is).
+var (
+	// ErrMalformed wraps every parse error of an ACM, SKL, kernel or SLRT
+	// (see FormatError).
+	ErrMalformed = errors.New("malformed image")
+	// ErrNoMLEHeader is returned for a kernel without a Secure Launch MLE
+	// header (every kernel built without CONFIG_SECURE_LAUNCH).
+	ErrNoMLEHeader = errors.New("kernel has no MLE header")
+	// ErrPlatformMismatch is returned when a SINIT ACM does not fit the
+	// platform or the MLE (chipset, processor, fusing, capabilities).
+	ErrPlatformMismatch = errors.New("SINIT ACM does not match")
+	// ErrNotCapable is returned when the platform cannot do a dynamic launch.
+	ErrNotCapable = errors.New("platform is not capable of a dynamic launch")
+	// ErrNeedsDLStub is returned by the hardware backend: everything is
+	// staged and valid, but no ring-0 dynamic-launch stub exists to execute
+	// GETSEC[SENTER] or SKINIT (see HardwareRefusal).
+	ErrNeedsDLStub = errors.New("a ring-0 dynamic-launch stub is required")
+	// ErrNoDRTM is returned when PCR17/18 show that no dynamic launch
+	// happened, or that the DRTM log does not describe it (see NoDRTMError).
+	ErrNoDRTM = errors.New("DRTM did not happen")
+	// ErrNotRecorded is returned by a recorded platform for a read that the
+	// recording does not hold.
+	ErrNotRecorded = errors.New("not in the recording")
+)
+
+// FormatError locates a problem in a parsed image: what was parsed, the byte
+// offset of the offending field, and what is wrong with it. It wraps
+// ErrMalformed.
+type FormatError struct {
+	What   string // "SINIT ACM", "SKL", "kernel", "SLRT"
+	Offset int64
+	Msg    string
+}
+
+func (e *FormatError) Error() string {
+	return fmt.Sprintf("%s: at byte offset %#x: %s", e.What, e.Offset, e.Msg)
+}
+
+// Unwrap makes errors.Is(err, ErrMalformed) true.
+func (e *FormatError) Unwrap() error { return ErrMalformed }
+
+func formatErr(what string, off int64, format string, a ...any) error {
+	return &FormatError{What: what, Offset: off, Msg: fmt.Sprintf(format, a...)}
+}
+
+// NoDRTMError says why a TPM shows no dynamic launch. It wraps ErrNoDRTM.
+type NoDRTMError struct {
+	Reason string
+}
+
+func (e *NoDRTMError) Error() string { return ErrNoDRTM.Error() + ": " + e.Reason }
+
+// Unwrap makes errors.Is(err, ErrNoDRTM) true.
+func (e *NoDRTMError) Unwrap() error { return ErrNoDRTM }
+
+// HardwareRefusal is the hardware backend's answer once everything is
+// staged and validated: there is no ring-0 dynamic-launch stub to run
+// GETSEC[SENTER] or SKINIT from Linux userland, so the launch cannot
+// happen here; the grub backend (TrenchBoot GRUB) is the way today. It
+// wraps ErrNeedsDLStub.
+type HardwareRefusal struct {
+	// Arch is "txt" or "skinit".
+	Arch string
+	// Staged lists what was staged and validated before refusing.
+	Staged []string
+}
+
+func (e *HardwareRefusal) Error() string {
+	dle := "GETSEC[SENTER]"
+	if e.Arch == ArchSKINIT.String() {
+		dle = "SKINIT"
+	}
+	return fmt.Sprintf("%s: staged and validated, but executing %s needs a ring-0 dynamic-launch stub, "+
+		"which slkit does not have; boot through TrenchBoot GRUB instead (slkit drtm stage --backend grub)",
+		ErrNeedsDLStub, dle)
+}
+
+// Unwrap makes errors.Is(err, ErrNeedsDLStub) true.
+func (e *HardwareRefusal) Unwrap() error { return ErrNeedsDLStub }
