@@ -1,0 +1,184 @@
+package journal
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"fmt"
+
+	"github.com/slkit/slkit/efi"
+)
+
+// Op is what an entry does to its variable.
+type Op uint8
+
+// Operations. Each is idempotent on replay (see README.md, "Replay").
+const (
+	// OpSet makes the variable hold Data with Attr (set-if-different). For
+	// a time-based authenticated variable, Data is the signed
+	// EFI_VARIABLE_AUTHENTICATION_2 write and its payload the new value.
+	OpSet Op = 1
+	// OpAppend appends Data (an APPEND write).
+	OpAppend Op = 2
+	// OpDelete deletes the variable (absent counts as done).
+	OpDelete Op = 3
+	// OpOsIndications sets SetBits and clears ClearBits of OsIndications
+	// (UEFI 2.10 §8.5.4), keeping the other bits.
+	OpOsIndications Op = 4
+)
+
+var opNames = map[Op]string{OpSet: "set", OpAppend: "append", OpDelete: "delete", OpOsIndications: "osindications"}
+
+func (o Op) String() string {
+	if s, ok := opNames[o]; ok {
+		return s
+	}
+	return fmt.Sprintf("op(%d)", uint8(o))
+}
+
+// ExpectKind is the compare-and-swap precondition of an entry.
+type ExpectKind uint8
+
+// Preconditions.
+const (
+	ExpectAny    ExpectKind = iota // no precondition
+	ExpectAbsent                   // the variable must not exist
+	ExpectValue                    // the variable's data must hash to SHA256
+)
+
+// Expect is checked against the variable's current data (attributes not
+// included) right before the entry is applied; if it does not hold, the
+// entry fails as a conflict and nothing is written.
+type Expect struct {
+	Kind   ExpectKind
+	SHA256 [32]byte
+}
+
+// ExpectData is the precondition "the variable currently holds data".
+func ExpectData(data []byte) Expect { return Expect{Kind: ExpectValue, SHA256: sha256.Sum256(data)} }
+
+func (x Expect) holds(cur *efi.Variable) bool {
+	switch x.Kind {
+	case ExpectAbsent:
+		return cur == nil
+	case ExpectValue:
+		return cur != nil && sha256.Sum256(cur.Data) == x.SHA256
+	}
+	return true
+}
+
+// allowedAttr are the attributes an entry may carry.
+const allowedAttr = efi.NonVolatile | efi.BootserviceAccess | efi.RuntimeAccess | efi.TimeBasedAuthenticatedWriteAccess
+
+// Change is one variable change to queue.
+type Change struct {
+	Op   Op
+	Var  efi.Name
+	Attr efi.Attr // OpSet, OpAppend: without AppendWrite; OpDelete: 0
+	Data []byte   // OpSet, OpAppend
+	// SetBits and ClearBits are OpOsIndications' operands (disjoint).
+	SetBits, ClearBits uint64
+	Expect             Expect
+	// Reboot marks a change that only takes effect through a firmware
+	// reboot (a BootNext set and an OsIndications set always do).
+	Reboot bool
+}
+
+// Entry is a queued change with its sequence number (1, 2, ... within a
+// generation).
+type Entry struct {
+	Seq uint32
+	Change
+}
+
+// Late reports whether the change must come after all others: BootNext
+// and OsIndications decide what the next boot does, so they are written
+// only once everything they may depend on is in place.
+func (c *Change) Late() bool {
+	return c.Var == efi.BootNext || c.Var == efi.OsIndications
+}
+
+// NeedsReboot reports whether the change takes effect only through a
+// firmware reboot: setting BootNext, setting OsIndications bits, or a
+// change queued with Reboot.
+func (c *Change) NeedsReboot() bool {
+	return c.Reboot || (c.Var == efi.BootNext && c.Op == OpSet) || (c.Op == OpOsIndications && c.SetBits != 0)
+}
+
+// authenticated reports whether the change is a time-based authenticated
+// write.
+func (c *Change) authenticated() bool {
+	return c.Attr&efi.TimeBasedAuthenticatedWriteAccess != 0
+}
+
+// replaySafe reports whether applying the change again after it was
+// applied is harmless: set, delete and OsIndications are (set-if-different
+// and bit operations), and so is an authenticated append to a signature
+// database (the firmware drops signatures already present); any other
+// append is not.
+func (c *Change) replaySafe() bool {
+	return c.Op != OpAppend || (c.authenticated() && efi.IsSignatureDatabase(c.Var))
+}
+
+// Check validates a change on its own: what the journal parser also
+// enforces, so that Enqueue never writes a journal Commit would refuse.
+func (c *Change) Check() error {
+	if err := c.Var.Check(); err != nil {
+		return err
+	}
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: %s %s: %s", ErrMalformed, c.Op, c.Var, fmt.Sprintf(format, a...))
+	}
+	if c.Expect.Kind > ExpectValue {
+		return bad("unknown precondition %d", c.Expect.Kind)
+	}
+	if c.Expect.Kind != ExpectValue && c.Expect.SHA256 != ([32]byte{}) {
+		return bad("a digest without an expected-value precondition")
+	}
+	if c.Attr&^allowedAttr != 0 {
+		return bad("attributes %s not allowed (only NV, BS, RT, AT; APPEND is the append operation)", c.Attr)
+	}
+	if c.Op != OpOsIndications && (c.SetBits != 0 || c.ClearBits != 0) {
+		return bad("OsIndications bits on another operation")
+	}
+	switch c.Op {
+	case OpSet, OpAppend:
+		if c.Attr&efi.NonVolatile == 0 {
+			return bad("attributes %s lack NV (a volatile variable would not survive the reboot it is queued for)", c.Attr)
+		}
+		if c.authenticated() {
+			a, err := efi.ParseAuth2(c.Data)
+			if err != nil {
+				return bad("%v", err)
+			}
+			if c.Op == OpAppend && len(a.Payload) == 0 {
+				return bad("an append of nothing")
+			}
+		} else if len(c.Data) == 0 {
+			return bad("no data (use delete)")
+		} else if err := efi.ValidateKernel(c.Var, c.Data); err != nil {
+			return bad("%v", err)
+		}
+	case OpDelete:
+		if c.Attr != 0 || len(c.Data) != 0 {
+			return bad("delete takes no attributes or data")
+		}
+	case OpOsIndications:
+		if c.Var != efi.OsIndications {
+			return bad("only OsIndications-%s", efi.GlobalGUID)
+		}
+		if c.Attr != 0 && c.Attr != efi.DefaultAttr {
+			return bad("attributes must be %s", efi.DefaultAttr)
+		}
+		if c.SetBits&c.ClearBits != 0 || c.SetBits|c.ClearBits == 0 || len(c.Data) != 0 {
+			return bad("set %#x and clear %#x must be disjoint, not both empty, and without data", c.SetBits, c.ClearBits)
+		}
+	default:
+		return fmt.Errorf("%w: unknown operation %d", ErrMalformed, c.Op)
+	}
+	return nil
+}
+
+func (c *Change) equal(d *Change) bool {
+	return c.Op == d.Op && c.Var == d.Var && c.Attr == d.Attr && bytes.Equal(c.Data, d.Data) &&
+		c.SetBits == d.SetBits && c.ClearBits == d.ClearBits && c.Expect == d.Expect && c.Reboot == d.Reboot
+}

@@ -1,0 +1,39 @@
+package journal
+
+import (
+	"errors"
+
+	"github.com/slkit/slkit/efi"
+)
+
+// Sentinel errors. Every refusal of a journal as a whole wraps one of
+// them; the message says in one line what is wrong.
+var (
+	// ErrMalformed: the journal or state bytes are not a valid file
+	// (truncated, bad magic or version, checksum mismatch, sequence gap,
+	// limits exceeded, an invalid entry), or a key file is not a key. It
+	// is efi.ErrMalformed, so one check covers every slkit EFI parser.
+	ErrMalformed = efi.ErrMalformed
+	// ErrSignature: the journal's signature does not verify.
+	ErrSignature = errors.New("bad signature")
+	// ErrWrongKey: the journal is signed by a different key than the one
+	// slkit trusts.
+	ErrWrongKey = errors.New("signed by the wrong key")
+	// ErrReplay: the journal's generation is older than what was already
+	// committed, or a different journal reuses a committed generation.
+	ErrReplay = errors.New("replayed journal")
+	// ErrNotAllowed: an entry names a variable outside the commit
+	// allow-list.
+	ErrNotAllowed = errors.New("variable not allowed")
+	// ErrBadState: the state file is corrupt or does not belong to the
+	// journal.
+	ErrBadState = errors.New("bad state file")
+	// ErrInterrupted: Enqueue found an entry whose commit was
+	// interrupted; the pre-launch environment must finish it first.
+	ErrInterrupted = errors.New("commit interrupted")
+	// ErrFull: the journal would exceed 64 entries or 256 KiB.
+	ErrFull = errors.New("journal full")
+	// ErrIncomplete: some entries failed or wait for a later boot (see
+	// Result.Err).
+	ErrIncomplete = errors.New("not all entries committed")
+)

@@ -1,0 +1,105 @@
+package efi
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Pattern names variables: "Name-GUID" exactly, "Prefix*-GUID" for every
+// name starting with Prefix, or "*-GUID" for every variable of a vendor.
+type Pattern struct {
+	Name string // may end in '*'
+	GUID GUID
+}
+
+// ParsePattern parses "Name-GUID", "Prefix*-GUID" or "*-GUID".
+func ParsePattern(s string) (Pattern, error) {
+	if len(s) < 38 || s[len(s)-37] != '-' {
+		return Pattern{}, fmt.Errorf("%w pattern %q: want NAME-GUID, PREFIX*-GUID or *-GUID", ErrMalformed, s)
+	}
+	g, err := ParseGUID(s[len(s)-36:])
+	if err != nil {
+		return Pattern{}, fmt.Errorf("%w pattern %q: bad GUID", ErrMalformed, s)
+	}
+	p := Pattern{s[:len(s)-37], g}
+	stem := strings.TrimSuffix(p.Name, "*")
+	if strings.Contains(stem, "*") {
+		return Pattern{}, fmt.Errorf("%w pattern %q: '*' only at the end of the name", ErrMalformed, s)
+	}
+	if stem != "" {
+		if err := (Name{stem, g}).Check(); err != nil {
+			return Pattern{}, err
+		}
+	} else if p.Name == "" {
+		return Pattern{}, fmt.Errorf("%w pattern %q: empty name", ErrMalformed, s)
+	}
+	return p, nil
+}
+
+// String is the form ParsePattern reads.
+func (p Pattern) String() string { return p.Name + "-" + p.GUID.String() }
+
+// Match reports whether n is named by p, with the kernel's rule
+// (variable_matches in drivers/firmware/efi/vars.c): a '*' matches any
+// rest, otherwise the names are equal.
+func (p Pattern) Match(n Name) bool {
+	if p.GUID != n.GUID {
+		return false
+	}
+	if stem, ok := strings.CutSuffix(p.Name, "*"); ok {
+		return strings.HasPrefix(n.Name, stem)
+	}
+	return p.Name == n.Name
+}
+
+// kernelRule is one row of the kernel's variable_validate table
+// (drivers/firmware/efi/vars.c in 6.1, fs/efivarfs/vars.c later): the
+// variables efivarfs creates without the immutable flag, and the check it
+// runs on every write to them. The first matching row wins.
+type kernelRule struct {
+	p        Pattern
+	validate func(n Name, matched int, data []byte) string
+}
+
+var kernelRules = []kernelRule{
+	{Pattern{"BootNext", GlobalGUID}, validateUint16},
+	{Pattern{"BootOrder", GlobalGUID}, validateBootOrder},
+	{Pattern{"Boot*", GlobalGUID}, validateLoadOption},
+	{Pattern{"DriverOrder", GlobalGUID}, validateBootOrder},
+	{Pattern{"Driver*", GlobalGUID}, validateLoadOption},
+	{Pattern{"ConIn", GlobalGUID}, validateDevicePath},
+	{Pattern{"ConInDev", GlobalGUID}, validateDevicePath},
+	{Pattern{"ConOut", GlobalGUID}, validateDevicePath},
+	{Pattern{"ConOutDev", GlobalGUID}, validateDevicePath},
+	{Pattern{"ErrOut", GlobalGUID}, validateDevicePath},
+	{Pattern{"ErrOutDev", GlobalGUID}, validateDevicePath},
+	{Pattern{"Lang", GlobalGUID}, validateASCII},
+	{Pattern{"OsIndications", GlobalGUID}, nil},
+	{Pattern{"PlatformLang", GlobalGUID}, validateASCII},
+	{Pattern{"Timeout", GlobalGUID}, validateUint16},
+	{Pattern{"*", LinuxCrashGUID}, nil},
+}
+
+func kernelRuleFor(n Name) *kernelRule {
+	for i := range kernelRules {
+		if kernelRules[i].p.Match(n) {
+			return &kernelRules[i]
+		}
+	}
+	return nil
+}
+
+// KernelMutable reports whether efivarfs creates n's file without the
+// immutable flag (efivar_variable_is_removable): the kernel's list of
+// variables that are safe to change from user space.
+func KernelMutable(n Name) bool { return kernelRuleFor(n) != nil }
+
+// KernelPatterns is the kernel's list as patterns, e.g. for a default
+// commit allow-list.
+func KernelPatterns() []Pattern {
+	out := make([]Pattern, len(kernelRules))
+	for i, r := range kernelRules {
+		out[i] = r.p
+	}
+	return out
+}
