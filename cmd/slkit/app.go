@@ -93,6 +93,9 @@ func commands(e *env) []*cli.Command {
 	cs = append(cs, launchCommands(e)...)
 	cs = append(cs, sealCommands(e)...)
 	cs = append(cs, rigCommand(e))
+	cs = append(cs, drtmCommand(e))
+	cs = append(cs, initramfsCommand(e), initCommand(e))
+	cs = append(cs, efiCommand(e))
 	return cs
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -12,8 +13,14 @@ import (
 	"github.com/slkit/slkit/qemu"
 )
 
-// errGuestFailed is a guest that reported failure (exit 3).
-var errGuestFailed = errors.New("guest reported failure")
+var (
+	// errGuestFailed is a guest that reported failure (exit 3).
+	errGuestFailed = errors.New("guest reported failure")
+	// errNoResult is a guest that stopped without reporting a result
+	// (a panic, a hang until the timeout, a guest that does not speak the
+	// rig's console conventions): a rig failure, exit 2.
+	errNoResult = errors.New("guest stopped without reporting a result")
+)
 
 func rigCommand(e *env) *cli.Command {
 	return &cli.Command{
@@ -21,18 +28,24 @@ func rigCommand(e *env) *cli.Command {
 		Usage: "boot a kernel and initramfs in QEMU with swtpm (the test rig)",
 		Subcommands: []*cli.Command{{
 			Name:  "run",
-			Usage: "boot, stream the console with phases and times, exit with the guest's result (0 ok, 3 failed, 2 rig failure or timeout)",
+			Usage: "boot, stream the console with phases and times, exit with the guest's result",
+			Description: "Boots KERNEL with INITRD in QEMU (SeaBIOS direct boot, or OVMF) with a swtpm TPM\n" +
+				"behind the control-channel mux and a host channel on the guest's ttyS1. The console\n" +
+				"goes to stdout; phases (firmware, kernel, then the guest's `slkit: phase=NAME` lines)\n" +
+				"and their times go to stderr. The guest reports with `slkit: result=ok` or\n" +
+				"`slkit: result=fail reason=...`. Exit: 0 the guest reported success, 3 it reported\n" +
+				"failure, 2 rig failure, timeout, or no result reported.",
 			Flags: []cli.Flag{
 				&cli.StringFlag{Name: "kernel", Usage: "kernel (default: the Debian cloud kernel fetched by make deps)"},
 				&cli.StringFlag{Name: "initrd", Usage: "initramfs"},
-				&cli.StringFlag{Name: "append", Value: "console=ttyS0 panic=-1 quiet", Usage: "kernel command line"},
+				&cli.StringFlag{Name: "append", Value: qemu.DefaultAppend, Usage: "kernel command line"},
 				&cli.BoolFlag{Name: "ovmf", Usage: "boot OVMF (UEFI, q35) instead of SeaBIOS"},
-				&cli.BoolFlag{Name: "secure-boot", Usage: "with --ovmf: the Secure Boot build with Microsoft keys enrolled"},
+				&cli.BoolFlag{Name: "secure-boot", Usage: "with --ovmf: the Secure Boot build (SMM) with Microsoft's keys enrolled"},
 				&cli.StringFlag{Name: "vars", Usage: "with --ovmf: variable store to use and keep across runs (created from the template if missing)"},
-				&cli.StringFlag{Name: "tpm-state", Usage: "swtpm state directory to use and keep (default: fresh)"},
+				&cli.StringFlag{Name: "tpm-state", Usage: "swtpm state directory to use and keep across runs (default: a fresh one)"},
 				&cli.BoolFlag{Name: "no-tpm", Usage: "boot without a TPM"},
-				&cli.StringFlag{Name: "dir", Usage: "working directory for the console log and sockets (default: a temporary one)"},
-				&cli.DurationFlag{Name: "timeout", Value: 5 * time.Minute, Usage: "give up after this long"},
+				&cli.StringFlag{Name: "dir", Usage: "keep the console log, QEMU's stderr and the sockets here (default: a temporary directory, removed)"},
+				&cli.DurationFlag{Name: "timeout", Value: 5 * time.Minute, Usage: "give up after this long (exit 2)"},
 				&cli.BoolFlag{Name: "quiet-console", Usage: "do not stream the console (phases are still shown)"},
 				jsonFlag,
 			},
@@ -41,19 +54,33 @@ func rigCommand(e *env) *cli.Command {
 	}
 }
 
+// rigReport is `rig run --json`.
 type rigReport struct {
 	Result  qemu.Result   `json:"result"`
 	Phases  []qemu.Phase  `json:"phases"`
 	Total   time.Duration `json:"total_ns"`
-	Console string        `json:"console_log"`
+	Accel   string        `json:"accel"`
+	Console string        `json:"console_log,omitempty"`
+	Error   string        `json:"error,omitempty"`
+	// Tail is the end of the console when the guest did not succeed.
+	Tail []string `json:"console_tail,omitempty"`
 }
 
 func rigRun(e *env, c *cli.Context) error {
+	if c.NArg() > 0 {
+		return usageError{fmt.Errorf("rig run takes no arguments (got %q)", c.Args().First())}
+	}
+	if !c.Bool("ovmf") && (c.Bool("secure-boot") || c.String("vars") != "") {
+		return usageError{errors.New("--secure-boot and --vars need --ovmf")}
+	}
+	if c.Bool("no-tpm") && c.String("tpm-state") != "" {
+		return usageError{errors.New("--tpm-state and --no-tpm exclude each other")}
+	}
 	kernel := c.String("kernel")
 	if kernel == "" {
 		k, err := qemu.CachedKernel()
 		if err != nil {
-			return inputError{"--kernel", err}
+			return err
 		}
 		kernel = k.Path
 	}
@@ -76,13 +103,20 @@ func rigRun(e *env, c *cli.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(c.Context, c.Duration("timeout"))
 	defer cancel()
+
 	start := time.Now()
 	tr := qemu.NewTracker(start, func(p qemu.Phase) {
 		if !c.Bool("json") {
-			fmt.Fprintf(e.stderr, "[%6.1fs] phase %s\n", p.Start.Seconds(), p.Name)
+			note := ""
+			if p.Estimated {
+				note = " (start estimated from the guest's uptime)"
+			}
+			fmt.Fprintf(e.stderr, "[%6.1fs] phase %s%s\n", p.Start.Seconds(), p.Name, note)
 		}
 	})
-	vmOpts := []qemu.VMOption{qemu.WithKernel(kernel), qemu.WithAppend(c.String("append")), qemu.WithLineHook(tr.Line)}
+	accel := qemu.Accel(kernel)
+	vmOpts := []qemu.VMOption{qemu.WithKernel(kernel), qemu.WithAppend(c.String("append")),
+		qemu.WithLineHook(tr.Line), qemu.WithAccel(accel)}
 	if c.String("initrd") != "" {
 		vmOpts = append(vmOpts, qemu.WithInitrd(c.String("initrd")))
 	}
@@ -91,8 +125,6 @@ func rigRun(e *env, c *cli.Context) error {
 	}
 	if c.Bool("ovmf") {
 		vmOpts = append(vmOpts, qemu.WithOVMF(qemu.OVMF{SecureBoot: c.Bool("secure-boot"), Vars: c.String("vars")}))
-	} else if c.Bool("secure-boot") || c.String("vars") != "" {
-		return usageError{errors.New("--secure-boot and --vars need --ovmf")}
 	}
 	opts := []qemu.RigOption{qemu.WithVM(vmOpts...)}
 	if c.Bool("no-tpm") {
@@ -106,34 +138,49 @@ func rigRun(e *env, c *cli.Context) error {
 	}
 	defer r.Close()
 	werr := r.VM.Wait(ctx)
-	rep := rigReport{Result: tr.Result(), Phases: tr.Phases(), Total: time.Since(start), Console: r.VM.Dir + "/console.log"}
-	if c.String("dir") == "" {
-		rep.Console = ""
+	res := tr.Result()
+	switch {
+	case werr != nil:
+	case !res.Reported:
+		werr = errNoResult
+	case !res.OK:
+		werr = fmt.Errorf("%w: %s", errGuestFailed, res.Reason)
+	}
+	rep := rigReport{Result: res, Phases: tr.Phases(), Total: time.Since(start), Accel: accel}
+	if c.String("dir") != "" {
+		rep.Console = filepath.Join(r.VM.Dir, "console.log")
+	}
+	if werr != nil {
+		rep.Error = oneLine(werr.Error())
+		lines := r.VM.Console().Lines()
+		rep.Tail = lines[max(0, len(lines)-20):]
 	}
 	if c.Bool("json") {
 		if err := e.writeJSON(rep); err != nil {
 			return err
 		}
 	} else {
-		fmt.Fprintf(e.stderr, "[%6.1fs] guest %s\n", rep.Total.Seconds(), describeResult(rep.Result, werr))
+		printPhaseTable(e, rep)
 	}
-	switch {
-	case werr != nil:
-		return werr
-	case rep.Result.Reported && !rep.Result.OK:
-		return fmt.Errorf("%w: %s", errGuestFailed, rep.Result.Reason)
-	}
-	return nil
+	return werr
 }
 
-func describeResult(r qemu.Result, werr error) string {
-	switch {
-	case werr != nil:
-		return "did not finish: " + werr.Error()
-	case !r.Reported:
-		return "powered off without reporting a result"
-	case r.OK:
-		return "reported success"
+// printPhaseTable prints each phase's duration and the outcome to stderr.
+func printPhaseTable(e *env, rep rigReport) {
+	fmt.Fprintf(e.stderr, "\n%-12s %9s %9s\n", "phase", "start", "duration")
+	for i, p := range rep.Phases {
+		end := rep.Total
+		if i+1 < len(rep.Phases) {
+			end = rep.Phases[i+1].Start
+		}
+		fmt.Fprintf(e.stderr, "%-12s %8.1fs %8.1fs\n", p.Name, p.Start.Seconds(), (end - p.Start).Seconds())
 	}
-	return "reported failure: " + r.Reason
+	outcome := "reported success"
+	switch {
+	case rep.Error != "" && rep.Result.Reported && !rep.Result.OK:
+		outcome = "reported failure: " + rep.Result.Reason
+	case rep.Error != "":
+		outcome = "did not finish: " + rep.Error
+	}
+	fmt.Fprintf(e.stderr, "[%6.1fs] guest %s (accel %s)\n", rep.Total.Seconds(), outcome, rep.Accel)
 }

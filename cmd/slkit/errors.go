@@ -5,9 +5,14 @@ import (
 	"io/fs"
 	"strings"
 
+	"github.com/slkit/slkit/efi"
+	"github.com/slkit/slkit/efi/journal"
+	"github.com/slkit/slkit/initramfs"
+	"github.com/slkit/slkit/initramfs/pid1"
 	"github.com/slkit/slkit/launch"
 	"github.com/slkit/slkit/launch/policy"
 	"github.com/slkit/slkit/qemu"
+	"github.com/slkit/slkit/slaunch"
 	"github.com/slkit/slkit/tpm"
 	"github.com/slkit/slkit/tpm/swtpm"
 )
@@ -48,8 +53,10 @@ var exitCodes = []struct {
 }{
 	{tpm.ErrPCRMismatch, exitVerify},
 	{errGuestFailed, exitVerify},
+	{errNoResult, exitTPM},
 	{qemu.ErrTimeout, exitTPM},
 	{qemu.ErrNotInstalled, exitTPM},
+	{qemu.ErrNoKernel, exitTPM},
 	{tpm.ErrUnsealRefused, exitVerify},
 	{tpm.ErrBadPIN, exitVerify},
 	{tpm.ErrLockout, exitVerify},
@@ -74,6 +81,29 @@ var exitCodes = []struct {
 	{launch.ErrStart, exitInput},
 	{launch.ErrKexec, exitTPM},
 	{launch.ErrLog, exitTPM},
+	{slaunch.ErrNoDRTM, exitVerify},
+	{slaunch.ErrNeedsDLStub, exitVerify},
+	{slaunch.ErrNotCapable, exitVerify},
+	{slaunch.ErrPlatformMismatch, exitVerify},
+	{slaunch.ErrMalformed, exitInput},
+	{slaunch.ErrNoMLEHeader, exitInput},
+	{slaunch.ErrPredict, exitInput},
+	{initramfs.ErrInput, exitInput},
+	{initramfs.ErrConfig, exitInput},
+	{initramfs.ErrFormat, exitInput},
+	{initramfs.ErrBuild, exitTPM},
+	{pid1.ErrFinal, exitTPM},
+	{journal.ErrSignature, exitVerify},
+	{journal.ErrWrongKey, exitVerify},
+	{journal.ErrReplay, exitVerify},
+	{journal.ErrNotAllowed, exitVerify},
+	{journal.ErrBadState, exitInput},
+	{journal.ErrInterrupted, exitInput},
+	{journal.ErrFull, exitInput},
+	{journal.ErrIncomplete, exitTPM},
+	{efi.ErrMalformed, exitInput},
+	{efi.ErrNotFound, exitInput},
+	{efi.ErrNoEFI, exitTPM},
 }
 
 func exitCode(err error) int {

@@ -9,5 +9,9 @@ import (
 )
 
 func main() {
-	os.Exit(run(os.Args, newEnv()))
+	args := os.Args
+	if initMode(os.Getpid(), args) {
+		args = []string{"slkit", "init"}
+	}
+	os.Exit(run(args, newEnv()))
 }

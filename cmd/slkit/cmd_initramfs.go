@@ -1,0 +1,120 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/slkit/slkit/initramfs"
+)
+
+func initramfsCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:  "initramfs",
+		Usage: "build the pre-launch initramfs (reproducible cpio)",
+		Subcommands: []*cli.Command{{
+			Name:  "build",
+			Usage: "build a minimal (slkit as /init) or full (u-root + slkit) initramfs; print its SHA-256 and PCR 9 contribution",
+			Description: "The same inputs give the same bytes. By default /init runs\n" +
+				"`slkit launch --policy " + initramfs.PolicyPath + " --policy-key " + initramfs.PolicyKeyPath + "`;\n" +
+				"--run replaces that command (e.g. for a target image's post-launch step).\n" +
+				"When the command fails, the image prints the reason and powers off (or reboots).",
+			Flags: []cli.Flag{
+				&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, Usage: "write the archive to `FILE` (atomically)"},
+				&cli.BoolFlag{Name: "full", Usage: "u-root core commands through mkuimage, slkit as uinit (slow: about a minute)"},
+				&cli.StringFlag{Name: "policy", Usage: "signed launch policy `FILE` to embed at " + initramfs.PolicyPath},
+				&cli.StringFlag{Name: "policy-key", Usage: "public key `FILE` the policy verifies under, embedded at " + initramfs.PolicyKeyPath},
+				&cli.StringSliceFlag{Name: "add", Usage: "add host file SRC at absolute path DST (`SRC:DST`, repeatable)"},
+				&cli.StringSliceFlag{Name: "module", Usage: "kernel module `FILE` (.ko[.gz|.xz|.zst]) to load at boot, in order (repeatable)"},
+				&cli.StringFlag{Name: "run", Usage: "slkit `ARGS` /init runs, split at white space (default: launch with the embedded policy)"},
+				&cli.StringFlag{Name: "on-failure", Value: string(initramfs.PowerOff), Usage: "what to do when the command fails: poweroff or reboot"},
+				&cli.BoolFlag{Name: "debug-shell", Usage: "after a failure, start gosh if the image has it (never for real images)"},
+				&cli.StringFlag{Name: "slkit-binary", Usage: "use this prebuilt static slkit `FILE` instead of building one"},
+				&cli.StringFlag{Name: "source", Usage: "slkit source `DIR` (default: found at or above the working directory)"},
+				&cli.BoolFlag{Name: "verbose", Usage: "show the output of go build and mkuimage on stderr"},
+				jsonFlag,
+			},
+			Action: func(c *cli.Context) error { return initramfsBuild(e, c) },
+		}},
+	}
+}
+
+// initramfsReport is the --json output.
+type initramfsReport struct {
+	Out     string            `json:"out"`
+	Seconds float64           `json:"seconds"`
+	Result  *initramfs.Result `json:"result"`
+}
+
+func initramfsBuild(e *env, c *cli.Context) error {
+	opts, err := initramfsOptions(e, c)
+	if err != nil {
+		return err
+	}
+	out := c.String("out")
+	if out == "" {
+		return usageError{fmt.Errorf("--out is empty")}
+	}
+	start := time.Now()
+	res, err := initramfs.BuildFile(c.Context, out, opts...)
+	if err != nil {
+		return err
+	}
+	took := time.Since(start)
+	for _, w := range res.Warnings {
+		fmt.Fprintf(e.stderr, "slkit: warning: %s\n", w)
+	}
+	if c.Bool("json") {
+		return e.writeJSON(initramfsReport{Out: out, Seconds: took.Seconds(), Result: res})
+	}
+	kind := "minimal"
+	if res.Full {
+		kind = "full"
+	}
+	m := res.Measurement
+	fmt.Fprintf(e.stdout, "wrote %s: %s image, %d bytes, %d files, in %.1fs\n", out, kind, res.Size, res.Files, took.Seconds())
+	fmt.Fprintf(e.stdout, "sha256 %s\n", res.Digests[initramfs.Banks[1]])
+	fmt.Fprintf(e.stdout, "measured as the initrd: PCR %d, %s, event digest = H(archive); PCR %d after one extend from zero:\n", m.PCR, m.TypeName, m.PCR)
+	for _, a := range initramfs.Banks {
+		b := m.Banks[a]
+		fmt.Fprintf(e.stdout, "  %-6s event %s\n         pcr%d  %s\n", a, b.Event, m.PCR, b.FromZero)
+	}
+	return nil
+}
+
+func initramfsOptions(e *env, c *cli.Context) ([]initramfs.Option, error) {
+	action, err := initramfs.ParseFailureAction(c.String("on-failure"))
+	if err != nil {
+		return nil, usageError{fmt.Errorf("--on-failure %q: want poweroff or reboot", c.String("on-failure"))}
+	}
+	opts := []initramfs.Option{
+		initramfs.WithFull(c.Bool("full")),
+		initramfs.WithOnFailure(action),
+		initramfs.WithDebugShell(c.Bool("debug-shell")),
+		initramfs.WithPolicy(c.String("policy"), c.String("policy-key")),
+		initramfs.WithSlkitBinary(c.String("slkit-binary")),
+		initramfs.WithSource(c.String("source")),
+	}
+	if c.IsSet("run") {
+		run := initramfs.SplitRun(c.String("run"))
+		if len(run) == 0 {
+			return nil, usageError{fmt.Errorf("--run is empty")}
+		}
+		opts = append(opts, initramfs.WithRun(run...))
+	}
+	for _, spec := range c.StringSlice("add") {
+		p, err := initramfs.ParseAdd(spec)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, initramfs.WithPayload(p))
+	}
+	for _, m := range c.StringSlice("module") {
+		opts = append(opts, initramfs.WithModule(m))
+	}
+	if c.Bool("verbose") {
+		opts = append(opts, initramfs.WithLog(e.stderr))
+	}
+	return opts, nil
+}
