@@ -19,6 +19,7 @@ const (
 	maxConfigSize = 64 << 10
 	maxArgs       = 256
 	maxModules    = 64
+	maxThen       = 16
 )
 
 // FailureAction is what the PID-1 runtime does when the configured slkit
@@ -50,18 +51,26 @@ func ParseFailureAction(s string) (FailureAction, error) {
 //	  "run": ["launch", "--policy", "/etc/slkit/policy.json", "--policy-key", "/etc/slkit/policy.pub"],
 //	  "on_failure": "poweroff",
 //	  "debug_shell": false,
-//	  "modules": ["/lib/modules/efivarfs.ko"]
+//	  "modules": ["/lib/modules/efivarfs.ko"],
+//	  "then": [["pcr", "read", "8", "9"]]
 //	}
 //
 // "run" is slkit's argument vector without the program name; the runtime
-// runs it as a child process of the same binary. "modules" may be left out.
+// runs it as a child process of the same binary. "then" are further slkit
+// commands run in order after "run" succeeds (a target image's post-launch
+// steps: verify the log, unseal, ...); the first that fails ends the run.
+// "modules" and "then" may be left out.
 type Config struct {
 	Version    int           `json:"version"`
 	Run        []string      `json:"run"`
 	OnFailure  FailureAction `json:"on_failure"`
 	DebugShell bool          `json:"debug_shell"`
 	Modules    []string      `json:"modules,omitempty"`
+	Then       [][]string    `json:"then,omitempty"`
 }
+
+// Steps returns every command the runtime runs, in order: Run, then Then.
+func (c *Config) Steps() [][]string { return append([][]string{c.Run}, c.Then...) }
 
 // DefaultRun is the run vector of a pre-launch image: slkit launch with the
 // embedded policy and its key.
@@ -81,20 +90,18 @@ func (c *Config) Validate() error {
 	switch {
 	case c.Version != ConfigVersion:
 		return fmt.Errorf("%w: version %d, this slkit reads version %d", ErrConfig, c.Version, ConfigVersion)
-	case len(c.Run) == 0:
-		return fmt.Errorf("%w: run is empty", ErrConfig)
-	case len(c.Run) > maxArgs:
-		return fmt.Errorf("%w: run has %d arguments (at most %d)", ErrConfig, len(c.Run), maxArgs)
 	case len(c.Modules) > maxModules:
 		return fmt.Errorf("%w: %d modules (at most %d)", ErrConfig, len(c.Modules), maxModules)
+	case len(c.Then) > maxThen:
+		return fmt.Errorf("%w: %d then steps (at most %d)", ErrConfig, len(c.Then), maxThen)
 	}
-	for i, a := range c.Run {
-		if !utf8.ValidString(a) || strings.ContainsRune(a, 0) {
-			return fmt.Errorf("%w: run argument %d is not UTF-8 without NUL", ErrConfig, i+1)
+	if err := validateArgs("run", c.Run); err != nil {
+		return err
+	}
+	for i, step := range c.Then {
+		if err := validateArgs(fmt.Sprintf("then step %d", i+1), step); err != nil {
+			return err
 		}
-	}
-	if c.Run[0] == "" {
-		return fmt.Errorf("%w: run has an empty command", ErrConfig)
 	}
 	if _, err := ParseFailureAction(string(c.OnFailure)); err != nil {
 		return fmt.Errorf("%w: on_failure %q: want poweroff or reboot", ErrConfig, c.OnFailure)
@@ -103,6 +110,26 @@ func (c *Config) Validate() error {
 		if !utf8.ValidString(m) || strings.ContainsRune(m, 0) || !path.IsAbs(m) || path.Clean(m) != m || m == "/" {
 			return fmt.Errorf("%w: module path %q is not an absolute clean path", ErrConfig, m)
 		}
+	}
+	return nil
+}
+
+// validateArgs checks one command: 1..maxArgs execve(2) strings, the
+// first (the slkit command) not empty.
+func validateArgs(what string, args []string) error {
+	switch {
+	case len(args) == 0:
+		return fmt.Errorf("%w: %s is empty", ErrConfig, what)
+	case len(args) > maxArgs:
+		return fmt.Errorf("%w: %s has %d arguments (at most %d)", ErrConfig, what, len(args), maxArgs)
+	}
+	for i, a := range args {
+		if !utf8.ValidString(a) || strings.ContainsRune(a, 0) {
+			return fmt.Errorf("%w: %s argument %d is not UTF-8 without NUL", ErrConfig, what, i+1)
+		}
+	}
+	if args[0] == "" {
+		return fmt.Errorf("%w: %s has an empty command", ErrConfig, what)
 	}
 	return nil
 }
@@ -130,6 +157,9 @@ func ParseConfig(b []byte) (*Config, error) {
 	}
 	if len(c.Modules) == 0 {
 		c.Modules = nil
+	}
+	if len(c.Then) == 0 {
+		c.Then = nil
 	}
 	return &c, nil
 }

@@ -9,7 +9,8 @@ import (
 )
 
 func TestConfigRoundTrip(t *testing.T) {
-	c := &Config{Version: 1, Run: DefaultRun(), OnFailure: Reboot, DebugShell: true, Modules: []string{"/lib/modules/efivarfs.ko"}}
+	c := &Config{Version: 1, Run: DefaultRun(), OnFailure: Reboot, DebugShell: true, Modules: []string{"/lib/modules/efivarfs.ko"},
+		Then: [][]string{{"pcr", "read", "8"}}}
 	b, err := c.Marshal()
 	if err != nil {
 		t.Fatal(err)
@@ -27,6 +28,13 @@ func TestConfigRoundTrip(t *testing.T) {
   "debug_shell": true,
   "modules": [
     "/lib/modules/efivarfs.ko"
+  ],
+  "then": [
+    [
+      "pcr",
+      "read",
+      "8"
+    ]
   ]
 }
 `
@@ -59,6 +67,10 @@ func TestParseConfigRefuses(t *testing.T) {
 		"too many args":  `{"version":1,"run":["launch"` + strings.Repeat(`,"x"`, maxArgs) + `],"on_failure":"poweroff"}`,
 		"invalid UTF-8":  "{\"version\":1,\"run\":[\"\xff\"],\"on_failure\":\"poweroff\"}",
 		"run not a list": `{"version":1,"run":"launch","on_failure":"poweroff"}`,
+		"empty then":     `{"version":1,"run":["launch"],"on_failure":"poweroff","then":[[]]}`,
+		"then empty cmd": `{"version":1,"run":["launch"],"on_failure":"poweroff","then":[["pcr"],[""]]}`,
+		"then NUL":       `{"version":1,"run":["launch"],"on_failure":"poweroff","then":[["a\u0000"]]}`,
+		"too many then":  `{"version":1,"run":["launch"],"on_failure":"poweroff","then":[["x"]` + strings.Repeat(`,["x"]`, maxThen) + `]}`,
 	} {
 		if _, err := ParseConfig([]byte(s)); !errors.Is(err, ErrConfig) {
 			t.Errorf("%s: got %v, want ErrConfig", name, err)

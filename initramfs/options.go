@@ -9,6 +9,7 @@ type buildConfig struct {
 	payloads    []Payload
 	modules     []string
 	run         []string
+	then        [][]string
 	onFailure   FailureAction
 	debugShell  bool
 	slkitBinary string
@@ -53,6 +54,13 @@ func WithModule(path string) Option {
 // WithRun sets the slkit arguments the runtime runs (default DefaultRun,
 // which needs WithPolicy). A target image uses its post-launch step here.
 func WithRun(args ...string) Option { return func(c *buildConfig) { c.run = args } }
+
+// WithThen adds a command the runtime runs after the run command and the
+// earlier WithThen commands succeeded (repeatable, in order): a target
+// image's post-launch steps, e.g. verify the event log, then unseal.
+func WithThen(args ...string) Option {
+	return func(c *buildConfig) { c.then = append(c.then, args) }
+}
 
 // WithOnFailure sets what the runtime does when the run fails (default
 // PowerOff).

@@ -72,6 +72,9 @@ func newApp(e *env) *cli.App {
 				Usage: "TPM to use: device[:PATH], swtpm:tcp:HOST:PORT or swtpm:unix:PATH[,ctrl=PATH]"},
 		},
 		HideHelpCommand: true,
+		// Repeat a flag to give several values: a value is never split at
+		// commas (--then "unseal S --pcrs 8,9", paths with commas).
+		DisableSliceFlagSeparator: true,
 		ExitErrHandler:  func(*cli.Context, error) {},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return usageError{err}

@@ -28,6 +28,7 @@ func initramfsCommand(e *env) *cli.Command {
 				&cli.StringSliceFlag{Name: "add", Usage: "add host file SRC at absolute path DST (`SRC:DST`, repeatable)"},
 				&cli.StringSliceFlag{Name: "module", Usage: "kernel module `FILE` (.ko[.gz|.xz|.zst]) to load at boot, in order (repeatable)"},
 				&cli.StringFlag{Name: "run", Usage: "slkit `ARGS` /init runs, split at white space (default: launch with the embedded policy)"},
+				&cli.StringSliceFlag{Name: "then", Usage: "slkit `ARGS` to run after --run succeeds (repeatable, in order; the first failure ends the run)"},
 				&cli.StringFlag{Name: "on-failure", Value: string(initramfs.PowerOff), Usage: "what to do when the command fails: poweroff or reboot"},
 				&cli.BoolFlag{Name: "debug-shell", Usage: "after a failure, start gosh if the image has it (never for real images)"},
 				&cli.StringFlag{Name: "slkit-binary", Usage: "use this prebuilt static slkit `FILE` instead of building one"},
@@ -102,6 +103,13 @@ func initramfsOptions(e *env, c *cli.Context) ([]initramfs.Option, error) {
 			return nil, usageError{fmt.Errorf("--run is empty")}
 		}
 		opts = append(opts, initramfs.WithRun(run...))
+	}
+	for _, t := range c.StringSlice("then") {
+		then := initramfs.SplitRun(t)
+		if len(then) == 0 {
+			return nil, usageError{fmt.Errorf("--then is empty")}
+		}
+		opts = append(opts, initramfs.WithThen(then...))
 	}
 	for _, spec := range c.StringSlice("add") {
 		p, err := initramfs.ParseAdd(spec)

@@ -37,6 +37,7 @@ func pcrCommand(e *env) *cli.Command {
 				},
 				Action: func(c *cli.Context) error { return pcrExtend(e, c) },
 			},
+			pcrCompareCommand(e),
 		},
 	}
 }

@@ -87,22 +87,33 @@ func Run(sys System, opts ...Option) error {
 	r.efivarfs()
 
 	r.phase(PhaseRun)
-	argv := append([]string{"slkit"}, cfg.Run...)
-	fmt.Fprintf(r.out, "slkit: running %s\n", strings.Join(argv, " "))
-	el := &errLine{w: r.errOut}
-	exit, err := sys.Run(argv, el)
-	switch {
-	case err != nil:
-		return r.fail(cfg, fmt.Sprintf("cannot run slkit %s: %v", cfg.Run[0], err))
-	case !exit.OK():
-		reason := fmt.Sprintf("slkit %s %s", cfg.Run[0], exit)
-		if l := el.Last(); l != "" {
-			reason += ": " + l
+	for _, step := range cfg.Steps() {
+		if reason := r.runStep(step); reason != "" {
+			return r.fail(cfg, reason)
 		}
-		return r.fail(cfg, reason)
 	}
 	fmt.Fprintln(r.out, "slkit: result=ok")
 	return r.final(initramfs.PowerOff)
+}
+
+// runStep runs one configured slkit command as a child and returns why it
+// failed, or "" when it succeeded.
+func (r *runtime) runStep(args []string) string {
+	argv := append([]string{"slkit"}, args...)
+	fmt.Fprintf(r.out, "slkit: running %s\n", strings.Join(argv, " "))
+	el := &errLine{w: r.errOut}
+	exit, err := r.sys.Run(argv, el)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("cannot run slkit %s: %v", args[0], err)
+	case !exit.OK():
+		reason := fmt.Sprintf("slkit %s %s", args[0], exit)
+		if l := el.Last(); l != "" {
+			reason += ": " + l
+		}
+		return reason
+	}
+	return ""
 }
 
 func (r *runtime) phase(name string) {

@@ -20,6 +20,7 @@ type fakeSystem struct {
 	files    map[string]string // ReadFile and Exists
 	failOn   map[string]error  // call prefix -> error
 	runExit  Exit
+	runExits map[string]Exit // per argv (joined with spaces), else runExit
 	runErr   string // what the child writes to stderr
 	rebootOK bool
 }
@@ -61,6 +62,9 @@ func (f *fakeSystem) Run(argv []string, stderr io.Writer) (Exit, error) {
 		return Exit{}, err
 	}
 	io.WriteString(stderr, f.runErr)
+	if e, ok := f.runExits[strings.Join(argv, " ")]; ok {
+		return e, nil
+	}
 	return f.runExit, nil
 }
 func (f *fakeSystem) Reboot(a initramfs.FailureAction) error {
@@ -121,6 +125,36 @@ func TestMountOrderAndSuccess(t *testing.T) {
 		if !strings.Contains(out, l) {
 			t.Errorf("console lacks %q:\n%s", l, out)
 		}
+	}
+}
+
+// Then steps run in order after the run command; the first failure ends
+// the run with its reason and nothing after it runs.
+func TestThenSteps(t *testing.T) {
+	cfg := initramfs.Config{Run: []string{"pcr", "read"}, Then: [][]string{{"drtm", "verify"}, {"unseal", "/s", "--fingerprint"}, {"pcr", "read", "17"}}}
+	f := newFake(config(t, cfg))
+	f.runExits = map[string]Exit{"slkit unseal /s --fingerprint": {Code: 3}}
+	f.runErr = "slkit: unseal refused: PCR 17 differs\n"
+	out, err := run(t, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"stdio /dev/console", "mkdir /proc", "mount proc /proc proc", "mkdir /sys", "mount sysfs /sys sysfs",
+		"mkdir /dev", "mount devtmpfs /dev devtmpfs", "mkdir /sys/kernel/security", "mount securityfs /sys/kernel/security securityfs",
+		"run slkit pcr read", "run slkit drtm verify", "run slkit unseal /s --fingerprint", "reboot poweroff"}
+	if !reflect.DeepEqual(f.calls, want) {
+		t.Errorf("calls:\n%s\nwant:\n%s", strings.Join(f.calls, "\n"), strings.Join(want, "\n"))
+	}
+	if l := "slkit: result=fail reason=slkit unseal exited with status 3: unseal refused: PCR 17 differs\n"; !strings.Contains(out, l) {
+		t.Errorf("console lacks %q:\n%s", l, out)
+	}
+	if strings.Contains(out, "result=ok") {
+		t.Errorf("a failed step reported ok:\n%s", out)
+	}
+
+	f = newFake(config(t, cfg))
+	if out, err = run(t, f); err != nil || !strings.Contains(out, "slkit: running slkit pcr read 17\nslkit: result=ok\n") {
+		t.Errorf("all steps succeed: err %v, console:\n%s", err, out)
 	}
 }
 
