@@ -75,7 +75,7 @@ func newApp(e *env) *cli.App {
 		// Repeat a flag to give several values: a value is never split at
 		// commas (--then "unseal S --pcrs 8,9", paths with commas).
 		DisableSliceFlagSeparator: true,
-		ExitErrHandler:  func(*cli.Context, error) {},
+		ExitErrHandler:            func(*cli.Context, error) {},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			return usageError{err}
 		},

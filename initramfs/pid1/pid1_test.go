@@ -21,7 +21,7 @@ type fakeSystem struct {
 	failOn   map[string]error  // call prefix -> error
 	runExit  Exit
 	runExits map[string]Exit // per argv (joined with spaces), else runExit
-	runErr   string // what the child writes to stderr
+	runErr   string          // what the child writes to stderr
 	rebootOK bool
 }
 
