@@ -135,7 +135,7 @@ func fingerprints(b *rigtest.Boot) []string {
 	return out
 }
 
-func fileSHA(t *testing.T, path string) string {
+func fileSHA(t testing.TB, path string) string {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -145,7 +145,7 @@ func fileSHA(t *testing.T, path string) string {
 	return hex.EncodeToString(s[:])
 }
 
-func writeFile(t *testing.T, path, s string) {
+func writeFile(t testing.TB, path, s string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
 		t.Fatal(err)

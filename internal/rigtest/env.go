@@ -6,7 +6,9 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -110,12 +112,36 @@ func (e *Env) Run(args ...string) string {
 }
 
 // Image builds an initramfs at Path(name) with `slkit initramfs build`
-// (the Env's slkit inside) and the given flags, and returns its path.
+// and the given flags (the Env's slkit inside, unless flags name another
+// --slkit-binary), and returns its path.
 func (e *Env) Image(name string, flags ...string) string {
 	e.T.Helper()
 	out := e.Path(name)
-	e.Run(append([]string{"initramfs", "build", "--out", out, "--slkit-binary", e.Slkit}, flags...)...)
+	args := []string{"initramfs", "build", "--out", out}
+	if !slices.Contains(flags, "--slkit-binary") {
+		args = append(args, "--slkit-binary", e.Slkit)
+	}
+	e.Run(append(args, flags...)...)
 	return out
+}
+
+// GoBinary builds the main package pkg of this module (an import path)
+// statically and returns the binary's path, for images whose /init is not
+// slkit (Image with --slkit-binary).
+func (e *Env) GoBinary(pkg string) string {
+	e.T.Helper()
+	root, err := moduleRoot()
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	bin := e.Path(path.Base(pkg))
+	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, pkg)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		e.T.Fatalf("build %s: %v\n%s", pkg, err, out)
+	}
+	return bin
 }
 
 // WithHostTPM starts swtpm on TPMState with a data socket (the TPM is
