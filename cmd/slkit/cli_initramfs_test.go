@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -63,7 +64,8 @@ func TestInitramfsBuildCLI(t *testing.T) {
 		}
 	}
 
-	r = runSlkit(t, nil, "initramfs", "build", "-o", out, "--slkit-binary", f.slkit, "--run", "pcr read 8 9", "--json")
+	r = runSlkit(t, nil, "initramfs", "build", "-o", out, "--slkit-binary", f.slkit, "--run", "pcr read 8 9", "--json",
+		"--then", "unseal /s --pcrs 8,9", "--then", "pcr read 17")
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
@@ -78,7 +80,8 @@ func TestInitramfsBuildCLI(t *testing.T) {
 				} `json:"banks"`
 			} `json:"measurement"`
 			Config struct {
-				Run []string `json:"run"`
+				Run  []string   `json:"run"`
+				Then [][]string `json:"then"`
 			} `json:"config"`
 		} `json:"result"`
 	}
@@ -91,7 +94,8 @@ func TestInitramfsBuildCLI(t *testing.T) {
 	b := rep.Result.Measurement.Banks["sha256"]
 	if rep.Result.Size != int64(len(img)) || rep.Result.Measurement.PCR != 9 || b.Event != hex.EncodeToString(d[:]) ||
 		b.FromZero != hex.EncodeToString(pcr[:]) || len(rep.Result.Measurement.Banks) != 4 ||
-		strings.Join(rep.Result.Config.Run, " ") != "pcr read 8 9" {
+		strings.Join(rep.Result.Config.Run, " ") != "pcr read 8 9" ||
+		fmt.Sprint(rep.Result.Config.Then) != "[[unseal /s --pcrs 8,9] [pcr read 17]]" {
 		t.Errorf("--json report %+v", rep)
 	}
 }
@@ -114,6 +118,7 @@ func TestInitramfsBuildCLIBadInput(t *testing.T) {
 		"policy wrong key": {[]string{"--policy-key", f.slkit}, "policy key"},
 		"on-failure":       {[]string{"--on-failure", "shell"}, "want poweroff or reboot"},
 		"empty run":        {[]string{"--run", " "}, "--run is empty"},
+		"empty then":       {[]string{"--then", ""}, "--then is empty"},
 		"no output":        {[]string{"-o", ""}, ""},
 	} {
 		r := runSlkit(t, nil, append(append([]string(nil), base...), c.args...)...)
