@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-tpm/tpm2/transport"
 
 	"github.com/slkit/slkit/launch/policy"
+	"github.com/slkit/slkit/tpm"
 )
 
 // Phases of Launch, reported through WithPhase as they start (the CLI
@@ -22,16 +23,20 @@ const (
 
 // Hooks are the points where later parts of the launch flow plug in
 // (DESIGN.md, flow 4: commit pending EFI journal → verify the signed launch
-// policy → stage DRTM → measure → kexec). A nil hook is skipped.
+// policy → measure → stage DRTM → kexec; DRTM follows the measurement so
+// that it gets images already checked against the policy). A nil hook is
+// skipped.
 type Hooks struct {
 	// CommitEFI runs first: the efi issue commits pending deferred EFI
 	// variable changes here (the journal carries its own signature).
 	CommitEFI func() error
-	// StageDRTM stages a dynamic launch for the verified entry (the DRTM
-	// issue). An entry with require_drtm fails closed with
-	// ErrDRTMUnavailable when this hook is nil or returns an error; an
-	// entry without it is measured as a plain measured launch.
-	StageDRTM func(*policy.Entry) error
+	// StageDRTM performs the dynamic launch (see drtm.go) after the
+	// entry's images were measured and matched the policy, and returns
+	// files for the target (the DRTM log). An entry with require_drtm
+	// fails closed with ErrDRTMUnavailable, before any TPM command, when
+	// this hook is nil; when the hook returns an error the launch fails
+	// closed whether or not the entry requires DRTM. Set it with WithDRTM.
+	StageDRTM StageDRTM
 	// BeforeExecute runs after the kernel is loaded, right before the
 	// hand-over (last chance to refuse; nothing is booted if it fails).
 	BeforeExecute func() error
@@ -81,7 +86,10 @@ type Result struct {
 	Policy      *policy.Verified
 	Entry       *policy.Entry
 	Measurement *Measurement
-	Handover    *Handover
+	// DRTM are the files the DRTM backend handed to the target (nil
+	// without a backend).
+	DRTM     []HandoverFile
+	Handover *Handover
 }
 
 // Launch is the pre-launch entry point. It verifies the signed policy
@@ -89,8 +97,11 @@ type Result struct {
 // measures the policy file (PCR 8), hashes each image and compares it with
 // the policy before extending it (a mismatch is ErrImageMismatch, naming
 // the component, and nothing is booted), measures the rest, writes the
-// event log, appends it to the initrd as a cpio (TargetLogPath) and hands
-// over with kexec. On success with a real Kexec it does not return.
+// event log, performs the dynamic launch when a DRTM backend is set
+// (WithDRTM; its failure boots nothing), appends the log and the DRTM
+// backend's files to the initrd as a cpio (TargetLogPath,
+// DRTMTargetLogPath) and hands over with kexec. On success with a real
+// Kexec it does not return.
 func Launch(t transport.TPM, signed []byte, pub ed25519.PublicKey, opts ...LaunchOption) (*Result, error) {
 	cfg := launchConfig{logPath: DefaultLogPath, fsys: os.DirFS("/"), phase: func(string) {}}
 	for _, o := range opts {
@@ -101,7 +112,7 @@ func Launch(t transport.TPM, signed []byte, pub ed25519.PublicKey, opts ...Launc
 	}
 	if h := cfg.hooks.CommitEFI; h != nil {
 		if err := h(); err != nil {
-			return nil, fmt.Errorf("commit EFI variables: %w", err)
+			return &Result{}, fmt.Errorf("commit EFI variables: %w", err)
 		}
 	}
 
@@ -119,13 +130,8 @@ func Launch(t transport.TPM, signed []byte, pub ed25519.PublicKey, opts ...Launc
 	if err != nil {
 		return res, err
 	}
-	if pe.RequireDRTM {
-		if cfg.hooks.StageDRTM == nil {
-			return res, fmt.Errorf("%w: entry %q requires DRTM and this slkit has no DRTM backend", ErrDRTMUnavailable, pe.Name)
-		}
-		if err := cfg.hooks.StageDRTM(pe); err != nil {
-			return res, fmt.Errorf("%w: entry %q: %w", ErrDRTMUnavailable, pe.Name, err)
-		}
+	if err := cfg.checkDRTMBackend(pe); err != nil {
+		return res, err
 	}
 
 	cfg.phase(PhaseMeasure)
@@ -134,16 +140,20 @@ func Launch(t transport.TPM, signed []byte, pub ed25519.PublicKey, opts ...Launc
 		return res, err
 	}
 	defer closeImages()
-	m, err := Measure(t, e, prof, WithLogFile(cfg.logPath), WithCheck(policyCheck(pe)))
+	digests := map[Component]tpm.Digests{}
+	m, err := Measure(t, e, prof, WithLogFile(cfg.logPath), WithCheck(recordDigests(policyCheck(pe), digests)))
 	res.Measurement = m
 	if err != nil {
+		return res, err
+	}
+	if res.DRTM, err = cfg.stageDRTM(t, pe, e, m, digests); err != nil {
 		return res, err
 	}
 	logBytes, err := m.Log.MarshalBinary()
 	if err != nil {
 		return res, err
 	}
-	h, err := NewHandover(e, logBytes, cfg.handover...)
+	h, err := NewHandover(e, logBytes, append(append([]HandoverFile(nil), cfg.handover...), res.DRTM...)...)
 	if err != nil {
 		return res, err
 	}

@@ -206,19 +206,23 @@ func TestLaunchHooks(t *testing.T) {
 	tt := tpmtest.Open(t)
 	f := newLaunchFixture(t, defaultDoc)
 	var calls []string
+	drtm := func(in *DRTMInput) ([]HandoverFile, error) {
+		calls = append(calls, "drtm:"+in.Policy.Name)
+		return nil, nil
+	}
 	k := &recKexec{}
 	_, err := Launch(tt, f.signed, f.pub, WithFS(f.fsys), WithKexec(k), WithEntry("nodrtm-bad"),
 		WithLaunchLog(filepath.Join(t.TempDir(), "l")),
 		WithPhase(func(p string) { calls = append(calls, p) }),
 		WithHooks(Hooks{
 			CommitEFI:     func() error { calls = append(calls, "efi"); return nil },
-			StageDRTM:     func(e *policy.Entry) error { calls = append(calls, "drtm:"+e.Name); return nil },
+			StageDRTM:     drtm,
 			BeforeExecute: func() error { calls = append(calls, "before-exec"); return nil },
 		}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := fmt.Sprint(calls); got != "[efi verify-policy drtm:nodrtm-bad measure kexec before-exec]" {
+	if got := fmt.Sprint(calls); got != "[efi verify-policy measure drtm drtm:nodrtm-bad kexec before-exec]" {
 		t.Fatalf("order %s", got)
 	}
 	stop := errors.New("stop")

@@ -28,11 +28,11 @@ func BenchmarkLaunchVsKexec(b *testing.B) {
 	target := e.Image("target.cpio", "--run", "pcr read 8")
 	kernel := e.Kernel.Path
 	e.Run("policy", "keygen", "--out", e.Path("policy.key"), "--pub", e.Path("policy.pub"))
-	writeFile(b, e.Path("policy.json"), fmt.Sprintf(`{"version": 1, "entries": [{"name": "bench",
+	e.WriteFile("policy.json", fmt.Sprintf(`{"version": 1, "entries": [{"name": "bench",
  "kernel": {"path": "/boot/vmlinuz", "sha256": %q}, "initrd": {"path": "/boot/target.cpio", "sha256": %q},
- "cmdline": %q, "profile": "measured-v1"}]}`, fileSHA(b, kernel), fileSHA(b, target), cmdline))
+ "cmdline": %q, "profile": "measured-v1"}]}`, rigtest.FileSHA256(b, kernel), rigtest.FileSHA256(b, target), cmdline))
 	e.Run("policy", "sign", "--key", e.Path("policy.key"), "--in", e.Path("policy.json"), "--out", e.Path("policy.signed"))
-	writeFile(b, e.Path("cmdline"), cmdline)
+	e.WriteFile("cmdline", cmdline)
 	payloads := []string{"--add", kernel + ":/boot/vmlinuz", "--add", target + ":/boot/target.cpio"}
 	images := map[string]string{
 		"slkit": e.Image("slkit.cpio", append(payloads, "--policy", e.Path("policy.signed"), "--policy-key", e.Path("policy.pub"))...),

@@ -2,12 +2,8 @@ package launch_test
 
 import (
 	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"os"
-	"regexp"
-	"strings"
 	"testing"
 
 	"github.com/slkit/slkit/internal/rigtest"
@@ -40,15 +36,15 @@ func TestMeasuredLaunchOnRig(t *testing.T) {
    "initrd": {"path": "/boot/target.cpio", "sha256": %q}, "cmdline": %q, "profile": "measured-v1"},
   {"name": "demo-verbose", "kernel": {"path": "/boot/vmlinuz", "sha256": %q},
    "initrd": {"path": "/boot/target.cpio", "sha256": %q}, "cmdline": %q, "profile": "measured-v1"}]}
-`, fileSHA(t, kernel), fileSHA(t, target), cmdline, fileSHA(t, kernel), fileSHA(t, target), cmdline+" loglevel=4")
-	writeFile(t, e.Path("policy.json"), doc)
+`, rigtest.FileSHA256(t, kernel), rigtest.FileSHA256(t, target), cmdline, rigtest.FileSHA256(t, kernel), rigtest.FileSHA256(t, target), cmdline+" loglevel=4")
+	e.WriteFile("policy.json", doc)
 	e.Run("policy", "sign", "--key", e.Path("policy.key"), "--in", e.Path("policy.json"), "--out", e.Path("policy.signed"))
 
 	pred := e.Run("predict", "--kernel", kernel, "--initrd", target, "--cmdline", cmdline,
 		"--policy", e.Path("policy.signed"), "--json")
-	writeFile(t, e.Path("predicted.json"), pred)
+	e.WriteFile("predicted.json", pred)
 	secret := "slkit rig test secret: 5d1c0e"
-	writeFile(t, e.Path("secret"), secret)
+	e.WriteFile("secret", secret)
 	e.WithHostTPM(func(spec string) {
 		e.Run("--tpm", spec, "seal", "--pcrs", "8,9", "--pcr-values", e.Path("predicted.json"),
 			"--in", e.Path("secret"), "--out", e.Path("demo.sealed"))
@@ -66,30 +62,11 @@ func TestMeasuredLaunchOnRig(t *testing.T) {
 		b := e.Boot(pre, cmdline)
 		b.MustSucceed(t)
 		want := fmt.Sprintf("sha256:%x", sha256.Sum256([]byte(secret)))
-		if got := fingerprints(b); len(got) != 1 || got[0] != want {
+		if got := b.Fingerprints(); len(got) != 1 || got[0] != want {
 			t.Errorf("fingerprint lines %q, want exactly %q", got, want)
 		}
 		// The PCRs the target read equal the host's prediction, in every bank.
-		var read, predicted struct {
-			Banks map[string]map[string]string `json:"banks"`
-		}
-		js := strings.Join(b.Between("running slkit pcr read", "slkit: running"), "\n")
-		if err := json.Unmarshal([]byte(js), &read); err != nil {
-			t.Fatalf("target's pcr read output: %v\n%s", err, js)
-		}
-		if err := json.Unmarshal([]byte(pred), &predicted); err != nil {
-			t.Fatal(err)
-		}
-		if len(read.Banks) < 2 {
-			t.Errorf("target read %d banks, want every active bank (swtpm: 4)", len(read.Banks))
-		}
-		for bank, pcrs := range read.Banks {
-			for _, i := range []string{"8", "9"} {
-				if pcrs[i] == "" || pcrs[i] != predicted.Banks[bank][i] {
-					t.Errorf("%s PCR %s: target read %q, host predicted %q", bank, i, pcrs[i], predicted.Banks[bank][i])
-				}
-			}
-		}
+		b.CheckPCRs(t, pred, 4, 8, 9)
 		t.Logf("%s", b)
 	})
 
@@ -99,7 +76,7 @@ func TestMeasuredLaunchOnRig(t *testing.T) {
 		if len(b.Lines("running slkit unseal")) != 1 {
 			t.Errorf("the target did not run (reason %q)", reason)
 		}
-		if got := fingerprints(b); len(got) != 0 {
+		if got := b.Fingerprints(); len(got) != 0 {
 			t.Errorf("a secret fingerprint was printed after a refusal: %q", got)
 		}
 	})
@@ -110,7 +87,7 @@ func TestMeasuredLaunchOnRig(t *testing.T) {
 			t.Fatal(err)
 		}
 		tampered[len(tampered)-1] ^= 1 // in the trailer's padding: still a valid archive
-		writeFile(t, e.Path("target-tampered.cpio"), string(tampered))
+		e.WriteFile("target-tampered.cpio", string(tampered))
 		bad := prelaunch("prelaunch-tampered.cpio", e.Path("target-tampered.cpio"))
 		b := e.Boot(bad, cmdline)
 		b.MustFail(t, "launch exited with status 3", "initrd /boot/target.cpio", `policy entry "demo"`)
@@ -121,33 +98,3 @@ func TestMeasuredLaunchOnRig(t *testing.T) {
 }
 
 const launchLog = "/slkit/prelaunch-eventlog.bin"
-
-var fingerprintLine = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
-
-// fingerprints are the console lines `slkit unseal --fingerprint` prints.
-func fingerprints(b *rigtest.Boot) []string {
-	var out []string
-	for _, l := range b.Console {
-		if l = strings.TrimSpace(l); fingerprintLine.MatchString(l) {
-			out = append(out, l)
-		}
-	}
-	return out
-}
-
-func fileSHA(t testing.TB, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:])
-}
-
-func writeFile(t testing.TB, path, s string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}

@@ -75,6 +75,14 @@ type Images struct {
 	InitrdSize int64
 	// Cmdline is the kernel command line: UTF-8, no NUL, measured exactly.
 	Cmdline string
+	// KernelDigests and InitrdDigests, when they hold every bank staged,
+	// are the digests of the whole kernel and initrd files that the caller
+	// already computed from the same bytes (launch measured them into PCR
+	// 9 and checked them against the policy): StageEmulated then does not
+	// read the images a second time to hash them. The caller vouches that
+	// they are the digests of Kernel and Initrd; a bank they lack is
+	// hashed from the image.
+	KernelDigests, InitrdDigests tpm.Digests
 }
 
 // EmulatedStage is everything the emulated backend stages.
@@ -146,11 +154,16 @@ func StageEmulated(in Images, banks []tpm.Alg) (*EmulatedStage, error) {
 	st.DCEBlob = st.SKL.Measured()
 	ms := []measurement{
 		{pcr: PCRDCE, desc: DescDLMEEntry, by: ActorDCE, data: bytes.NewReader(le32(st.DLMEEntry))},
-		{pcr: PCRDCE, desc: DescDLME, by: ActorDCE, data: io.NewSectionReader(in.Kernel, 0, in.KernelSize)},
+		{pcr: PCRDCE, desc: DescDLME, by: ActorDCE, data: io.NewSectionReader(in.Kernel, 0, in.KernelSize), digests: in.KernelDigests},
 	}
 	pol, err := policyMeasurements(st.SLRT, []byte(in.Cmdline), in.Initrd)
 	if err != nil {
 		return nil, err
+	}
+	for i := range pol {
+		if pol[i].entity == EntityRamdisk {
+			pol[i].digests = in.InitrdDigests
+		}
 	}
 	if st.Prediction, err = predictDRTM(banks, banks, st.DCEBlob, append(ms, pol...)); err != nil {
 		return nil, err

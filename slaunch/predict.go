@@ -31,12 +31,16 @@ type Prediction struct {
 	Events []Event `json:"events"`
 }
 
-// measurement is one software extend: the bytes come from data.
+// measurement is one software extend: the bytes come from data, unless
+// digests (computed by the caller from the same bytes) hold every bank.
 type measurement struct {
-	pcr  int
-	desc string
-	by   Actor
-	data io.Reader
+	pcr     int
+	desc    string
+	by      Actor
+	data    io.Reader
+	digests tpm.Digests
+	// entity is the ENTRY_POLICY entity type of a DLME policy measurement.
+	entity uint16
 }
 
 // predictDRTM computes the profile: PCR17 and PCR18 start at 0 (the TPM
@@ -74,9 +78,12 @@ func predictEvents(banks, logBanks []tpm.Alg, events []Event, ms []measurement) 
 		return nil, fmt.Errorf("%w: none of the log banks %v is among the banks %v", ErrPredict, logBanks, banks)
 	}
 	for _, m := range ms {
-		ds, err := tpm.HashReader(p.LogBanks, m.data)
-		if err != nil {
-			return nil, fmt.Errorf("%w: hash %q: %w", ErrPredict, m.desc, err)
+		ds, ok := precomputed(m.digests, p.LogBanks)
+		if !ok {
+			var err error
+			if ds, err = tpm.HashReader(p.LogBanks, m.data); err != nil {
+				return nil, fmt.Errorf("%w: hash %q: %w", ErrPredict, m.desc, err)
+			}
 		}
 		p.Events = append(p.Events, Event{PCR: m.pcr, Type: EventType, Digests: ds, Description: m.desc, By: m.by})
 	}
@@ -99,6 +106,23 @@ func predictEvents(banks, logBanks []tpm.Alg, events []Event, ms []measurement) 
 		p.PCRs.Set(a, PCRPolicy, pcr[PCRPolicy])
 	}
 	return p, nil
+}
+
+// precomputed returns the digests of ds in every bank of algs, or false
+// when ds lacks one (or holds a digest of the wrong size).
+func precomputed(ds tpm.Digests, algs []tpm.Alg) (tpm.Digests, bool) {
+	if len(ds) == 0 {
+		return nil, false
+	}
+	out := tpm.Digests{}
+	for _, a := range algs {
+		d, ok := ds[a]
+		if !ok || len(d) != a.Size() {
+			return nil, false
+		}
+		out[a] = append(tpm.Digest(nil), d...)
+	}
+	return out, true
 }
 
 // Log returns the whole predicted DRTM log (every event, in the log banks).
@@ -203,7 +227,7 @@ func policyMeasurements(t *SLRT, cmdline []byte, initrd io.Reader) ([]measuremen
 	}
 	var out []measurement
 	for i, e := range pol.Entries {
-		m := measurement{pcr: int(e.PCR), desc: e.Description(), by: ActorDLME}
+		m := measurement{pcr: int(e.PCR), desc: e.Description(), by: ActorDLME, entity: e.EntityType}
 		switch e.EntityType {
 		case EntityUnused:
 			continue

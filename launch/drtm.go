@@ -1,0 +1,123 @@
+package launch
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/google/go-tpm/tpm2/transport"
+
+	"github.com/slkit/slkit/internal/atomicfile"
+	"github.com/slkit/slkit/launch/policy"
+	"github.com/slkit/slkit/tpm"
+)
+
+// PhaseDRTM is the phase of Launch that stages the dynamic launch (after
+// measure, before kexec).
+const PhaseDRTM = "drtm"
+
+// DRTMTargetLogPath is where the launched kernel finds the DRTM event log
+// of a dynamic launch (the DCE's and the DLME's events, PCR17 and PCR18):
+// next to TargetLogPath, in the same hand-over archive. Verify it with
+// `slkit drtm verify`.
+const DRTMTargetLogPath = "/slkit/drtm-eventlog.bin"
+
+// DRTMInput is what a StageDRTM hook gets: the verified entry after its
+// images were measured and matched the policy.
+type DRTMInput struct {
+	// TPM is the launch's TPM.
+	TPM transport.TPM
+	// Policy is the verified policy entry.
+	Policy *policy.Entry
+	// Entry holds the opened images, the same readers kexec hands over,
+	// and the command line.
+	Entry *Entry
+	// Digests are the kernel's and the initrd's digests as Measure
+	// computed them (the TPM's active banks, the log's banks and SHA-256),
+	// so that a backend need not read and hash the images again.
+	Digests map[Component]tpm.Digests
+	// Banks are the TPM's active banks.
+	Banks []tpm.Alg
+}
+
+// StageDRTM stages and performs a dynamic launch for a measured entry and
+// returns the files to hand to the target with the event log (the DRTM
+// log at DRTMTargetLogPath). An error means that DRTM did not happen:
+// Launch then boots nothing.
+type StageDRTM func(*DRTMInput) ([]HandoverFile, error)
+
+// WithDRTM sets the DRTM backend (Hooks.StageDRTM) without touching the
+// other hooks; give it after WithHooks, which replaces all of them.
+func WithDRTM(stage StageDRTM) LaunchOption {
+	return func(c *launchConfig) { c.hooks.StageDRTM = stage }
+}
+
+// checkDRTMBackend fails closed, before any TPM command, when the entry
+// requires DRTM and no backend is configured.
+func (c *launchConfig) checkDRTMBackend(pe *policy.Entry) error {
+	if pe.RequireDRTM && c.hooks.StageDRTM == nil {
+		return fmt.Errorf("%w: entry %q requires DRTM and no DRTM backend was given (slkit launch --drtm)", ErrDRTMUnavailable, pe.Name)
+	}
+	return nil
+}
+
+// stageDRTM runs the DRTM hook, when there is one, on the measured entry.
+// A failure is never a fallback to the measured launch, whether or not
+// the entry requires DRTM: the backend was asked for and did not happen.
+func (c *launchConfig) stageDRTM(t transport.TPM, pe *policy.Entry, e *Entry, m *Measurement, ds map[Component]tpm.Digests) ([]HandoverFile, error) {
+	if c.hooks.StageDRTM == nil {
+		return nil, nil
+	}
+	c.phase(PhaseDRTM)
+	files, err := c.hooks.StageDRTM(&DRTMInput{TPM: t, Policy: pe, Entry: e, Digests: ds, Banks: m.Banks})
+	switch {
+	case err != nil && pe.RequireDRTM:
+		return nil, fmt.Errorf("%w: entry %q: %w", ErrDRTMUnavailable, pe.Name, err)
+	case err != nil:
+		return nil, fmt.Errorf("entry %q: %w", pe.Name, err)
+	}
+	if err := c.keepDRTMLog(files); err != nil {
+		return nil, err
+	}
+	return files, nil
+}
+
+// DRTMLogName is the DRTM log's file name in the pre-launch environment:
+// Launch writes it next to the pre-launch event log (DefaultLogPath's
+// directory, or WithLaunchLog's).
+const DRTMLogName = "drtm-eventlog.bin"
+
+// keepDRTMLog writes the DRTM log among files next to the pre-launch log
+// (atomically), so that the pre-launch environment, and a dry run, keep it.
+func (c *launchConfig) keepDRTMLog(files []HandoverFile) error {
+	if c.logPath == "" {
+		return nil
+	}
+	for _, f := range files {
+		if f.Path != DRTMTargetLogPath {
+			continue
+		}
+		p := filepath.Join(filepath.Dir(c.logPath), DRTMLogName)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return fmt.Errorf("%w: %w", ErrLog, err)
+		}
+		if err := atomicfile.WriteFile(p, f.Data, 0o644); err != nil {
+			return fmt.Errorf("%w: %w", ErrLog, err)
+		}
+	}
+	return nil
+}
+
+// recordDigests wraps a Measure check so that it also keeps each image's
+// digests for the DRTM hook.
+func recordDigests(check func(Component, tpm.Digests) error, into map[Component]tpm.Digests) func(Component, tpm.Digests) error {
+	return func(comp Component, ds tpm.Digests) error {
+		if err := check(comp, ds); err != nil {
+			return err
+		}
+		if comp == Kernel || comp == Initrd {
+			into[comp] = ds
+		}
+		return nil
+	}
+}

@@ -1,0 +1,79 @@
+package launch
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/slkit/slkit/slaunch"
+)
+
+// EmulatedDRTM is the emulated backend (slaunch/README.md, "The emulated
+// DCE"): open returns the host channel to the rig host
+// (slaunch.OpenHostChannel: /dev/ttyS1 in the VM, a socket in tests), and
+// slaunch.LaunchEmulated runs the _TPM_Hash sequence over the emulated
+// DCE on the host, moves the guest to locality 2, extends PCR17 and PCR18
+// and verifies the DRTM log against the TPM. The log goes to the target
+// at DRTMTargetLogPath. The images are not read again for hashing: the
+// DLME and the initrd digests are those Measure computed.
+//
+// Every failure says that DRTM did not happen (errors.Is
+// slaunch.ErrNoDRTM): no host channel, a host that refuses the hash or
+// the locality, a TPM that refuses the extends, a log that does not
+// replay, a kernel that is not a bzImage.
+func EmulatedDRTM(open func() (slaunch.DCEHost, io.Closer, error)) StageDRTM {
+	return func(in *DRTMInput) ([]HandoverFile, error) {
+		host, c, err := open()
+		if err != nil {
+			if !errors.Is(err, slaunch.ErrNoDRTM) {
+				err = fmt.Errorf("no host channel to the emulated DCE: %w", err)
+			}
+			return nil, noDRTM(err)
+		}
+		defer c.Close()
+		l, err := slaunch.LaunchEmulated(in.TPM, host, in.images())
+		if err != nil {
+			return nil, noDRTM(err)
+		}
+		return []HandoverFile{{Path: DRTMTargetLogPath, Data: l.Log}}, nil
+	}
+}
+
+// HardwareDRTM is the hardware backend: slaunch.StageHardware probes p,
+// parses and matches the DCE (a SINIT ACM or an AMD SKL) against the
+// platform and the kernel's MLE header, builds the SLRT (and the TXT
+// OsSinitData) and predicts, and then refuses, because executing
+// GETSEC[SENTER] or SKINIT needs a ring-0 dynamic-launch stub
+// (slaunch.HardwareRefusal). It always fails closed: nothing is booted.
+// On a Secure Launch kernel the prediction reads the kernel's protected-
+// mode code once more (the DLME is not the whole file on hardware).
+func HardwareDRTM(p slaunch.Platform, dce []byte) StageDRTM {
+	return func(in *DRTMInput) ([]HandoverFile, error) {
+		_, err := slaunch.StageHardware(slaunch.HardwareInput{Platform: p, Images: in.images(), DCE: dce, Banks: in.Banks})
+		if err == nil {
+			err = errors.New("the hardware backend staged the launch but cannot execute it")
+		}
+		return nil, noDRTM(err)
+	}
+}
+
+// noDRTM makes err say that DRTM did not happen (once).
+func noDRTM(err error) error {
+	if errors.Is(err, slaunch.ErrNoDRTM) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", slaunch.ErrNoDRTM, err)
+}
+
+// images are the entry's images for package slaunch, with the digests
+// Measure computed.
+func (in *DRTMInput) images() slaunch.Images {
+	e := in.Entry
+	im := slaunch.Images{Kernel: e.Kernel.R, KernelSize: e.Kernel.Size, Cmdline: e.Cmdline, KernelDigests: in.Digests[Kernel]}
+	if e.Initrd != nil {
+		im.Initrd = io.NewSectionReader(e.Initrd.R, 0, e.Initrd.Size)
+		im.InitrdSize = e.Initrd.Size
+		im.InitrdDigests = in.Digests[Initrd]
+	}
+	return im
+}

@@ -1,0 +1,91 @@
+package slaunch
+
+import (
+	"github.com/google/go-tpm/tpm2/transport"
+
+	"github.com/slkit/slkit/tpm"
+)
+
+// DRTMReport is VerifyDRTM's verdict together with what it compared, bank
+// by bank (`slkit drtm verify`).
+type DRTMReport struct {
+	// OK is true when a dynamic launch happened and the log describes it.
+	OK bool `json:"ok"`
+	// Reason says why not (the *NoDRTMError's reason), empty when OK.
+	Reason string `json:"reason,omitempty"`
+	// Banks are the TPM's active banks, in its order.
+	Banks []BankReport `json:"banks"`
+
+	err error
+}
+
+// BankReport is PCR17 and PCR18 in one bank: the TPM's values and, when
+// the log carries the bank, the values the log replays to.
+type BankReport struct {
+	Bank  tpm.Alg    `json:"bank"`
+	PCR17 tpm.Digest `json:"pcr17"`
+	PCR18 tpm.Digest `json:"pcr18"`
+	// InLog is false for an active bank the DRTM log does not carry
+	// (SHA-384 behind a SHA-1/SHA-256 SKL): only PCR17 ≠ 0xFF is checked.
+	InLog bool       `json:"in_log"`
+	Log17 tpm.Digest `json:"log_pcr17,omitempty"`
+	Log18 tpm.Digest `json:"log_pcr18,omitempty"`
+	// Match is the bank's own verdict: both PCRs equal the log's (or, for
+	// a bank outside the log, PCR17 is not all 0xFF).
+	Match bool `json:"match"`
+}
+
+// Err is the verdict as an error: nil when OK, else the *NoDRTMError.
+func (r *DRTMReport) Err() error { return r.err }
+
+// ReportDRTM reads PCR17 and PCR18 in every active bank once and returns
+// CheckDRTM's verdict on them and the log (nil: no log), with each bank's
+// values. A TPM failure is returned as the error.
+func ReportDRTM(t transport.TPM, log *tpm.EventLog) (*DRTMReport, error) {
+	banks, err := tpm.ActiveBanks(t)
+	if err != nil {
+		return nil, err
+	}
+	pcrs, err := tpm.ReadBanks(t, banks, []int{PCRDCE, PCRPolicy})
+	if err != nil {
+		return nil, err
+	}
+	r := &DRTMReport{err: CheckDRTM(pcrs, log)}
+	if r.err == nil {
+		r.OK = true
+	} else if nd, ok := r.err.(*NoDRTMError); ok {
+		r.Reason = nd.Reason
+	} else {
+		r.Reason = r.err.Error()
+	}
+	var replayed *tpm.PCRs
+	var logBanks []tpm.Alg
+	if log != nil && log.SpecID != nil && log.Format == tpm.FormatCryptoAgile {
+		if p, err := log.Replay(); err == nil {
+			replayed, logBanks = p, log.Algs()
+		}
+	}
+	for _, a := range banks {
+		b := BankReport{Bank: a, InLog: replayed != nil && containsAlg(logBanks, a)}
+		b.PCR17, _ = pcrs.Get(a, PCRDCE)
+		b.PCR18, _ = pcrs.Get(a, PCRPolicy)
+		if b.InLog {
+			b.Log17 = replayedOrZero(replayed, a, PCRDCE)
+			b.Log18 = replayedOrZero(replayed, a, PCRPolicy)
+			b.Match = b.PCR17.Equal(b.Log17) && b.PCR18.Equal(b.Log18)
+		} else {
+			b.Match = !b.PCR17.Equal(tpm.OnesDigest(a))
+		}
+		r.Banks = append(r.Banks, b)
+	}
+	return r, nil
+}
+
+// replayedOrZero is a replayed PCR, or 0 (its value right after the
+// launch's reset) when the log has no event for it.
+func replayedOrZero(p *tpm.PCRs, a tpm.Alg, i int) tpm.Digest {
+	if v, ok := p.Get(a, i); ok {
+		return v
+	}
+	return tpm.ZeroDigest(a)
+}
