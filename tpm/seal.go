@@ -107,7 +107,7 @@ func Seal(t TPMSender, secret []byte, policy *SealPolicy, opts ...SealOption) (*
 		Public:  tpm2.Marshal(rsp.OutPublic),
 		Private: tpm2.Marshal(rsp.OutPrivate),
 		Policy: SealedPolicy{Bank: policy.Bank, PCRs: policy.PCRs, PIN: policy.PIN,
-			Locality: policy.Locality, Digest: digest},
+			Locality: policy.Locality, Digest: digest, Counter: policy.Counter.sealed()},
 		Expected: exp,
 	}
 	if srk.Persistent {

@@ -19,6 +19,10 @@ type SealPolicy struct {
 	PIN bool
 	// Locality is a TPMA_LOCALITY bit mask; 0 means no PolicyLocality.
 	Locality uint8
+	// Counter adds PolicyNV over an update-window counter (Part 3
+	// §23.9): the object is released only while Counter.Min ≤ counter ≤
+	// Counter.Max. Nil for an ordinary sealed object.
+	Counter *CounterBound
 }
 
 // LocalityTwo is TPMA_LOCALITY for locality 2 (Part 2 §8.5), where a Secure
@@ -52,7 +56,8 @@ func (p *SealPolicy) selection() tpm2.TPMLPCRSelection {
 const policyHash = tpm2.TPMAlgSHA256
 
 // Digest computes the policy digest offline with tpm2.PolicyCalculator,
-// in the order PolicyPCR, PolicyLocality, PolicyAuthValue.
+// in the order PolicyPCR, PolicyNV (with a Counter), PolicyLocality,
+// PolicyAuthValue.
 func (p *SealPolicy) Digest() ([]byte, error) {
 	calc, err := tpm2.NewPolicyCalculator(policyHash)
 	if err != nil {
@@ -64,6 +69,13 @@ func (p *SealPolicy) Digest() ([]byte, error) {
 	}
 	if err := (tpm2.PolicyPCR{PcrDigest: tpm2.TPM2BDigest{Buffer: pd}, Pcrs: p.selection()}).Update(calc); err != nil {
 		return nil, err
+	}
+	if p.Counter != nil {
+		for _, c := range p.Counter.policyNV(tpm2.TPMRHNull) {
+			if err := c.Update(calc); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if p.Locality != 0 {
 		if err := policyLocalityUpdate(calc, p.Locality); err != nil {
@@ -84,6 +96,13 @@ func (p *SealPolicy) Digest() ([]byte, error) {
 func (p *SealPolicy) run(t TPMSender, sess tpm2.TPMISHPolicy, nonce tpm2.TPM2BNonce) error {
 	if _, err := (tpm2.PolicyPCR{PolicySession: sess, Pcrs: p.selection()}).Execute(t); err != nil {
 		return fmt.Errorf("PolicyPCR: %w", err)
+	}
+	if p.Counter != nil {
+		for _, c := range p.Counter.policyNV(sess) {
+			if _, err := c.Execute(t); err != nil {
+				return fmt.Errorf("PolicyNV: %w", err)
+			}
+		}
 	}
 	if p.Locality != 0 {
 		if err := policyLocality(t, tpm2.TPMHandle(sess.HandleValue()), p.Locality); err != nil {

@@ -23,6 +23,13 @@ func TrialPolicyDigest(t TPMSender, p *SealPolicy) ([]byte, error) {
 	if _, err := (tpm2.PolicyPCR{PolicySession: h, PcrDigest: tpm2.TPM2BDigest{Buffer: pd}, Pcrs: p.selection()}).Execute(t); err != nil {
 		return nil, fmt.Errorf("%w: PolicyPCR: %w", ErrTPM, err)
 	}
+	if p.Counter != nil {
+		for _, c := range p.Counter.policyNV(h) {
+			if _, err := c.Execute(t); err != nil {
+				return nil, fmt.Errorf("%w: PolicyNV: %w", ErrTPM, err)
+			}
+		}
+	}
 	if p.Locality != 0 {
 		if err := policyLocality(t, h, p.Locality); err != nil {
 			return nil, fmt.Errorf("%w: PolicyLocality: %w", ErrTPM, err)

@@ -40,6 +40,14 @@ type Sealed struct {
 	Private  []byte       `json:"private"`
 	Policy   SealedPolicy `json:"policy"`
 	Expected Expected     `json:"expected"`
+	// Update is a second sealed object holding the same secret for the
+	// next launch, added by `slkit update prepare` and removed by `slkit
+	// update finish`: sealed to the next launch's predicted values and,
+	// when firmware PCRs were left out, bound to an update window
+	// (Policy.Counter). Unseal tries it when the main object is refused.
+	// It has no Update of its own and the same SRK. Files without it are
+	// the original version-1 format.
+	Update *Sealed `json:"update,omitempty"`
 }
 
 // SealedSRK identifies the parent key.
@@ -59,6 +67,8 @@ type SealedPolicy struct {
 	PIN      bool   `json:"pin"`
 	Locality uint8  `json:"locality"`
 	Digest   Digest `json:"digest"`
+	// Counter is the update-window bound (PolicyNV) of an Update object.
+	Counter *SealedCounter `json:"counter,omitempty"`
 }
 
 // sealPolicy rebuilds the SealPolicy from the recorded policy and values.
@@ -69,7 +79,11 @@ func (s *Sealed) sealPolicy() *SealPolicy {
 			vals[i] = v
 		}
 	}
-	return &SealPolicy{Bank: s.Policy.Bank, PCRs: s.Policy.PCRs, Values: vals, PIN: s.Policy.PIN, Locality: s.Policy.Locality}
+	p := &SealPolicy{Bank: s.Policy.Bank, PCRs: s.Policy.PCRs, Values: vals, PIN: s.Policy.PIN, Locality: s.Policy.Locality}
+	if c := s.Policy.Counter; c != nil {
+		p.Counter = &CounterBound{Counter: Counter{Index: c.Index, Name: c.Name}, Min: c.Min, Max: c.Max}
+	}
+	return p
 }
 
 // Marshal encodes the sealed file (indented JSON, trailing newline).
@@ -91,50 +105,71 @@ func ParseSealed(b []byte) (*Sealed, error) {
 	if err := dec.Decode(&s); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadSealed, err)
 	}
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	if u := s.Update; u != nil {
+		if err := u.check(); err != nil {
+			return nil, fmt.Errorf("update object: %w", err)
+		}
+		if u.Update != nil || !u.SRK.Name.Equal(s.SRK.Name) || u.SRK.Persistent != s.SRK.Persistent || u.SRK.Handle != s.SRK.Handle {
+			return nil, fmt.Errorf("%w: update object: nested update or a different SRK", ErrBadSealed)
+		}
+	}
+	return &s, nil
+}
+
+// check validates one sealed object of a file (see ParseSealed).
+func (s *Sealed) check() error {
 	if s.Kind != sealedKind {
-		return nil, fmt.Errorf("%w: kind %q, want %q", ErrBadSealed, s.Kind, sealedKind)
+		return fmt.Errorf("%w: kind %q, want %q", ErrBadSealed, s.Kind, sealedKind)
 	}
 	if s.Version != SealedVersion {
-		return nil, fmt.Errorf("%w: version %d, this slkit reads version %d", ErrBadSealed, s.Version, SealedVersion)
+		return fmt.Errorf("%w: version %d, this slkit reads version %d", ErrBadSealed, s.Version, SealedVersion)
 	}
 	if len(s.Policy.PCRs) == 0 || len(s.Policy.PCRs) > NumPCRs {
-		return nil, fmt.Errorf("%w: policy selects %d PCRs", ErrBadSealed, len(s.Policy.PCRs))
+		return fmt.Errorf("%w: policy selects %d PCRs", ErrBadSealed, len(s.Policy.PCRs))
 	}
 	if !sort.IntsAreSorted(s.Policy.PCRs) {
-		return nil, fmt.Errorf("%w: policy PCRs not in ascending order", ErrBadSealed)
+		return fmt.Errorf("%w: policy PCRs not in ascending order", ErrBadSealed)
 	}
 	for k, i := range s.Policy.PCRs {
 		if i < 0 || i >= NumPCRs || (k > 0 && s.Policy.PCRs[k-1] == i) {
-			return nil, fmt.Errorf("%w: policy PCR %d invalid or repeated", ErrBadSealed, i)
+			return fmt.Errorf("%w: policy PCR %d invalid or repeated", ErrBadSealed, i)
 		}
 		if _, ok := s.Expected.Get(s.Policy.Bank, i); !ok {
-			return nil, fmt.Errorf("%w: no expected %s value for PCR %d", ErrBadSealed, s.Policy.Bank, i)
+			return fmt.Errorf("%w: no expected %s value for PCR %d", ErrBadSealed, s.Policy.Bank, i)
 		}
 	}
 	if _, err := s.Policy.Bank.Hash(); err != nil {
-		return nil, fmt.Errorf("%w: policy bank: %w", ErrBadSealed, err)
+		return fmt.Errorf("%w: policy bank: %w", ErrBadSealed, err)
 	}
 	if s.Policy.Locality&^0x1F != 0 {
-		return nil, fmt.Errorf("%w: locality mask %#x", ErrBadSealed, s.Policy.Locality)
+		return fmt.Errorf("%w: locality mask %#x", ErrBadSealed, s.Policy.Locality)
 	}
 	pub, err := s.objectPublic()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if _, err := tpm2.Unmarshal[tpm2.TPM2BPrivate](s.Private); err != nil || len(s.Private) < 2 {
-		return nil, fmt.Errorf("%w: private blob: %v", ErrBadSealed, err)
+		return fmt.Errorf("%w: private blob: %v", ErrBadSealed, err)
 	}
 	if _, err := s.srkPublic(); err != nil {
-		return nil, err
+		return err
+	}
+	if c := s.Policy.Counter; c != nil {
+		if _, err := c.bound(); err != nil {
+			return fmt.Errorf("%w: %w", ErrBadSealed, err)
+		}
 	}
 	want, err := s.sealPolicy().Digest()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBadSealed, err)
+		return fmt.Errorf("%w: %w", ErrBadSealed, err)
 	}
 	if !bytes.Equal(want, s.Policy.Digest) || !bytes.Equal(want, pub.AuthPolicy.Buffer) {
-		return nil, fmt.Errorf("%w: the object's policy is not the digest of the recorded PCR values (file edited?)", ErrBadSealed)
+		return fmt.Errorf("%w: the object's policy is not the digest of the recorded PCR values (file edited?)", ErrBadSealed)
 	}
-	return &s, nil
+	return nil
 }
 
 func (s *Sealed) objectPublic() (*tpm2.TPMTPublic, error) {

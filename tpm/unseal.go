@@ -18,6 +18,7 @@ var (
 type unsealConfig struct {
 	pin  []byte
 	logs []*EventLog
+	info *UnsealInfo
 }
 
 // UnsealOption configures Unseal.
@@ -32,6 +33,10 @@ func WithEventLogs(logs ...*EventLog) UnsealOption {
 	return func(c *unsealConfig) { c.logs = append(c.logs, logs...) }
 }
 
+// WithUnsealInfo fills info with how the secret was released (the main
+// object, or the update object after the main one was refused).
+func WithUnsealInfo(info *UnsealInfo) UnsealOption { return func(c *unsealConfig) { c.info = info } }
+
 // Unseal returns the sealed secret if the TPM's PCRs (and locality and PIN)
 // satisfy the object's policy. The policy session is salted to the SRK and
 // encrypts the response, so the secret never crosses the TPM interface in
@@ -41,6 +46,11 @@ func WithEventLogs(logs ...*EventLog) UnsealOption {
 //
 // A refusal returns an *UnsealRefusal naming each PCR that differs and,
 // given event logs, the first event that differs. Nothing is released.
+//
+// A file with an Update object (`slkit update prepare`) is tried in two
+// steps: the main object first; only when the TPM refuses its policy, the
+// update object (see UnsealUpdate). A refusal of both names what failed
+// for each, the update window's counter included.
 func Unseal(t TPMSender, s *Sealed, opts ...UnsealOption) ([]byte, error) {
 	cfg := unsealConfig{}
 	for _, o := range opts {
@@ -49,6 +59,15 @@ func Unseal(t TPMSender, s *Sealed, opts ...UnsealOption) ([]byte, error) {
 	if s.Policy.PIN && len(cfg.pin) == 0 {
 		return nil, fmt.Errorf("%w: the sealed object requires a PIN", ErrBadPIN)
 	}
+	out, err := unsealObject(t, s, &cfg)
+	if err == nil || s.Update == nil || !errors.Is(err, ErrUnsealRefused) {
+		return out, err
+	}
+	return unsealUpdate(t, s, err, &cfg)
+}
+
+// unsealObject unseals one sealed object of a file.
+func unsealObject(t TPMSender, s *Sealed, cfg *unsealConfig) ([]byte, error) {
 	srk, srkPub, err := s.parent(t)
 	if err != nil {
 		return nil, err
@@ -77,16 +96,37 @@ func Unseal(t TPMSender, s *Sealed, opts ...UnsealOption) ([]byte, error) {
 	if s.Policy.PIN {
 		sopts = append(sopts, tpm2.Auth(cfg.pin))
 	}
-	sess := tpm2.Policy(policyHash, 16, func(tt TPMSender, h tpm2.TPMISHPolicy, _ tpm2.TPM2BNonce) error {
-		return policy.run(tt, h, tpm2.TPM2BNonce{})
-	}, sopts...)
+	var sess tpm2.Session
+	if policy.Counter == nil {
+		// The policy runs when Unseal starts the session (one
+		// round trip less); PolicyPCR with an empty digest cannot fail
+		// there, a mismatch shows at Unseal.
+		sess = tpm2.Policy(policyHash, 16, func(tt TPMSender, h tpm2.TPMISHPolicy, _ tpm2.TPM2BNonce) error {
+			return policy.run(tt, h, tpm2.TPM2BNonce{})
+		}, sopts...)
+	} else {
+		// PolicyNV fails at once when the window is closed: run the
+		// policy in a session of our own, flushed on every path.
+		ps, closeSess, err := tpm2.PolicySession(t, policyHash, 16, sopts...)
+		if err != nil {
+			return nil, fmt.Errorf("%w: policy session: %w", ErrTPM, err)
+		}
+		defer closeSess()
+		if err := policy.run(t, ps.Handle(), tpm2.TPM2BNonce{}); err != nil {
+			if refusedPolicy(err) {
+				return nil, explainRefusal(t, s, cfg, err)
+			}
+			return nil, fmt.Errorf("%w: %w", ErrTPM, err)
+		}
+		sess = ps
+	}
 	rsp, err := tpm2.Unseal{ItemHandle: tpm2.AuthHandle{Handle: obj.ObjectHandle, Name: obj.Name, Auth: sess}}.Execute(t)
 	if err == nil {
 		return rsp.OutData.Buffer, nil
 	}
 	switch {
 	case errors.Is(err, tpm2.TPMRCPolicyFail), errors.Is(err, tpm2.TPMRCLocality):
-		return nil, explainRefusal(t, s, &cfg, err)
+		return nil, explainRefusal(t, s, cfg, err)
 	case errors.Is(err, tpm2.TPMRCAuthFail), errors.Is(err, tpm2.TPMRCBadAuth):
 		return nil, fmt.Errorf("%w: the TPM rejected the PIN (counts toward its dictionary-attack lockout)", ErrBadPIN)
 	case errors.Is(err, tpm2.TPMRCLockout):

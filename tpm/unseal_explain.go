@@ -13,6 +13,9 @@ type UnsealRefusal struct {
 	PCRs []PCRRefusal
 	// TPMError is the TPM's response code text (policy or locality failure).
 	TPMError string
+	// Window is set when the object is bound to an update window that
+	// is closed (or whose counter is gone).
+	Window *WindowRefusal
 }
 
 // PCRRefusal is one sealed PCR whose current value differs.
@@ -22,6 +25,9 @@ type PCRRefusal struct {
 	Sealed, Now  Digest
 	Event        *EventDiff
 	LogAvailable bool
+	// NoSealedEvents: no events of this PCR were recorded when it was
+	// sealed, so none can be named.
+	NoSealedEvents bool
 }
 
 // EventDiff is the first event of a PCR that differs from the expectation.
@@ -37,12 +43,15 @@ type EventDiff struct {
 }
 
 func (r *UnsealRefusal) Error() string {
-	if len(r.PCRs) == 0 {
+	if len(r.PCRs) == 0 && r.Window == nil {
 		return fmt.Sprintf("unseal refused: the sealed PCRs match but the TPM refused the policy (%s): wrong locality, or the PCRs changed during the unseal", r.TPMError)
 	}
-	parts := make([]string, len(r.PCRs))
-	for i, p := range r.PCRs {
-		parts[i] = p.String()
+	parts := make([]string, 0, len(r.PCRs)+1)
+	for _, p := range r.PCRs {
+		parts = append(parts, p.String())
+	}
+	if r.Window != nil {
+		parts = append(parts, r.Window.String())
 	}
 	return "unseal refused: " + strings.Join(parts, "; ")
 }
@@ -58,10 +67,13 @@ func (p PCRRefusal) String() string {
 			return fmt.Sprintf("PCR %d: event %d %q %s differs (sealed %s, now %s)", p.PCR, e.Index, e.Description, p.Bank, e.Sealed.Short(), e.Now.Short())
 		}
 	}
-	why := ""
-	if !p.LogAvailable {
+	var why string
+	switch {
+	case !p.LogAvailable:
 		why = " (no event log to name the event)"
-	} else {
+	case p.NoSealedEvents:
+		why = " (no events of it were recorded when it was sealed, so none can be named)"
+	default:
 		why = " (the event log matches the sealed events: PCR extended outside the log?)"
 	}
 	return fmt.Sprintf("PCR %d: %s differs (sealed %s, now %s)%s", p.PCR, p.Bank, p.Sealed.Short(), p.Now.Short(), why)
@@ -78,7 +90,7 @@ func (r *UnsealRefusal) Unwrap() []error {
 // explainRefusal reads the sealed PCRs and compares them, and the events of
 // the given logs, with the sealed expectation.
 func explainRefusal(t TPMSender, s *Sealed, cfg *unsealConfig, tpmErr error) error {
-	r := &UnsealRefusal{TPMError: tpmErr.Error()}
+	r := &UnsealRefusal{TPMError: tpmErr.Error(), Window: explainWindow(t, s.Policy.Counter)}
 	now, err := ReadPCRs(t, Selection{s.Policy.Bank: s.Policy.PCRs})
 	if err != nil {
 		return fmt.Errorf("%w (%v); reading the PCRs to explain it failed: %w", ErrUnsealRefused, tpmErr, err)
@@ -89,7 +101,8 @@ func explainRefusal(t TPMSender, s *Sealed, cfg *unsealConfig, tpmErr error) err
 		if want.Equal(got) {
 			continue
 		}
-		p := PCRRefusal{PCR: i, Bank: s.Policy.Bank, Sealed: want, Now: got, LogAvailable: len(cfg.logs) > 0}
+		p := PCRRefusal{PCR: i, Bank: s.Policy.Bank, Sealed: want, Now: got, LogAvailable: len(cfg.logs) > 0,
+			NoSealedEvents: !hasEventsFor(s.Expected.Events, i)}
 		if p.LogAvailable {
 			p.Event = firstEventDiff(s.Policy.Bank, i, s.Expected.Events, cfg.logs)
 		}
@@ -117,19 +130,38 @@ func firstEventDiff(bank Alg, pcr int, expected []Event, logs []*EventLog) *Even
 		switch {
 		case k >= len(have):
 			w := want[k]
-			return &EventDiff{Index: w.Index, Description: w.Description(), Kind: "missing", Sealed: w.Digests[bank]}
+			return &EventDiff{Index: w.Index, Description: eventName(&w), Kind: "missing", Sealed: w.Digests[bank]}
 		case k >= len(want):
 			h := have[k]
-			return &EventDiff{Index: h.Index, Description: h.Description(), Kind: "extra", Now: h.Digests[bank]}
+			return &EventDiff{Index: h.Index, Description: eventName(&h), Kind: "extra", Now: h.Digests[bank]}
 		}
 		w, h := want[k], have[k]
 		if !w.Digests[bank].Equal(h.Digests[bank]) {
-			desc := h.Description()
+			desc := eventName(&h)
 			if desc == "" {
-				desc = w.Description()
+				desc = eventName(&w)
 			}
 			return &EventDiff{Index: h.Index, Description: desc, Kind: "differs", Sealed: w.Digests[bank], Now: h.Digests[bank]}
 		}
 	}
 	return nil
+}
+
+// hasEventsFor reports whether evs hold an extending event of pcr.
+func hasEventsFor(evs []Event, pcr int) bool {
+	for _, e := range evs {
+		if e.PCR == pcr && e.Type != EvNoAction {
+			return true
+		}
+	}
+	return false
+}
+
+// eventName is what a refusal calls an event: its text, or the name of
+// the UEFI variable it measured (firmware events carry no text).
+func eventName(e *Event) string {
+	if d := e.Description(); d != "" {
+		return d
+	}
+	return e.UEFIVariableName()
 }

@@ -1,0 +1,90 @@
+package update
+
+import (
+	"fmt"
+
+	"github.com/slkit/slkit/tpm"
+)
+
+// Via is how the next launch is reached.
+type Via string
+
+const (
+	// ViaReboot: a firmware reboot. The firmware measures PCRs 0–7 anew,
+	// so the update object leaves them out and gets an update window.
+	ViaReboot Via = "reboot"
+	// ViaKexec: the launched OS kexecs back into the pre-launch
+	// environment, which commits and relaunches. No firmware runs and the
+	// TPM is not reset: PCRs 0–7 keep their values, PCRs 8/9 are extended
+	// further (predict them with PredictLaunches from the current values).
+	ViaKexec Via = "kexec"
+)
+
+// ParseVia accepts "reboot" and "kexec".
+func ParseVia(s string) (Via, error) {
+	switch v := Via(s); v {
+	case ViaReboot, ViaKexec:
+		return v, nil
+	}
+	return "", fmt.Errorf("%w: --via %q: want reboot or kexec", ErrPlan, s)
+}
+
+// MaxLaunches bounds an update window: at most this many launches.
+const MaxLaunches = 16
+
+type config struct {
+	via      Via
+	next     *tpm.Expected
+	counter  uint32
+	launches uint64
+	pin      []byte
+	logs     []*tpm.EventLog
+	force    bool
+}
+
+func newConfig(opts []Option) (*config, error) {
+	c := &config{via: ViaReboot, counter: tpm.DefaultCounterIndex, launches: 1}
+	for _, o := range opts {
+		o(c)
+	}
+	if c.launches < 1 || c.launches > MaxLaunches {
+		return nil, fmt.Errorf("%w: an update window of %d launches (1-%d)", ErrPlan, c.launches, MaxLaunches)
+	}
+	return c, nil
+}
+
+// Option configures Prepare and Finish.
+type Option func(*config)
+
+// WithVia sets how the next launch is reached (default ViaReboot).
+func WithVia(v Via) Option { return func(c *config) { c.via = v } }
+
+// WithNext gives the values the next launch extends PCRs to (from
+// PredictLaunches, or `slkit predict --json`); PCRs it does not hold keep
+// their current values.
+func WithNext(x *tpm.Expected) Option { return func(c *config) { c.next = x } }
+
+// WithCounter sets the update-window counter's NV index (default
+// tpm.DefaultCounterIndex; Prepare defines it when missing).
+func WithCounter(index uint32) Option { return func(c *config) { c.counter = index } }
+
+// WithLaunches sets how many launches the window lasts (1-16, default 1:
+// only the next one).
+func WithLaunches(n int) Option { return func(c *config) { c.launches = uint64(n) } }
+
+// WithPIN is the sealed file's PIN.
+func WithPIN(pin []byte) Option { return func(c *config) { c.pin = pin } }
+
+// WithEventLogs gives Finish the current event logs: the events of the
+// resealed PCRs are recorded, so that a later refusal can name them.
+func WithEventLogs(logs ...*tpm.EventLog) Option {
+	return func(c *config) { c.logs = append(c.logs, logs...) }
+}
+
+// WithForce lets Finish reseal to the current values although the update
+// object does not unseal yet (abandoning a prepared update).
+func WithForce(on bool) Option { return func(c *config) { c.force = on } }
+
+// IsSRTM reports whether the firmware extends pcr (0–7: the static root
+// of trust, PC Client PFP §3.3.4).
+func IsSRTM(pcr int) bool { return pcr >= 0 && pcr <= 7 }
