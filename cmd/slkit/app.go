@@ -99,6 +99,7 @@ func commands(e *env) []*cli.Command {
 	cs = append(cs, drtmCommand(e))
 	cs = append(cs, initramfsCommand(e), initCommand(e))
 	cs = append(cs, efiCommand(e))
+	cs = append(cs, updateCommand(e))
 	return cs
 }
 

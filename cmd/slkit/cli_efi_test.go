@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,6 +14,8 @@ import (
 
 	"github.com/slkit/slkit/efi"
 	"github.com/slkit/slkit/efi/efitest"
+	"github.com/slkit/slkit/tpm"
+	"github.com/slkit/slkit/tpm/tpmtest"
 )
 
 // runEFI runs the CLI in-process with `slkit efi` over the efitest fake.
@@ -183,5 +186,196 @@ func TestCLIEFITamperedJournal(t *testing.T) {
 	}
 	if _, err := os.Stat(jr + "2"); !os.IsNotExist(err) {
 		t.Fatal("a refused queue call wrote a journal")
+	}
+}
+
+// runLaunchEFI runs the CLI in-process against the test TPM tt, with
+// `slkit launch`'s EFI step over the efitest fake and a reboot that is
+// only counted (a test must never reboot the host).
+func runLaunchEFI(t *testing.T, tt *tpmtest.TPM, st *efitest.Store, reboots *int, args ...string) cliResult {
+	t.Helper()
+	var out, errb bytes.Buffer
+	e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, stdoutIsTerminal: func() bool { return false }, tpmOptions: tt.Options}
+	app := newApp(e)
+	seams := efiSeams{
+		open:   func(string, ...efi.Option) (*efi.Vars, error) { return nil, fmt.Errorf("no fake") },
+		reboot: func() error { *reboots++; return nil },
+	}
+	if st != nil {
+		seams.open = func(_ string, opts ...efi.Option) (*efi.Vars, error) { return st.Vars(opts...), nil }
+	}
+	for _, c := range app.Commands {
+		if c.Name == "launch" {
+			c.Action = func(c *cli.Context) error { return launchAction(e, c, seams) }
+			enforceRequired(c, "")
+		}
+	}
+	code := 0
+	if err := app.Run(interspersed(app, append([]string{"slkit", "--tpm", tt.Spec}, args...))); err != nil {
+		code = exitCode(err)
+		fmt.Fprintf(&errb, "slkit: %s\n", oneLine(err.Error()))
+	}
+	return cliResult{out.String(), errb.String(), code}
+}
+
+func phases(stderr string) string {
+	var p []string
+	for _, m := range phaseRE.FindAllStringSubmatch(stderr, -1) {
+		p = append(p, m[1])
+	}
+	return strings.Join(p, " ")
+}
+
+// TestCLILaunchCommitsEFI: `slkit launch --efi-journal` commits the
+// journal before it verifies the policy or measures anything; a change
+// that needs the firmware reboots instead of launching (once: the next
+// launch finds it done); a tampered journal commits nothing and refuses
+// the launch (or, with --efi-skip-bad-journal, launches without it); the
+// update counter is incremented before the measurement.
+func TestCLILaunchCommitsEFI(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	tt := tpmtest.Open(t)
+	f := writeLaunchFiles(t)
+	key := filepath.Join(f.dir, "key.pem")
+	runSlkit(t, nil, "policy", "keygen", "--out", key)
+	sign := func(name, doc string) string {
+		in := f.write(t, name+".in", doc)
+		out := filepath.Join(f.dir, name)
+		if r := runSlkit(t, nil, "policy", "sign", "--key", key, "--in", in, "--out", out); r.code != 0 {
+			t.Fatalf("sign: %s", r.stderr)
+		}
+		return out
+	}
+	good := sign("good.json", f.policyDoc(sha256Hex(f.kb)))
+	// A policy whose kernel does not match: were the EFI step to go on
+	// after a reboot request, the launch would stop there, never at kexec.
+	mismatch := sign("mismatch.json", f.policyDoc(sha256Hex([]byte("other kernel"))))
+	ekey, epub, jr := filepath.Join(f.dir, "efi.key"), filepath.Join(f.dir, "efi.pub"), filepath.Join(f.dir, "journal")
+	st := efitest.New(efitest.WithVariable(efi.BootOrder, efi.DefaultAttr, []byte{1, 0, 2, 0}))
+	runEFI(t, st, "", "efi", "keygen", "--out", ekey, "--pub", epub)
+	vendor := "Setting-" + vendorGUIDText
+	for _, a := range [][]string{
+		{"efi", "queue", "set", vendor, "--hex", "c0ffee", "--expect-absent", "--key", ekey, "--journal", jr},
+		{"efi", "queue", "set", "BootOrder-8be4df61-93ca-11d2-aa0d-00e098032b8c", "--boot-order", "0002,0001", "--key", ekey, "--journal", jr},
+	} {
+		if r := runEFI(t, st, "", a...); r.code != 0 {
+			t.Fatal(r.stderr)
+		}
+	}
+	efiArgs := []string{"--efi-journal", jr, "--efi-pub", epub, "--efi-allow", "*-" + vendorGUIDText}
+	launchArgs := func(pol string, extra ...string) []string {
+		return append(append([]string{"launch", "--policy", pol, "--policy-key", key + ".pub", "--root", f.root, "--log", filepath.Join(f.dir, "log"), "--dry-run"}, efiArgs...), extra...)
+	}
+	reboots := 0
+
+	r := runLaunchEFI(t, tt, st, &reboots, launchArgs(good)...)
+	if r.code != 0 || phases(r.stderr) != "efi-commit verify-policy measure kexec" || reboots != 0 {
+		t.Fatalf("launch: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "slkit: efi:   1 set           applied        "+vendor) {
+		t.Fatalf("entries not reported: %q", r.stderr)
+	}
+	if _, v, _ := st.Value(efi.BootOrder); !bytes.Equal(v, []byte{2, 0, 1, 0}) {
+		t.Fatalf("BootOrder % x", v)
+	}
+
+	// BootNext takes effect only through the firmware: reboot, nothing measured.
+	if r := runEFI(t, st, "", "efi", "queue", "set", "BootNext-8be4df61-93ca-11d2-aa0d-00e098032b8c", "--u16", "2", "--key", ekey, "--journal", jr); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	tt.Reboot()
+	args := launchArgs(mismatch)
+	args = slices.DeleteFunc(args, func(s string) bool { return s == "--dry-run" })
+	r = runLaunchEFI(t, tt, st, &reboots, args...)
+	if reboots != 1 || !strings.Contains(r.stderr, "slkit: efi: rebooting: a committed change takes effect only through the firmware") ||
+		phases(r.stderr) != "efi-commit reboot" || !strings.Contains(lastLine(r.stderr), "nothing launched") {
+		t.Fatalf("reboot: %d reboots, %d %q", reboots, r.code, r.stderr)
+	}
+	if pcrs, _ := tpm.ReadPCRs(tt, tpm.Selection{tpm.SHA256: {8, 9}}); !must(pcrs.Get(tpm.SHA256, 8)).Equal(make([]byte, 32)) {
+		t.Fatal("PCR 8 was extended by a launch that rebooted")
+	}
+	// After the reboot the journal is done: no second reboot, the launch
+	// goes on — also when the firmware consumed BootNext, as it does.
+	st.Reboot()
+	if _, _, ok := st.Value(efi.BootNext); ok {
+		t.Fatal("the fake firmware did not consume BootNext at the reboot")
+	}
+	tt.Reboot()
+	r = runLaunchEFI(t, tt, st, &reboots, launchArgs(good)...)
+	if r.code != 0 || reboots != 1 || !strings.Contains(r.stderr, "done-earlier") {
+		t.Fatalf("after the reboot: %d reboots, %d %q", reboots, r.code, r.stderr)
+	}
+
+	// A tampered journal: nothing committed, the launch refused (exit 3).
+	if r := runEFI(t, st, "", "efi", "queue", "set", vendor, "--hex", "0bad", "--key", ekey, "--journal", jr); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	b, _ := os.ReadFile(jr)
+	b[len(b)-9] ^= 1
+	os.WriteFile(jr, b, 0o600)
+	sets := st.Sets()
+	tt.Reboot()
+	r = runLaunchEFI(t, tt, st, &reboots, launchArgs(good)...)
+	if r.code != 3 || !strings.Contains(lastLine(r.stderr), "commit EFI variables: nothing committed, nothing launched") ||
+		!strings.Contains(lastLine(r.stderr), "journal signature does not verify") || phases(r.stderr) != "efi-commit" || st.Sets() != sets {
+		t.Fatalf("tampered: %d %q", r.code, r.stderr)
+	}
+	r = runLaunchEFI(t, tt, st, &reboots, launchArgs(good, "--efi-skip-bad-journal")...)
+	if r.code != 0 || !strings.Contains(r.stderr, "warning: nothing committed, launching without the journal") || st.Sets() != sets {
+		t.Fatalf("skip bad journal: %d %q", r.code, r.stderr)
+	}
+
+	// The update counter: not defined, nothing to count; defined, incremented before measure.
+	// No journal: nothing queued, and no EFI needed (the fake opener of nil fails).
+	os.Remove(jr)
+	r = runLaunchEFI(t, tt, nil, &reboots, launchArgs(good, "--update-counter", "0x0180534c")...)
+	if r.code != 0 || !strings.Contains(r.stderr, "update counter 0x0180534c not defined") || !strings.Contains(r.stderr, "nothing queued") {
+		t.Fatalf("no counter: %d %q", r.code, r.stderr)
+	}
+	c, err := tpm.DefineCounter(tt, tpm.DefaultCounterIndex)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tpm.UndefineCounter(tt, c.Index)
+	v0, _ := c.Read(tt)
+	r = runLaunchEFI(t, tt, st, &reboots, launchArgs(good, "--update-counter", "0x0180534c")...)
+	if v, _ := c.Read(tt); r.code != 0 || v != v0+1 || !strings.Contains(r.stderr, fmt.Sprintf("incremented to %d", v0+1)) ||
+		strings.Index(r.stderr, "incremented") > strings.Index(r.stderr, "phase=measure") {
+		t.Fatalf("counter: %d -> %d, %d %q", v0, v, r.code, r.stderr)
+	}
+
+	for _, c := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"launch", "--policy", good, "--policy-key", key + ".pub", "--efi-journal", jr}, "--efi-pub is required"},
+		{[]string{"launch", "--policy", good, "--policy-key", key + ".pub", "--efi-pub", epub}, "--efi-pub needs --efi-journal"},
+		{[]string{"launch", "--policy", good, "--policy-key", key + ".pub", "--update-counter", "0x81000001"}, "not an NV index"},
+		{[]string{"launch", "--policy", good, "--policy-key", key + ".pub", "--efi-journal", jr, "--efi-pub", epub, "--efi-allow", "x"}, "--efi-allow"},
+		{[]string{"launch", "--policy", good, "--policy-key", key + ".pub", "--efi-journal", jr, "--efi-pub", key}, "key.pem"},
+	} {
+		r := runLaunchEFI(t, tt, st, &reboots, c.args...)
+		if r.code != 1 || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, c.msg) {
+			t.Errorf("%v: exit %d %q", c.args[5:], r.code, r.stderr)
+		}
+	}
+}
+
+func must(d tpm.Digest, _ bool) tpm.Digest { return d }
+
+func TestCLIEFIMountUsage(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"efi", "mount", "--dir", "/run/disk"}, "--device is required"},
+		{[]string{"efi", "mount", "--device", "nvme0n1", "--dir", "/run/disk"}, `--device "nvme0n1": want an absolute, clean path`},
+		{[]string{"efi", "mount", "--device", "/dev/nvme0n1", "--dir", "/"}, `--dir "/"`},
+		{[]string{"efi", "mount", "--device", "/dev/nvme0n1", "--dir", "/run/../etc"}, `--dir "/run/../etc"`},
+	} {
+		r := runSlkit(t, nil, c.args...)
+		if r.code != 1 || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, c.msg) {
+			t.Errorf("%v: exit %d %q", c.args, r.code, r.stderr)
+		}
 	}
 }

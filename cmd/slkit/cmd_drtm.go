@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/slkit/slkit/internal/atomicfile"
+	"github.com/slkit/slkit/launch"
 	"github.com/slkit/slkit/slaunch"
 	"github.com/slkit/slkit/tpm"
 )
@@ -58,8 +59,77 @@ func drtmCommand(e *env) *cli.Command {
 				},
 				Action: func(c *cli.Context) error { return drtmStage(e, c) },
 			},
+			{
+				Name:  "verify",
+				Usage: "in the launched OS: check that a dynamic launch happened and that the DRTM log replays to PCR17/18 in every bank (exit 3 if not)",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "log", Value: launch.DRTMTargetLogPath, Usage: "DRTM event log `FILE` (default: the one slkit launch hands over)"},
+					jsonFlag,
+				},
+				Action: func(c *cli.Context) error { return drtmVerify(e, c) },
+			},
 		},
 	}
+}
+
+// drtmVerify is `slkit drtm verify`: slaunch.ReportDRTM of the DRTM log
+// against the TPM. A missing log is a verdict (no DRTM log: exit 3), a
+// malformed one an input error.
+func drtmVerify(e *env, c *cli.Context) error {
+	if err := needArgs(c, 0, 0, "no arguments"); err != nil {
+		return err
+	}
+	name := c.String("log")
+	var log *tpm.EventLog
+	b, err := os.ReadFile(name)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return inputError{name, errors.Unwrap(err)}
+	default:
+		if log, err = tpm.ParseEventLog(b); err != nil {
+			return inputError{name, err}
+		}
+	}
+	t, err := e.openTPM(c)
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	r, err := slaunch.ReportDRTM(t, log)
+	if err != nil {
+		return err
+	}
+	if c.Bool("json") {
+		if err := e.writeJSON(r); err != nil {
+			return err
+		}
+	} else {
+		verdict := "DRTM happened: " + name + " replays to PCR 17 and 18 in every bank it carries"
+		if !r.OK {
+			verdict = "DRTM did not happen"
+		}
+		fmt.Fprintln(e.stdout, verdict)
+		for _, b := range r.Banks {
+			st := "log matches"
+			switch {
+			case !b.InLog && b.Match:
+				st = "not in the log; PCR 17 left its reset value"
+			case !b.InLog:
+				st = "not in the log"
+			case !b.Match:
+				st = fmt.Sprintf("log gives PCR17 %s, PCR18 %s", b.Log17.Short(), b.Log18.Short())
+			}
+			fmt.Fprintf(e.stdout, "  %-6s PCR17 %s  PCR18 %s  %s\n", b.Bank, b.PCR17, b.PCR18, st)
+		}
+	}
+	if r.OK {
+		return nil
+	}
+	if log == nil {
+		return fmt.Errorf("%w (no DRTM log: %s does not exist)", r.Err(), name)
+	}
+	return r.Err()
 }
 
 // drtmPlatform is the machine, or a recording given with --platform.

@@ -8,13 +8,16 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/slkit/slkit/efi"
 	"github.com/slkit/slkit/efi/journal"
+	"github.com/slkit/slkit/initramfs/pid1"
 )
 
 // varsOpener opens the variable layer for a command (tests substitute the
@@ -104,6 +107,16 @@ func newEFICommand(e *env, open varsOpener) *cli.Command {
 						Flags:  append(journalFlags(), &cli.StringFlag{Name: "pub", Usage: "public key `FILE` (required)"}, jsonFlag),
 						Action: func(c *cli.Context) error { return efiQueueList(e, c, true) }},
 				},
+			},
+			{
+				Name: "mount", Usage: "mount the disk the journal lives on (an image step before launch, or in the launched OS): nosuid,nodev,noexec",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "device", Usage: "block device `DEV`, e.g. /dev/nvme0n1 (required)"},
+					&cli.StringFlag{Name: "dir", Usage: "mount point `DIR`, created when missing (required)"},
+					&cli.StringFlag{Name: "fstype", Value: "ext4", Usage: "file system `TYPE`"},
+					&cli.DurationFlag{Name: "wait", Value: 10 * time.Second, Usage: "wait this long for the device to appear"},
+				},
+				Action: func(c *cli.Context) error { return efiMount(c, pid1.NewSystem()) },
 			},
 			{
 				Name: "commit", Usage: "apply the journal to the variables (pre-launch); reports whether a firmware reboot is needed",
@@ -464,13 +477,9 @@ func efiCommit(e *env, c *cli.Context, open varsOpener) error {
 	if t := c.Uint("tries"); t < 1 || t > 255 {
 		return usageError{fmt.Errorf("--tries %d: want 1 to 255", t)}
 	}
-	var allow []efi.Pattern
-	for _, s := range c.StringSlice("allow") {
-		p, err := efi.ParsePattern(s)
-		if err != nil {
-			return usageError{fmt.Errorf("--allow: %w", err)}
-		}
-		allow = append(allow, p)
+	allow, err := parseAllow(c.StringSlice("allow"), "--allow")
+	if err != nil {
+		return err
 	}
 	v, err := open(c, efi.WithMutable(allow...))
 	if err != nil {
@@ -501,4 +510,34 @@ func efiCommit(e *env, c *cli.Context, open varsOpener) error {
 		fmt.Fprintln(e.stdout, "variable store full: the rest is retried after the next reboot")
 	}
 	return res.Err()
+}
+
+// parseAllow parses --allow (or --efi-allow) patterns.
+func parseAllow(args []string, flag string) ([]efi.Pattern, error) {
+	var allow []efi.Pattern
+	for _, s := range args {
+		p, err := efi.ParsePattern(s)
+		if err != nil {
+			return nil, usageError{fmt.Errorf("%s: %w", flag, err)}
+		}
+		allow = append(allow, p)
+	}
+	return allow, nil
+}
+
+// efiMount mounts the journal's disk (pid1.MountDisk; a mounted DIR is
+// left as it is).
+func efiMount(c *cli.Context, sys pid1.System) error {
+	if err := needArgs(c, 0, 0, "no arguments"); err != nil {
+		return err
+	}
+	if err := needFlags(c, "device", "dir"); err != nil {
+		return err
+	}
+	for _, f := range []string{"device", "dir"} {
+		if p := c.String(f); !filepath.IsAbs(p) || filepath.Clean(p) != p || p == "/" {
+			return usageError{fmt.Errorf("efi mount: --%s %q: want an absolute, clean path (not /)", f, p)}
+		}
+	}
+	return pid1.MountDisk(sys, pid1.Disk{Device: c.String("device"), Dir: c.String("dir"), FSType: c.String("fstype"), Wait: c.Duration("wait")})
 }

@@ -57,7 +57,7 @@ func launchCommand(e *env) *cli.Command {
 			"command line, appends the event log to the initrd (at " + launch.TargetLogPath + ")\n" +
 			"and hands over with kexec. Phase markers go to stderr as\n" +
 			"`slkit: phase=<name> t=<seconds>s` (seconds since the command started).",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "policy", Usage: "signed launch policy `FILE` (required)"},
 			&cli.StringFlag{Name: "policy-key", Usage: "Ed25519 public key `FILE` (PEM) the policy must verify under (required)"},
 			&cli.StringFlag{Name: "entry", Usage: "policy entry `NAME` (default: slkit.entry=NAME on the kernel command line, else the first entry)"},
@@ -65,12 +65,12 @@ func launchCommand(e *env) *cli.Command {
 			&cli.StringFlag{Name: "log", Value: launch.DefaultLogPath, Usage: "pre-launch event log `FILE`"},
 			&cli.StringFlag{Name: "root", Value: "/", Usage: "look up the policy's image paths under `DIR`"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "do everything (PCRs are extended) but the kexec"},
-		},
-		Action: func(c *cli.Context) error { return launchAction(e, c) },
+		}, append(launchDRTMFlags(), launchEFIFlags()...)...),
+		Action: func(c *cli.Context) error { return launchAction(e, c, hostEFISeams()) },
 	}
 }
 
-func launchAction(e *env, c *cli.Context) error {
+func launchAction(e *env, c *cli.Context, es efiSeams) error {
 	start := time.Now()
 	phase := func(name string) {
 		fmt.Fprintf(e.stderr, "slkit: phase=%s t=%.3fs\n", name, time.Since(start).Seconds())
@@ -91,6 +91,14 @@ func launchAction(e *env, c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	drtm, err := launchDRTMOptions(c)
+	if err != nil {
+		return err
+	}
+	efiStep, err := parseLaunchEFI(e, c, es, phase)
+	if err != nil {
+		return err
+	}
 	entry := c.String("entry")
 	if entry == "" && e.kernelCmdline != nil {
 		entry = cmdlineParam(e.kernelCmdline(), "slkit.entry")
@@ -101,14 +109,14 @@ func launchAction(e *env, c *cli.Context) error {
 	}
 	defer t.Close()
 	dry := c.Bool("dry-run")
-	res, err := launch.Launch(t, signed, pub,
+	res, err := launch.Launch(t, signed, pub, append([]launch.LaunchOption{
 		launch.WithEntry(entry),
 		launch.WithHandoverFiles(files...),
 		launch.WithLaunchLog(c.String("log")),
 		launch.WithFS(os.DirFS(c.String("root"))),
 		launch.WithKexec(launch.NewKexec(launch.WithDryRun(dry))),
 		launch.WithPhase(phase),
-	)
+	}, append(drtm, efiStep.options(t)...)...)...)
 	if err != nil {
 		if res == nil {
 			return inputError{signedName, err}
@@ -120,8 +128,8 @@ func launchAction(e *env, c *cli.Context) error {
 	if pe.Initrd != nil {
 		initrd = pe.Initrd.Path + " + event log at " + launch.TargetLogPath
 	}
-	fmt.Fprintf(e.stdout, "dry run: entry %q measured (%d events, log %s); would kexec kernel %s, initrd %s, cmdline %q\n",
-		pe.Name, len(res.Measurement.Events), res.Measurement.LogPath, pe.Kernel.Path, initrd, pe.Cmdline)
+	fmt.Fprintf(e.stdout, "dry run: entry %q measured (%d events, log %s)%s; would kexec kernel %s, initrd %s, cmdline %q\n",
+		pe.Name, len(res.Measurement.Events), res.Measurement.LogPath, drtmDryRunNote(res), pe.Kernel.Path, initrd, pe.Cmdline)
 	return nil
 }
 

@@ -53,6 +53,7 @@ func predictCommand(e *env) *cli.Command {
 		Flags: append(entryFlags(),
 			&cli.StringFlag{Name: "start", Usage: "start from the PCR values in `FILE` (JSON as `slkit pcr read --json` prints; default: reset values)"},
 			&cli.StringSliceFlag{Name: "bank", Usage: "bank to predict (repeatable; default: the banks of --start, else sha1, sha256, sha384, sha512)"},
+			&cli.StringFlag{Name: "drtm", Usage: "also predict PCR17 and PCR18 of a dynamic launch with `BACKEND` (emulated: slkit launch --drtm emulated)"},
 			jsonFlag,
 		),
 		Action: func(c *cli.Context) error { return predict(e, c) },
@@ -141,13 +142,24 @@ func predict(e *env, c *cli.Context) error {
 	if banks == nil {
 		banks = defaultPredictBanks
 	}
+	predictFn := launch.Predict
+	switch d := c.String("drtm"); d {
+	case "":
+	case "emulated":
+		predictFn = launch.PredictEmulatedDRTM
+	default:
+		return usageError{fmt.Errorf("predict: --drtm %q: want emulated (the hardware PCRs depend on the DCE: slkit drtm stage --backend hardware)", d)}
+	}
 	ent, prof, done, err := loadEntry(c)
 	if err != nil {
 		return err
 	}
 	defer done()
-	p, err := launch.Predict(ent, prof, banks, opts...)
+	p, err := predictFn(ent, prof, banks, opts...)
 	if err != nil {
+		if c.IsSet("drtm") {
+			err = inputErr(c.String("kernel"), err)
+		}
 		if name := c.String("start"); name != "" && errors.Is(err, launch.ErrStart) {
 			return inputError{name, err}
 		}
@@ -156,7 +168,11 @@ func predict(e *env, c *cli.Context) error {
 	if c.Bool("json") {
 		return e.writeJSON(p)
 	}
-	fmt.Fprintf(e.stdout, "profile %s, banks %s, %d events:\n", prof.Name, algList(p.Banks), len(p.Events))
+	name := prof.Name
+	if d := c.String("drtm"); d != "" {
+		name += " + DRTM " + d + " (PCR 17/18 events numbered in the DRTM log)"
+	}
+	fmt.Fprintf(e.stdout, "profile %s, banks %s, %d events:\n", name, algList(p.Banks), len(p.Events))
 	printLaunchEvents(e, p.Events, p.Banks)
 	fmt.Fprintln(e.stdout, "PCR values after the launch:")
 	printPCRs(e, p.PCRs)

@@ -15,6 +15,7 @@ import (
 	"github.com/slkit/slkit/slaunch"
 	"github.com/slkit/slkit/tpm"
 	"github.com/slkit/slkit/tpm/swtpm"
+	"github.com/slkit/slkit/update"
 )
 
 // Exit codes (documented in `slkit --help`).
@@ -101,6 +102,10 @@ var exitCodes = []struct {
 	{journal.ErrInterrupted, exitInput},
 	{journal.ErrFull, exitInput},
 	{journal.ErrIncomplete, exitTPM},
+	{update.ErrNotUpdated, exitVerify},
+	{update.ErrNoJournal, exitInput},
+	{update.ErrPlan, exitInput},
+	{tpm.ErrCounter, exitTPM},
 	{efi.ErrMalformed, exitInput},
 	{efi.ErrNotFound, exitInput},
 	{efi.ErrNoEFI, exitTPM},
