@@ -236,16 +236,8 @@ func TestCLILaunchCommitsEFI(t *testing.T) {
 	t.Setenv("TMPDIR", t.TempDir())
 	tt := tpmtest.Open(t)
 	f := writeLaunchFiles(t)
-	key := filepath.Join(f.dir, "key.pem")
-	runSlkit(t, nil, "policy", "keygen", "--out", key)
-	sign := func(name, doc string) string {
-		in := f.write(t, name+".in", doc)
-		out := filepath.Join(f.dir, name)
-		if r := runSlkit(t, nil, "policy", "sign", "--key", key, "--in", in, "--out", out); r.code != 0 {
-			t.Fatalf("sign: %s", r.stderr)
-		}
-		return out
-	}
+	key := f.policyKey(t)
+	sign := func(name, doc string) string { return f.sign(t, key, name, doc) }
 	good := sign("good.json", f.policyDoc(sha256Hex(f.kb)))
 	// A policy whose kernel does not match: were the EFI step to go on
 	// after a reboot request, the launch would stop there, never at kexec.

@@ -49,6 +49,28 @@ func (f *launchFiles) policyDoc(kernelSHA string) string {
   "cmdline": "console=ttyS0 quiet", "profile": "measured-v1"}]}`, kernelSHA, sha256Hex(f.ib))
 }
 
+// policyKey creates a policy key pair in the fixture's directory and
+// returns the private key's path (the public key is PATH.pub).
+func (f *launchFiles) policyKey(t *testing.T) string {
+	t.Helper()
+	key := filepath.Join(f.dir, "key.pem")
+	if r := runSlkit(t, nil, "policy", "keygen", "--out", key); r.code != 0 {
+		t.Fatalf("policy keygen: %s", r.stderr)
+	}
+	return key
+}
+
+// sign writes doc as name.in and signs it with key into name.
+func (f *launchFiles) sign(t *testing.T, key, name, doc string) string {
+	t.Helper()
+	in := f.write(t, name+".in", doc)
+	out := filepath.Join(f.dir, name)
+	if r := runSlkit(t, nil, "policy", "sign", "--key", key, "--in", in, "--out", out); r.code != 0 {
+		t.Fatalf("sign: %s", r.stderr)
+	}
+	return out
+}
+
 func (f *launchFiles) write(t *testing.T, name, content string) string {
 	t.Helper()
 	p := filepath.Join(f.dir, name)
@@ -228,16 +250,8 @@ func TestLaunchCLIDryRun(t *testing.T) {
 	t.Setenv("TMPDIR", t.TempDir())
 	tt := tpmtest.Open(t)
 	f := writeLaunchFiles(t)
-	key := filepath.Join(f.dir, "key.pem")
-	runSlkit(t, nil, "policy", "keygen", "--out", key)
-	sign := func(name, doc string) string {
-		in := f.write(t, name+".in", doc)
-		out := filepath.Join(f.dir, name)
-		if r := runSlkit(t, nil, "policy", "sign", "--key", key, "--in", in, "--out", out); r.code != 0 {
-			t.Fatalf("sign: %s", r.stderr)
-		}
-		return out
-	}
+	key := f.policyKey(t)
+	sign := func(name, doc string) string { return f.sign(t, key, name, doc) }
 	good := sign("good.json", f.policyDoc(sha256Hex(f.kb)))
 	log := filepath.Join(f.dir, "log.bin")
 	r := runSlkit(t, tt, "launch", "--policy", good, "--policy-key", key+".pub", "--root", f.root, "--log", log, "--dry-run")

@@ -129,16 +129,8 @@ func TestCLIUpdateKexec(t *testing.T) {
 	tt := tpmtest.Open(t)
 	u := newUpdateFiles(t)
 	f := writeLaunchFiles(t)
-	key := filepath.Join(f.dir, "key.pem")
-	runSlkit(t, nil, "policy", "keygen", "--out", key)
-	sign := func(name, doc string) string {
-		in := f.write(t, name+".in", doc)
-		out := filepath.Join(f.dir, name)
-		if r := runSlkit(t, nil, "policy", "sign", "--key", key, "--in", in, "--out", out); r.code != 0 {
-			t.Fatalf("sign: %s", r.stderr)
-		}
-		return out
-	}
+	key := f.policyKey(t)
+	sign := func(name, doc string) string { return f.sign(t, key, name, doc) }
 	next := sign("next.json", f.policyDoc(sha256Hex(f.kb)))
 	relaunch := sign("relaunch.json", strings.Replace(f.policyDoc(sha256Hex(f.kb)), `"default"`, `"prelaunch"`, 1))
 	launchOnce := func(pol string) {

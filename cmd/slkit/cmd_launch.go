@@ -116,7 +116,7 @@ func launchAction(e *env, c *cli.Context, es efiSeams) error {
 		launch.WithFS(os.DirFS(c.String("root"))),
 		launch.WithKexec(launch.NewKexec(launch.WithDryRun(dry))),
 		launch.WithPhase(phase),
-	}, append(drtm, efiStep.options(t)...)...)...)
+	}, append(drtm, launchEFIOptions(efiStep, t)...)...)...)
 	if err != nil {
 		if res == nil {
 			return inputError{signedName, err}

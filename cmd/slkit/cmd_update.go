@@ -321,27 +321,47 @@ type finishedFile struct {
 	Window   *tpm.SealedCounter `json:"window,omitempty"`
 }
 
-func updateFinish(e *env, c *cli.Context) error {
+// sealedInputs are what update finish and status work on.
+type sealedInputs struct {
+	names []string
+	files []*tpm.Sealed
+	pin   []byte
+	logs  []*tpm.EventLog
+	t     *tpm.Conn
+}
+
+// openSealedInputs reads the --sealed files, the PIN they need, the
+// current event logs, and opens the TPM (the caller closes in.t).
+func openSealedInputs(e *env, c *cli.Context) (*sealedInputs, error) {
 	if err := needArgs(c, 0, 0, "no arguments"); err != nil {
-		return err
+		return nil, err
 	}
 	names, files, err := sealedFiles(c)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	pin, err := updatePIN(e, c, files)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	logs, err := currentLogs(c.StringSlice("eventlog"))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	t, err := e.openTPM(c)
 	if err != nil {
+		return nil, err
+	}
+	return &sealedInputs{names, files, pin, logs, t}, nil
+}
+
+func updateFinish(e *env, c *cli.Context) error {
+	in, err := openSealedInputs(e, c)
+	if err != nil {
 		return err
 	}
-	defer t.Close()
+	defer in.t.Close()
+	names, files, pin, logs, t := in.names, in.files, in.pin, in.logs, in.t
 	opts := []update.Option{update.WithPIN(pin), update.WithEventLogs(logs...), update.WithForce(c.Bool("force"))}
 	var done []finishedFile
 	var windows []*tpm.SealedCounter
@@ -391,26 +411,12 @@ type fileStatus struct {
 }
 
 func updateStatus(e *env, c *cli.Context) error {
-	if err := needArgs(c, 0, 0, "no arguments"); err != nil {
-		return err
-	}
-	names, files, err := sealedFiles(c)
+	in, err := openSealedInputs(e, c)
 	if err != nil {
 		return err
 	}
-	pin, err := updatePIN(e, c, files)
-	if err != nil {
-		return err
-	}
-	logs, err := currentLogs(c.StringSlice("eventlog"))
-	if err != nil {
-		return err
-	}
-	t, err := e.openTPM(c)
-	if err != nil {
-		return err
-	}
-	defer t.Close()
+	defer in.t.Close()
+	names, files, pin, logs, t := in.names, in.files, in.pin, in.logs, in.t
 	var out []fileStatus
 	var firstErr error
 	for i, s := range files {

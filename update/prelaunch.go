@@ -1,0 +1,198 @@
+package update
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+
+	"github.com/slkit/slkit/efi"
+	"github.com/slkit/slkit/efi/journal"
+	"github.com/slkit/slkit/tpm"
+)
+
+// PhaseEFICommit is the phase marker of the pre-launch commit.
+const PhaseEFICommit = "efi-commit"
+
+// ErrFirmwareReboot stops a launch whose committed changes take effect
+// only through the firmware. PreLaunch returns it only when its Reboot
+// seam returns (a test's); a real reboot does not return.
+var ErrFirmwareReboot = errors.New("rebooting through the firmware for the committed EFI variable changes; nothing launched")
+
+// PreLaunch is the pre-launch environment's half of the workflow, which
+// `slkit launch` runs before it verifies the policy or measures anything
+// (launch.WithCommitEFI; DESIGN.md flow 4), while the platform is still
+// in the state the pre-launch image was measured into:
+//
+//  1. commit the journal (journal.Commit: signature, allow-list, replay
+//     and CAS checks, tries-left decremented before any write);
+//  2. when a committed change takes effect only through the firmware
+//     (BootNext, OsIndications, an entry queued with --reboot) or the
+//     store was full (the firmware reclaims space at boot), reboot — the
+//     state file is already durable, and the next boot finds the entries
+//     done, so there is no reboot loop;
+//  3. increment the update-window counter, which closes windows by one
+//     launch (tpm.Counter).
+//
+// A journal that does not verify commits nothing and refuses the launch
+// (fail closed: a tampered journal is an attack on the platform's
+// settings), unless SkipBadJournal says to launch without it.
+type PreLaunch struct {
+	// Journal is the journal file; "" skips the commit. A journal that
+	// does not exist means nothing is queued: the variables are not
+	// even opened, so the same image also launches without EFI.
+	Journal string
+	// State is the journal's state file (default Journal + ".state").
+	State string
+	// Pub is the key the journal must be signed with (embedded in the
+	// measured pre-launch image).
+	Pub ed25519.PublicKey
+	// Allow extends the variables the journal may change beyond the
+	// kernel's list; Tries is the attempts per entry across boots
+	// (default journal.DefaultTries).
+	Allow []efi.Pattern
+	Tries uint8
+	// SkipBadJournal launches without committing a journal that does not
+	// verify, with a warning.
+	SkipBadJournal bool
+	// Counter is the update-window NV counter to increment (0: none).
+	Counter uint32
+	// DryRun says that it would reboot instead of rebooting.
+	DryRun bool
+
+	// OpenVars opens the EFI variables (efi.OpenDir on efivarfs; tests
+	// pass the efitest fake); Reboot reboots the machine.
+	OpenVars func(opts ...efi.Option) (*efi.Vars, error)
+	Reboot   func() error
+	// Log receives one line per event ("slkit: efi: …"), Phase the phase
+	// names; both may be nil.
+	Log   io.Writer
+	Phase func(string)
+}
+
+// Run performs the steps on t (the launch's TPM, for the counter).
+func (p *PreLaunch) Run(t tpm.TPMSender) error {
+	if p.Log == nil {
+		p.Log = io.Discard
+	}
+	if p.Journal != "" {
+		if p.Phase != nil {
+			p.Phase(PhaseEFICommit)
+		}
+		res, err := p.commit()
+		if err != nil {
+			return err
+		}
+		if res != nil && (res.RebootRequired || res.RetryAfterReboot) {
+			return p.reboot(res)
+		}
+	}
+	if p.Counter != 0 {
+		return p.increment(t)
+	}
+	return nil
+}
+
+func (p *PreLaunch) reboot(res *journal.Result) error {
+	why := "a committed change takes effect only through the firmware (BootNext, OsIndications)"
+	if !res.RebootRequired {
+		why = "the variable store is full; the firmware reclaims space at boot and the rest is retried then"
+	}
+	if p.DryRun {
+		fmt.Fprintf(p.Log, "slkit: efi: dry run: would reboot now: %s\n", why)
+		return nil
+	}
+	fmt.Fprintf(p.Log, "slkit: efi: rebooting: %s\n", why)
+	if p.Phase != nil {
+		p.Phase("reboot")
+	}
+	if err := p.Reboot(); err != nil {
+		return fmt.Errorf("reboot for the committed EFI changes: %w", err)
+	}
+	return ErrFirmwareReboot
+}
+
+// commit applies the journal and reports each entry.
+func (p *PreLaunch) commit() (*journal.Result, error) {
+	if _, err := os.Stat(p.Journal); errors.Is(err, fs.ErrNotExist) {
+		fmt.Fprintf(p.Log, "slkit: efi: %s: nothing queued\n", p.Journal)
+		return nil, nil
+	}
+	v, err := p.OpenVars(efi.WithMutable(p.Allow...))
+	if err != nil {
+		return nil, err
+	}
+	state, tries := p.State, p.Tries
+	if state == "" {
+		state = p.Journal + ".state"
+	}
+	if tries == 0 {
+		tries = journal.DefaultTries
+	}
+	res, err := journal.Commit(context.Background(), v, p.Journal, state, p.Pub,
+		journal.WithAllowed(p.Allow...), journal.WithTries(tries))
+	if err != nil {
+		if p.SkipBadJournal && BadJournal(err) {
+			fmt.Fprintf(p.Log, "slkit: efi: warning: nothing committed, launching without the journal: %s\n", oneLine(err.Error()))
+			return nil, nil
+		}
+		return nil, fmt.Errorf("nothing committed, nothing launched: %w", err)
+	}
+	if !res.Journal {
+		fmt.Fprintf(p.Log, "slkit: efi: %s: nothing queued\n", p.Journal)
+		return res, nil
+	}
+	for i := range res.Entries {
+		fmt.Fprintf(p.Log, "slkit: efi: %s\n", res.Entries[i].String())
+	}
+	if err := res.Err(); err != nil {
+		// Entries that failed are final (or wait for a later boot): the
+		// launched OS sees them in `slkit efi queue list`.
+		fmt.Fprintf(p.Log, "slkit: efi: warning: %s\n", oneLine(err.Error()))
+	}
+	return res, nil
+}
+
+// BadJournal reports whether err refused a journal for what it is
+// (tampered, wrong key, replayed, malformed, not allowed), not for an I/O
+// failure.
+func BadJournal(err error) bool {
+	for _, e := range []error{journal.ErrSignature, journal.ErrWrongKey, journal.ErrReplay, journal.ErrNotAllowed, journal.ErrMalformed, journal.ErrBadState} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// increment closes update windows by one launch. A counter that is not
+// defined bounds no window (nothing to do); one that exists but cannot be
+// incremented refuses the launch: a window would outlive its launches.
+func (p *PreLaunch) increment(t tpm.TPMSender) error {
+	c, err := tpm.OpenCounter(t, p.Counter)
+	switch {
+	case errors.Is(err, tpm.ErrNoCounter):
+		fmt.Fprintf(p.Log, "slkit: update counter %#08x not defined: no update window to count\n", p.Counter)
+		return nil
+	case errors.Is(err, tpm.ErrCounter):
+		fmt.Fprintf(p.Log, "slkit: warning: %s: it bounds no window; not incremented\n", oneLine(err.Error()))
+		return nil
+	case err != nil:
+		return err
+	}
+	if err := c.Increment(t); err != nil {
+		return fmt.Errorf("update counter: %w", err)
+	}
+	v, err := c.Read(t)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(p.Log, "slkit: update counter %#08x incremented to %d\n", p.Counter, v)
+	return nil
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
