@@ -5,4 +5,4 @@ echo "== initramfs build: slkit full vs mkuimage alone (same u-root commands), a
 go test -run '^$' -bench 'InitramfsBuild' -benchtime 1x -count 1 ./initramfs/ | tee "$OUT/initramfs.txt"
 ratio "$OUT/initramfs.txt" 'kind=full' 'kind=mkuimage' s/build "full image build time (lower is better)"
 ratio "$OUT/initramfs.txt" 'kind=full' 'kind=mkuimage' bytes "full image size (lower is better)"
-ratio "$OUT/initramfs.txt" 'kind=minimal-' 'kind=mkuimage' s/build "minimal image, cold cache, vs mkuimage (lower is better)"
+ratio "$OUT/initramfs.txt" 'kind=minimal-cold' 'kind=mkuimage' s/build "minimal image, cold cache, vs mkuimage (lower is better)"
