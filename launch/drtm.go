@@ -62,9 +62,14 @@ func (c *launchConfig) checkDRTMBackend(pe *policy.Entry) error {
 }
 
 // stageDRTM runs the DRTM hook, when there is one, on the measured entry.
-// A failure is never a fallback to the measured launch, whether or not
-// the entry requires DRTM: the backend was asked for and did not happen.
-func (c *launchConfig) stageDRTM(t transport.TPM, pe *policy.Entry, e *Entry, m *Measurement, ds map[Component]tpm.Digests) ([]HandoverFile, error) {
+// When the dynamic launch did not happen, an entry with require_drtm is
+// refused (ErrDRTMUnavailable: nothing is booted); an entry without it
+// falls back to the measured launch it already is (DESIGN.md flow 4: "or
+// fall back to a measured launch if policy allows"), never silently: the
+// warning says why, Result.DRTMFallback keeps the reason, and no DRTM log
+// is handed over, so the target's `slkit drtm verify` fails and no secret
+// sealed to PCR17/18 unseals.
+func (c *launchConfig) stageDRTM(t transport.TPM, pe *policy.Entry, e *Entry, m *Measurement, ds map[Component]tpm.Digests, res *Result) ([]HandoverFile, error) {
 	if c.hooks.StageDRTM == nil {
 		return nil, nil
 	}
@@ -74,7 +79,9 @@ func (c *launchConfig) stageDRTM(t transport.TPM, pe *policy.Entry, e *Entry, m 
 	case err != nil && pe.RequireDRTM:
 		return nil, fmt.Errorf("%w: entry %q: %w", ErrDRTMUnavailable, pe.Name, err)
 	case err != nil:
-		return nil, fmt.Errorf("entry %q: %w", pe.Name, err)
+		res.DRTMFallback = fmt.Errorf("entry %q: %w", pe.Name, err)
+		c.warn(fmt.Sprintf("%v; the entry does not require DRTM: launching it as a measured launch (PCR 8/9 only, no DRTM log handed over)", res.DRTMFallback))
+		return nil, nil
 	}
 	if err := c.keepDRTMLog(files); err != nil {
 		return nil, err

@@ -231,7 +231,6 @@ func TestLaunchDRTMFailsClosed(t *testing.T) {
 		{"host refuses the hash", "drtm", func(h *slaunchtest.Host) { h.RefuseHash = true }, false, "did not run the _TPM_Hash sequence"},
 		{"host ignores the locality", "drtm", func(h *slaunchtest.Host) { h.IgnoreLocality = true }, false, "refused the post-launch extends"},
 		{"host hashes another DCE", "drtm", func(h *slaunchtest.Host) { h.HashInstead = []byte("another DCE") }, false, "does not replay to the TPM"},
-		{"entry without require_drtm", "plain", func(h *slaunchtest.Host) { h.RefuseHash = true }, false, `entry "plain": DRTM did not happen`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tt := tpmtest.RequireSwtpm(t)
@@ -262,6 +261,38 @@ func TestLaunchDRTMFailsClosed(t *testing.T) {
 				t.Fatal("kexec called although DRTM did not happen")
 			}
 		})
+	}
+}
+
+// TestLaunchDRTMFallback: for an entry without require_drtm, a dynamic
+// launch that did not happen falls back to the measured launch (DESIGN.md
+// flow 4), never silently: a warning says why, Result.DRTMFallback keeps
+// it, and no DRTM log is handed to the target.
+func TestLaunchDRTMFallback(t *testing.T) {
+	f := newDRTMFixture(t)
+	tt := tpmtest.RequireSwtpm(t)
+	ctl, err := tt.Control()
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := &recKexec{}
+	var warnings []string
+	res, err := Launch(tt, f.signed, f.pub, WithFS(f.fsys), WithKexec(k), WithEntry("plain"),
+		WithLaunchLog(filepath.Join(t.TempDir(), "l")), WithWarnings(func(m string) { warnings = append(warnings, m) }),
+		WithDRTM(EmulatedDRTM(pipeHost(t, &slaunchtest.Host{TPM: ctl, RefuseHash: true}))))
+	if err != nil {
+		t.Fatalf("launch: %v", err)
+	}
+	if !errors.Is(res.DRTMFallback, slaunch.ErrNoDRTM) || len(warnings) != 1 ||
+		!strings.Contains(warnings[0], `entry "plain": DRTM did not happen`) || !strings.Contains(warnings[0], "launching it as a measured launch") {
+		t.Fatalf("fallback %v, warnings %q", res.DRTMFallback, warnings)
+	}
+	if len(res.DRTM) != 0 || k.loaded == nil || !k.executed {
+		t.Fatalf("DRTM files %d, loaded %v, executed %v", len(res.DRTM), k.loaded != nil, k.executed)
+	}
+	files := handedOver(t, k.loaded, len(f.initrd))
+	if _, ok := files[DRTMTargetLogPath]; ok || files[TargetLogPath] == nil {
+		t.Fatalf("handed over %d files, with a DRTM log: %v", len(files), ok)
 	}
 }
 

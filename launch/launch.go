@@ -48,6 +48,7 @@ type launchConfig struct {
 	fsys     fs.FS
 	kexec    Kexec
 	phase    func(string)
+	warn     func(string)
 	hooks    Hooks
 	handover []HandoverFile
 }
@@ -69,6 +70,11 @@ func WithFS(fsys fs.FS) LaunchOption { return func(c *launchConfig) { c.fsys = f
 // dry-run or recording Kexec, the QEMU rig its own.
 func WithKexec(k Kexec) LaunchOption { return func(c *launchConfig) { c.kexec = k } }
 
+// WithWarnings receives warnings: things that do not stop the launch but
+// that its operator must see (a dynamic launch that did not happen for an
+// entry that does not require it). Default: none are shown.
+func WithWarnings(f func(msg string)) LaunchOption { return func(c *launchConfig) { c.warn = f } }
+
 // WithPhase is called with each phase's name as it starts.
 func WithPhase(f func(name string)) LaunchOption { return func(c *launchConfig) { c.phase = f } }
 
@@ -88,8 +94,12 @@ type Result struct {
 	Measurement *Measurement
 	// DRTM are the files the DRTM backend handed to the target (nil
 	// without a backend).
-	DRTM     []HandoverFile
-	Handover *Handover
+	DRTM []HandoverFile
+	// DRTMFallback is why the dynamic launch did not happen for an entry
+	// that does not require it, which was then launched as a measured
+	// launch (nil when DRTM happened or was not asked for).
+	DRTMFallback error
+	Handover     *Handover
 }
 
 // Launch is the pre-launch entry point. It verifies the signed policy
@@ -103,7 +113,7 @@ type Result struct {
 // DRTMTargetLogPath) and hands over with kexec. On success with a real
 // Kexec it does not return.
 func Launch(t transport.TPM, signed []byte, pub ed25519.PublicKey, opts ...LaunchOption) (*Result, error) {
-	cfg := launchConfig{logPath: DefaultLogPath, fsys: os.DirFS("/"), phase: func(string) {}}
+	cfg := launchConfig{logPath: DefaultLogPath, fsys: os.DirFS("/"), phase: func(string) {}, warn: func(string) {}}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -146,7 +156,7 @@ func Launch(t transport.TPM, signed []byte, pub ed25519.PublicKey, opts ...Launc
 	if err != nil {
 		return res, err
 	}
-	if res.DRTM, err = cfg.stageDRTM(t, pe, e, m, digests); err != nil {
+	if res.DRTM, err = cfg.stageDRTM(t, pe, e, m, digests, res); err != nil {
 		return res, err
 	}
 	logBytes, err := m.Log.MarshalBinary()

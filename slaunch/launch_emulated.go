@@ -54,8 +54,9 @@ type EmulatedLaunch struct {
 //     replay to PCR17 and PCR18 in every bank.
 //
 // Every failure from step 2 on is a *NoDRTMError (ErrNoDRTM) that says
-// which step did not happen; a caller never falls back to a launch
-// without DRTM. Bad images fail at step 1 (ErrMalformed, ErrPredict), a
+// which step did not happen; a caller never treats the launch as a
+// dynamic one (package launch refuses an entry that requires DRTM and
+// launches any other as a measured launch, with a warning). Bad images fail at step 1 (ErrMalformed, ErrPredict), a
 // TPM that cannot list its banks with the TPM's error.
 func LaunchEmulated(t transport.TPM, host DCEHost, in Images) (*EmulatedLaunch, error) {
 	if host == nil {

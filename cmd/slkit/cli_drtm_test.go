@@ -452,6 +452,32 @@ func TestLaunchDRTMEmulatedCLI(t *testing.T) {
 	}
 }
 
+// TestLaunchDRTMFallbackCLI: an entry without require_drtm whose DRTM did
+// not happen is launched as a measured launch, with a warning saying why,
+// and without a DRTM log.
+func TestLaunchDRTMFallbackCLI(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	tt := tpmtest.RequireSwtpm(t)
+	f := writeDRTMLaunch(t)
+	ctl, err := tt.Control()
+	if err != nil {
+		t.Fatal(err)
+	}
+	noDCE := filepath.Join(f.dir, "nodce.sock")
+	(&slaunchtest.Host{TPM: ctl, RefuseHash: true}).Listen(t, noDCE)
+	log := filepath.Join(t.TempDir(), "prelaunch.bin")
+	r := f.launch(t, tt, log, "--entry", "plain", "--drtm", "emulated", "--host-channel", noDCE)
+	if r.code != 0 || !strings.Contains(r.stdout, "would kexec") {
+		t.Fatalf("exit %d, stdout %q, stderr %q; want a (dry-run) launch", r.code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stderr, `slkit: warning: entry "plain": DRTM did not happen`) || !strings.Contains(r.stderr, "launching it as a measured launch") {
+		t.Errorf("stderr lacks the fallback warning:\n%s", r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(log), "drtm-eventlog.bin")); err == nil {
+		t.Error("a DRTM log was kept for a launch whose DRTM did not happen")
+	}
+}
+
 // TestLaunchDRTMRefusedCLI: an entry that requires DRTM is refused (exit
 // 3, one line saying DRTM did not happen) without a backend, without a
 // host channel, with a host that has no DCE emulation, and on hardware;
@@ -478,8 +504,6 @@ func TestLaunchDRTMRefusedCLI(t *testing.T) {
 			[]string{"DRTM did not happen", "no host channel to the emulated DCE at " + filepath.Join(f.dir, "missing")}},
 		{"host without DCE emulation", []string{"--drtm", "emulated", "--host-channel", noDCE}, 3,
 			[]string{"DRTM did not happen: the rig host did not run the _TPM_Hash sequence", `no handler for "tpm-hash"`}},
-		{"plain entry, failed DRTM", []string{"--entry", "plain", "--drtm", "emulated", "--host-channel", noDCE}, 3,
-			[]string{`entry "plain": DRTM did not happen`}},
 		{"hardware, not capable", []string{"--drtm", "hardware", "--dce", acm, "--platform", drtmPlatformFile("not-capable")}, 3,
 			[]string{"DRTM did not happen", "platform is not capable of a dynamic launch"}},
 		{"hardware without --dce", []string{"--drtm", "hardware"}, 1, []string{"--dce is required"}},

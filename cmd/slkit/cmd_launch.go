@@ -116,6 +116,7 @@ func launchAction(e *env, c *cli.Context, es efiSeams) error {
 		launch.WithFS(os.DirFS(c.String("root"))),
 		launch.WithKexec(launch.NewKexec(launch.WithDryRun(dry))),
 		launch.WithPhase(phase),
+		launch.WithWarnings(func(m string) { fmt.Fprintf(e.stderr, "slkit: warning: %s\n", oneLine(m)) }),
 	}, append(drtm, launchEFIOptions(efiStep, t)...)...)...)
 	if err != nil {
 		if res == nil {
