@@ -21,7 +21,9 @@ func TestRigRunUsageErrors(t *testing.T) {
 	}{
 		{[]string{"--kernel", k, "--secure-boot"}, "--secure-boot and --vars need --ovmf"},
 		{[]string{"--kernel", k, "--vars", "v.fd"}, "--secure-boot and --vars need --ovmf"},
-		{[]string{"--kernel", k, "--no-tpm", "--tpm-state", dir}, "exclude each other"},
+		{[]string{"--kernel", k, "--no-tpm", "--tpm-state", dir}, "--no-tpm excludes --tpm-state and --no-mux"},
+		{[]string{"--kernel", k, "--no-tpm", "--no-mux"}, "--no-tpm excludes --tpm-state and --no-mux"},
+		{[]string{"--kernel", k, "--disk", filepath.Join(dir, "missing.img")}, "missing.img: no such file or directory"},
 		{[]string{"--kernel", k, "--initrd", filepath.Join(dir, "missing.cpio")}, "missing.cpio: no such file or directory"},
 		{[]string{"--kernel", filepath.Join(dir, "nokernel")}, "nokernel: no such file or directory"},
 		{[]string{"--kernel", k, "extra"}, "takes no arguments"},
@@ -84,6 +86,15 @@ func TestRigRunResults(t *testing.T) {
 			if !strings.Contains(r.stderr, want) {
 				t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
 			}
+		}
+	})
+
+	// With the mux the guest's host channel runs the DRTM vector; without
+	// it (--no-mux) there is no emulated DCE to ask, and the guest says so.
+	t.Run("no mux", func(t *testing.T) {
+		r := run("hostchan,ok", "--no-mux")
+		if !strings.Contains(r.stdout, "TESTGUEST error hostchan: host channel: /dev/ttyS1 is not a usable serial port") || strings.Contains(r.stdout, "fca5d649") {
+			t.Fatalf("exit %d, want the guest's host channel to be missing: %s\n%s", r.code, r.stdout, r.stderr)
 		}
 	})
 

@@ -44,6 +44,9 @@ func rigCommand(e *env) *cli.Command {
 				&cli.StringFlag{Name: "vars", Usage: "with --ovmf: variable store to use and keep across runs (created from the template if missing)"},
 				&cli.StringFlag{Name: "tpm-state", Usage: "swtpm state directory to use and keep across runs (default: a fresh one)"},
 				&cli.BoolFlag{Name: "no-tpm", Usage: "boot without a TPM"},
+				&cli.BoolFlag{Name: "no-mux", Usage: "connect QEMU straight to swtpm: no control-channel mux, so no DRTM emulation (a launch with --drtm emulated then does not happen)"},
+				&cli.StringSliceFlag{Name: "disk", Usage: "attach the raw disk image `FILE` as an NVMe drive (repeatable; e.g. an ext4 image holding the EFI journal)"},
+				&cli.BoolFlag{Name: "allow-reboot", Usage: "let the guest reboot in place (same VARS, TPM state and disks: a firmware reboot of the update workflow) instead of ending the run"},
 				&cli.StringFlag{Name: "dir", Usage: "keep the console log, QEMU's stderr and the sockets here (default: a temporary directory, removed)"},
 				&cli.DurationFlag{Name: "timeout", Value: 5 * time.Minute, Usage: "give up after this long (exit 2)"},
 				&cli.BoolFlag{Name: "quiet-console", Usage: "do not stream the console (phases are still shown)"},
@@ -73,8 +76,8 @@ func rigRun(e *env, c *cli.Context) error {
 	if !c.Bool("ovmf") && (c.Bool("secure-boot") || c.String("vars") != "") {
 		return usageError{errors.New("--secure-boot and --vars need --ovmf")}
 	}
-	if c.Bool("no-tpm") && c.String("tpm-state") != "" {
-		return usageError{errors.New("--tpm-state and --no-tpm exclude each other")}
+	if c.Bool("no-tpm") && (c.String("tpm-state") != "" || c.Bool("no-mux")) {
+		return usageError{errors.New("--no-tpm excludes --tpm-state and --no-mux")}
 	}
 	kernel := c.String("kernel")
 	if kernel == "" {
@@ -84,7 +87,7 @@ func rigRun(e *env, c *cli.Context) error {
 		}
 		kernel = k.Path
 	}
-	for _, f := range []string{kernel, c.String("initrd")} {
+	for _, f := range append([]string{kernel, c.String("initrd")}, c.StringSlice("disk")...) {
 		if f == "" {
 			continue
 		}
@@ -123,6 +126,12 @@ func rigRun(e *env, c *cli.Context) error {
 	if !c.Bool("quiet-console") && !c.Bool("json") {
 		vmOpts = append(vmOpts, qemu.WithConsoleWriter(e.stdout))
 	}
+	for _, d := range c.StringSlice("disk") {
+		vmOpts = append(vmOpts, qemu.WithDisk(d))
+	}
+	if c.Bool("allow-reboot") {
+		vmOpts = append(vmOpts, qemu.WithReboot())
+	}
 	if c.Bool("ovmf") {
 		vmOpts = append(vmOpts, qemu.WithOVMF(qemu.OVMF{SecureBoot: c.Bool("secure-boot"), Vars: c.String("vars")}))
 	}
@@ -131,6 +140,9 @@ func rigRun(e *env, c *cli.Context) error {
 		opts = append(opts, qemu.WithoutTPM())
 	} else if s := c.String("tpm-state"); s != "" {
 		opts = append(opts, qemu.WithTPMState(s))
+	}
+	if c.Bool("no-mux") {
+		opts = append(opts, qemu.WithDirectTPM())
 	}
 	r, err := qemu.StartRig(ctx, dir, opts...)
 	if err != nil {
