@@ -452,6 +452,19 @@ func TestLaunchDRTMEmulatedCLI(t *testing.T) {
 	}
 }
 
+// listenNoDCE serves a rig host channel without DCE emulation (it refuses
+// tpm-hash, as the rig does without its mux) on a socket in dir.
+func listenNoDCE(t *testing.T, tt *tpmtest.TPM, dir string) string {
+	t.Helper()
+	ctl, err := tt.Control()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "nodce.sock")
+	(&slaunchtest.Host{TPM: ctl, RefuseHash: true}).Listen(t, p)
+	return p
+}
+
 // TestLaunchDRTMFallbackCLI: an entry without require_drtm whose DRTM did
 // not happen is launched as a measured launch, with a warning saying why,
 // and without a DRTM log.
@@ -459,12 +472,7 @@ func TestLaunchDRTMFallbackCLI(t *testing.T) {
 	t.Setenv("TMPDIR", t.TempDir())
 	tt := tpmtest.RequireSwtpm(t)
 	f := writeDRTMLaunch(t)
-	ctl, err := tt.Control()
-	if err != nil {
-		t.Fatal(err)
-	}
-	noDCE := filepath.Join(f.dir, "nodce.sock")
-	(&slaunchtest.Host{TPM: ctl, RefuseHash: true}).Listen(t, noDCE)
+	noDCE := listenNoDCE(t, tt, f.dir)
 	log := filepath.Join(t.TempDir(), "prelaunch.bin")
 	r := f.launch(t, tt, log, "--entry", "plain", "--drtm", "emulated", "--host-channel", noDCE)
 	if r.code != 0 || !strings.Contains(r.stdout, "would kexec") {
@@ -486,12 +494,7 @@ func TestLaunchDRTMRefusedCLI(t *testing.T) {
 	t.Setenv("TMPDIR", t.TempDir())
 	tt := tpmtest.RequireSwtpm(t)
 	f := writeDRTMLaunch(t)
-	ctl, err := tt.Control()
-	if err != nil {
-		t.Fatal(err)
-	}
-	noDCE := filepath.Join(f.dir, "nodce.sock")
-	(&slaunchtest.Host{TPM: ctl, RefuseHash: true}).Listen(t, noDCE)
+	noDCE := listenNoDCE(t, tt, f.dir)
 	acm := writeDRTMFile(t, f.dir, "sinit.bin", slaunchtest.ACM(slaunchtest.DefaultACM()))
 	for _, tc := range []struct {
 		name string
