@@ -93,5 +93,3 @@ func (s *SRK) Close(t TPMSender) error {
 	_, err := tpm2.FlushContext{FlushHandle: s.Handle}.Execute(t)
 	return err
 }
-
-func (s *SRK) named() tpm2.NamedHandle { return tpm2.NamedHandle{Handle: s.Handle, Name: s.Name} }

@@ -1,7 +1,6 @@
 package journal
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"fmt"
 
@@ -176,9 +175,4 @@ func (c *Change) Check() error {
 		return fmt.Errorf("%w: unknown operation %d", ErrMalformed, c.Op)
 	}
 	return nil
-}
-
-func (c *Change) equal(d *Change) bool {
-	return c.Op == d.Op && c.Var == d.Var && c.Attr == d.Attr && bytes.Equal(c.Data, d.Data) &&
-		c.SetBits == d.SetBits && c.ClearBits == d.ClearBits && c.Expect == d.Expect && c.Reboot == d.Reboot
 }

@@ -32,12 +32,11 @@ func pubOf(k ed25519.PrivateKey) ed25519.PublicKey { return k.Public().(ed25519.
 // rig is a machine: an efivarfs fake and a crash-simulating disk with the
 // journal and state file.
 type rig struct {
-	t      *testing.T
-	store  *efitest.Store
-	disk   *crashfs.FS
-	key    ed25519.PrivateKey
-	j, s   string
-	commit []Option
+	t     *testing.T
+	store *efitest.Store
+	disk  *crashfs.FS
+	key   ed25519.PrivateKey
+	j, s  string
 }
 
 func newRig(t *testing.T, opts ...efitest.Option) *rig {
