@@ -42,7 +42,7 @@ func BenchmarkInitramfsBuild(b *testing.B) {
 	})
 	b.Run("kind=full", func(b *testing.B) { ours(b, WithFull(true)) })
 	b.Run("kind=mkuimage", func(b *testing.B) {
-		src, err := findSource("")
+		src, err := FindSource("")
 		if err != nil {
 			b.Fatal(err)
 		}

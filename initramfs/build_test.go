@@ -233,7 +233,7 @@ func buildTwice(t *testing.T, opts ...Option) ([]byte, []string) {
 
 func checkStaticBinary(t *testing.T, bin []byte, tmps ...string) {
 	t.Helper()
-	src, err := findSource("")
+	src, err := FindSource("")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -62,7 +62,7 @@ func gather(cfg *buildConfig) (*inputs, error) {
 		in.slkitBin = cfg.slkitBinary
 	}
 	if cfg.slkitBinary == "" || cfg.full {
-		src, err := findSource(cfg.source)
+		src, err := FindSource(cfg.source)
 		if err != nil {
 			return nil, err
 		}

@@ -76,9 +76,10 @@ func lastLines(s string, n int) string {
 	return strings.Join(l, " | ")
 }
 
-// findSource returns dir if set, else the nearest directory at or above
-// the working directory whose go.mod declares ModulePath.
-func findSource(dir string) (string, error) {
+// FindSource returns slkit's source module root: dir when it holds
+// slkit's go.mod, or with dir "" the nearest such directory at or above
+// the working directory.
+func FindSource(dir string) (string, error) {
 	if dir != "" {
 		if !isSlkitModule(dir) {
 			return "", fmt.Errorf("%w: source %s: no go.mod of module %s there", ErrInput, dir, ModulePath)

@@ -80,11 +80,7 @@ func newEFICommand(e *env, open varsOpener) *cli.Command {
 			},
 			{
 				Name: "keygen", Usage: "create the journal signing key pair (PEM PKCS#8 private key 0600, PEM PKIX public key)",
-				Flags: []cli.Flag{
-					&cli.StringFlag{Name: "out", Usage: "private key `FILE` (required)"},
-					&cli.StringFlag{Name: "pub", Usage: "public key `FILE` (default: the private key's name + .pub)"},
-					&cli.BoolFlag{Name: "force", Usage: "replace existing key files"},
-				},
+				Flags: keygenFlags(),
 				// The same key files as `slkit policy keygen`; the journal's
 				// key id is the first 32 hex digits of the one printed.
 				Action: func(c *cli.Context) error { return policyKeygen(e, c) },

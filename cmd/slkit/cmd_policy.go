@@ -19,11 +19,7 @@ func policyCommand(e *env) *cli.Command {
 		Subcommands: []*cli.Command{
 			{
 				Name: "keygen", Usage: "create an Ed25519 key pair (PEM PKCS#8 private key 0600, PEM PKIX public key)",
-				Flags: []cli.Flag{
-					&cli.StringFlag{Name: "out", Usage: "private key `FILE` (required)"},
-					&cli.StringFlag{Name: "pub", Usage: "public key `FILE` (default: the private key's name + .pub)"},
-					&cli.BoolFlag{Name: "force", Usage: "replace existing key files"},
-				},
+				Flags:  keygenFlags(),
 				Action: func(c *cli.Context) error { return policyKeygen(e, c) },
 			},
 			{
@@ -59,6 +55,16 @@ func loadKey[K any](name string, parse func([]byte) (K, error)) (K, error) {
 		return zero, inputError{name, err}
 	}
 	return k, nil
+}
+
+// keygenFlags are the flags of policyKeygen (`slkit policy keygen` and
+// `slkit efi keygen`, which write the same key files).
+func keygenFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "out", Usage: "private key `FILE` (required)"},
+		&cli.StringFlag{Name: "pub", Usage: "public key `FILE` (default: the private key's name + .pub)"},
+		&cli.BoolFlag{Name: "force", Usage: "replace existing key files"},
+	}
 }
 
 func policyKeygen(e *env, c *cli.Context) error {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slkit/slkit/initramfs"
 	"github.com/slkit/slkit/qemu"
 	"github.com/slkit/slkit/qemu/qemutest"
 )
@@ -37,7 +38,7 @@ func New(t testing.TB) *Env {
 	k := qemutest.RequireRig(t)
 	dir := t.TempDir()
 	e := &Env{T: t, Dir: dir, Kernel: k, Slkit: filepath.Join(dir, "slkit"), TPMState: filepath.Join(dir, "tpm")}
-	root, err := moduleRoot()
+	root, err := initramfs.FindSource("")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,25 +49,6 @@ func New(t testing.TB) *Env {
 		t.Fatalf("build slkit: %v\n%s", err, out)
 	}
 	return e
-}
-
-// moduleRoot is the directory of slkit's go.mod, at or above the working
-// directory (a test runs in its package's directory).
-func moduleRoot() (string, error) {
-	d, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if b, err := os.ReadFile(filepath.Join(d, "go.mod")); err == nil && bytes.HasPrefix(b, []byte("module github.com/slkit/slkit\n")) {
-			return d, nil
-		}
-		p := filepath.Dir(d)
-		if p == d {
-			return "", errors.New("rigtest: no slkit go.mod at or above the working directory")
-		}
-		d = p
-	}
 }
 
 // Path is name inside the scenario's directory.
@@ -130,7 +112,7 @@ func (e *Env) Image(name string, flags ...string) string {
 // slkit (Image with --slkit-binary).
 func (e *Env) GoBinary(pkg string) string {
 	e.T.Helper()
-	root, err := moduleRoot()
+	root, err := initramfs.FindSource("")
 	if err != nil {
 		e.T.Fatal(err)
 	}
