@@ -17,16 +17,13 @@ deps:
 build:
 	@mkdir -p $(BIN)
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/slkit ./cmd/slkit
+	CGO_ENABLED=0 $(GO) build -trimpath -tags slkit_image -o $(BIN)/slkit-image ./cmd/slkit
 
 # The test command of the README: installs what it needs, then runs every
 # test — TPM tests on the in-process simulator and again on a fresh swtpm per
 # test, and the QEMU rig tests.
 test: deps
-	$(GO) vet ./...
-	cd bench && $(GO) vet ./...
-	SLKIT_REQUIRE_RIG=1 $(GO) test -count=1 -timeout 20m ./...
-	SLKIT_REQUIRE_RIG=1 SLKIT_TEST_TPM=swtpm $(GO) test -count=1 -timeout 10m -skip 'OnRig|OVMFRig' ./tpm/... ./launch/... ./update/... ./cmd/slkit/
-	@bash scripts/check-leftovers.sh
+	@GO=$(GO) bash scripts/test.sh
 
 fuzz: deps
 	@bash scripts/fuzz.sh $(FUZZTIME)

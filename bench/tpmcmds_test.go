@@ -14,7 +14,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/slkit/slkit/qemu"
+	"github.com/slkit/slkit/rig/swtpm"
 	"github.com/slkit/slkit/tpm"
 )
 
@@ -116,7 +116,7 @@ func BenchmarkTPMCommandsPerOperation(b *testing.B) {
 	}
 	dir := b.TempDir()
 	port := freePortPair(b)
-	sw, err := qemu.StartSwtpm(context.Background(), filepath.Join(dir, "tpm"), qemu.WithTCPPorts(port))
+	sw, err := swtpm.Start(context.Background(), filepath.Join(dir, "tpm"), swtpm.WithTCPPorts(port))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strconv"
 	"syscall"
+
+	"github.com/slkit/slkit/internal/errkind"
 )
 
 // Sentinel errors. A failed variable operation is a *[VarError] that
@@ -12,32 +14,32 @@ import (
 var (
 	// ErrMalformed: bytes or text slkit was asked to parse are not what
 	// they claim to be (a name, a GUID, a load option, a signature list).
-	ErrMalformed = errors.New("malformed")
+	ErrMalformed = errkind.New(errkind.Input, "malformed")
 	// ErrNoEFI: there is no efivarfs to talk to (not an EFI boot, or
 	// efivarfs not mounted).
-	ErrNoEFI = errors.New("EFI variables are not available")
+	ErrNoEFI = errkind.New(errkind.IO, "EFI variables are not available")
 	// ErrNotFound: no such variable (also a zero-length phantom file).
-	ErrNotFound = errors.New("no such variable")
+	ErrNotFound = errkind.New(errkind.Input, "no such variable")
 	// ErrImmutable: EPERM, the efivarfs file is immutable and the variable
 	// is not on the allow-list whose flag slkit may clear.
-	ErrImmutable = errors.New("immutable (not on the allow-list)")
+	ErrImmutable = errkind.New(errkind.IO, "immutable (not on the allow-list)")
 	// ErrInvalid: EINVAL, EFI_INVALID_PARAMETER; the kernel or firmware
 	// refused the value (wrong size, bad attributes, too large).
-	ErrInvalid = errors.New("invalid parameter")
+	ErrInvalid = errkind.New(errkind.IO, "invalid parameter")
 	// ErrNoSpace: ENOSPC, EFI_OUT_OF_RESOURCES; the variable store is full
 	// until the firmware reclaims space at the next boot.
-	ErrNoSpace = errors.New("variable store full")
+	ErrNoSpace = errkind.New(errkind.IO, "variable store full")
 	// ErrReadOnly: EROFS, EFI_WRITE_PROTECTED.
-	ErrReadOnly = errors.New("write protected")
+	ErrReadOnly = errkind.New(errkind.IO, "write protected")
 	// ErrSecurity: EACCES, EFI_SECURITY_VIOLATION; an authenticated write
 	// was refused (bad signature, or a timestamp not newer than the
 	// stored one).
-	ErrSecurity = errors.New("security violation")
+	ErrSecurity = errkind.New(errkind.IO, "security violation")
 	// ErrDevice: EIO, EFI_DEVICE_ERROR.
-	ErrDevice = errors.New("device error")
+	ErrDevice = errkind.New(errkind.IO, "device error")
 	// ErrAborted: EINTR, EFI_ABORTED; stop calling runtime services for
 	// this boot.
-	ErrAborted = errors.New("runtime services aborted")
+	ErrAborted = errkind.New(errkind.IO, "runtime services aborted")
 )
 
 // errnoTable is Linux efi_status_to_err() (drivers/firmware/efi/efi.c)

@@ -7,6 +7,7 @@ import (
 	"debug/elf"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -266,6 +267,25 @@ func checkStaticBinary(t *testing.T, bin []byte, tmps ...string) {
 	if settings["-trimpath"] != "true" || settings["CGO_ENABLED"] != "0" || settings["GOOS"] != "linux" {
 		t.Errorf("build settings %v, want -trimpath=true CGO_ENABLED=0 GOOS=linux", settings)
 	}
+	if settings["-tags"] != ImageBuildTag {
+		t.Errorf("build tags %q, want %q (an image's slkit leaves out the host-only commands)", settings["-tags"], ImageBuildTag)
+	}
+	exe := filepath.Join(t.TempDir(), "slkit")
+	if err := os.WriteFile(exe, bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	help, err := exec.Command(exe, "--help").CombinedOutput()
+	if err != nil {
+		t.Fatalf("image binary --help: %v\n%s", err, help)
+	}
+	for _, host := range []string{"\n   rig ", "\n   initramfs "} {
+		if strings.Contains(string(help), host) {
+			t.Errorf("image binary has the host-only command %q:\n%s", strings.TrimSpace(host), help)
+		}
+	}
+	if !strings.Contains(string(help), "\n   launch ") {
+		t.Errorf("image binary --help lists no launch command:\n%s", help)
+	}
 	for k := range settings {
 		if strings.HasPrefix(k, "vcs") {
 			t.Errorf("binary has VCS stamp %s", k)
@@ -275,7 +295,7 @@ func checkStaticBinary(t *testing.T, bin []byte, tmps ...string) {
 
 func TestMkuimageInvocation(t *testing.T) {
 	got := mkuimageArgs("/abs/tmp", "/abs/out.cpio", "slkit init", false, fullPackages(true))
-	want := []string{"tool", "mkuimage", "-tmp-dir", "/abs/tmp", "-o", "/abs/out.cpio", "-initcmd=init", "-defaultsh=", "-uinitcmd=slkit init",
+	want := []string{"tool", "mkuimage", "-tmp-dir", "/abs/tmp", "-o", "/abs/out.cpio", "-initcmd=init", "-defaultsh=", "-uinitcmd=slkit init", "-go-build-tags=slkit_image",
 		urootCore + "init", urootCore + "gosh", urootCore + "ls", urootCore + "cat", urootCore + "dmesg", urootCore + "mount", urootCore + "kexec", "./cmd/slkit"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("mkuimage args\n got %q\nwant %q", got, want)

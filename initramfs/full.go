@@ -32,7 +32,7 @@ func mkuimageArgs(tmpDir, out, uinit string, debugShell bool, pkgs []string) []s
 		sh = "gosh"
 	}
 	args := []string{"tool", "mkuimage", "-tmp-dir", tmpDir, "-o", out,
-		"-initcmd=init", "-defaultsh=" + sh, "-uinitcmd=" + uinit}
+		"-initcmd=init", "-defaultsh=" + sh, "-uinitcmd=" + uinit, "-go-build-tags=" + ImageBuildTag}
 	return append(args, pkgs...)
 }
 

@@ -13,10 +13,14 @@ import (
 	"strings"
 )
 
-// ModulePath is slkit's Go module path; SlkitPackage its command.
+// ModulePath is slkit's Go module path; SlkitPackage its command;
+// ImageBuildTag the build tag of the slkit that goes into an image, which
+// leaves out the commands that only a build host needs (the rig, the
+// image builder).
 const (
-	ModulePath   = "github.com/slkit/slkit"
-	SlkitPackage = "./cmd/slkit"
+	ModulePath    = "github.com/slkit/slkit"
+	SlkitPackage  = "./cmd/slkit"
+	ImageBuildTag = "slkit_image"
 )
 
 // goBuildFlags make `go build` reproducible: no cgo (a static binary),
@@ -46,7 +50,7 @@ func goEnv() []string {
 func buildSlkit(ctx context.Context, cfg *buildConfig, src, dir string) (string, error) {
 	out := filepath.Join(dir, "slkit")
 	args := append([]string{"build"}, goBuildFlags...)
-	args = append(args, "-o", out, SlkitPackage)
+	args = append(args, "-tags", ImageBuildTag, "-o", out, SlkitPackage)
 	if err := runTool(ctx, cfg, src, "go build", cfg.goCmd, args...); err != nil {
 		return "", err
 	}

@@ -87,7 +87,7 @@ swtpm socket --tpm2 --tpmstate dir="$out/tpm" --server type=unixio,path="$out/tp
 	--log file="$out/tpm/swtpm-host.log" &
 swtpm_pid=$!
 for _ in $(seq 100); do [ -S tpm/data.sock ] && [ -S tpm/ctrl.sock ] && break; sleep 0.05; done
-"$slkit" --tpm "swtpm:unix:$out/tpm/data.sock,ctrl=$out/tpm/ctrl.sock" \
+"$slkit" --tpm "swtpm:unix:$out/tpm/data.sock" \
 	seal --pcrs 8,9 --pcr-values predicted.json --in secret --out demo.sealed
 kill "$swtpm_pid"; wait "$swtpm_pid" 2>/dev/null || true; swtpm_pid=
 echo "sealed to PCRs 8,9 (sha256) in $out/tpm: demo.sealed"

@@ -1,8 +1,9 @@
 package slaunch
 
 import (
-	"errors"
 	"fmt"
+
+	"github.com/slkit/slkit/internal/errkind"
 )
 
 // Sentinel errors; every error this package returns for bad input or a
@@ -10,25 +11,25 @@ import (
 var (
 	// ErrMalformed wraps every parse error of an ACM, SKL, kernel or SLRT
 	// (see FormatError).
-	ErrMalformed = errors.New("malformed image")
+	ErrMalformed = errkind.New(errkind.Input, "malformed image")
 	// ErrNoMLEHeader is returned for a kernel without a Secure Launch MLE
 	// header (every kernel built without CONFIG_SECURE_LAUNCH).
-	ErrNoMLEHeader = errors.New("kernel has no MLE header")
+	ErrNoMLEHeader = errkind.New(errkind.Input, "kernel has no MLE header")
 	// ErrPlatformMismatch is returned when a SINIT ACM does not fit the
 	// platform or the MLE (chipset, processor, fusing, capabilities).
-	ErrPlatformMismatch = errors.New("SINIT ACM does not match")
+	ErrPlatformMismatch = errkind.New(errkind.Verify, "SINIT ACM does not match")
 	// ErrNotCapable is returned when the platform cannot do a dynamic launch.
-	ErrNotCapable = errors.New("platform is not capable of a dynamic launch")
+	ErrNotCapable = errkind.New(errkind.Verify, "platform is not capable of a dynamic launch")
 	// ErrNeedsDLStub is returned by the hardware backend: everything is
 	// staged and valid, but no ring-0 dynamic-launch stub exists to execute
 	// GETSEC[SENTER] or SKINIT (see HardwareRefusal).
-	ErrNeedsDLStub = errors.New("a ring-0 dynamic-launch stub is required")
+	ErrNeedsDLStub = errkind.New(errkind.Verify, "a ring-0 dynamic-launch stub is required")
 	// ErrNoDRTM is returned when PCR17/18 show that no dynamic launch
 	// happened, or that the DRTM log does not describe it (see NoDRTMError).
-	ErrNoDRTM = errors.New("DRTM did not happen")
+	ErrNoDRTM = errkind.New(errkind.Verify, "DRTM did not happen")
 	// ErrNotRecorded is returned by a recorded platform for a read that the
 	// recording does not hold.
-	ErrNotRecorded = errors.New("not in the recording")
+	ErrNotRecorded = errkind.New(errkind.IO, "not in the recording")
 )
 
 // FormatError locates a problem in a parsed image: what was parsed, the byte

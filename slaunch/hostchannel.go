@@ -7,7 +7,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/slkit/slkit/qemu/hostchan"
+	"github.com/slkit/slkit/slaunch/hostchan"
 )
 
 // DefaultHostChannel is the guest's serial port to the rig host: QEMU's

@@ -3,9 +3,10 @@ package slaunch
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
+
+	"github.com/slkit/slkit/internal/errkind"
 
 	"github.com/google/go-tpm/tpm2/transport"
 
@@ -13,7 +14,7 @@ import (
 )
 
 // ErrPredict wraps every failure to predict DRTM PCR values from the inputs.
-var ErrPredict = errors.New("cannot predict the DRTM PCRs")
+var ErrPredict = errkind.New(errkind.Input, "cannot predict the DRTM PCRs")
 
 // Prediction is what a dynamic launch will leave in PCR17 and PCR18,
 // computed without a TPM.

@@ -5,11 +5,12 @@ import (
 	_ "crypto/sha1" // registers SHA-1 for Alg.New
 	_ "crypto/sha256"
 	_ "crypto/sha512"
-	"errors"
 	"fmt"
 	"hash"
 	"strconv"
 	"strings"
+
+	"github.com/slkit/slkit/internal/errkind"
 )
 
 // Alg is a TPM hash algorithm identifier (TPM_ALG_ID, Part 2 §6.3).
@@ -28,11 +29,11 @@ const (
 )
 
 // ErrUnknownAlg is returned for an algorithm name or ID slkit does not know.
-var ErrUnknownAlg = errors.New("unknown hash algorithm")
+var ErrUnknownAlg = errkind.New(errkind.Input, "unknown hash algorithm")
 
 // ErrUnsupportedAlg is returned when slkit knows an algorithm's digest size
 // but cannot compute it (SM3-256).
-var ErrUnsupportedAlg = errors.New("hash algorithm not supported by this build")
+var ErrUnsupportedAlg = errkind.New(errkind.Input, "hash algorithm not supported by this build")
 
 type algInfo struct {
 	name string

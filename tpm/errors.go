@@ -1,16 +1,17 @@
 package tpm
 
 import (
-	"errors"
 	"fmt"
+
+	"github.com/slkit/slkit/internal/errkind"
 )
 
 // ErrPCRMismatch is returned when PCR values differ from what a log or a
 // sealed expectation says they should be (the CLI's exit code 3).
-var ErrPCRMismatch = errors.New("PCR values differ")
+var ErrPCRMismatch = errkind.New(errkind.Verify, "PCR values differ")
 
 // ErrMalformedLog wraps every event-log parse error.
-var ErrMalformedLog = errors.New("malformed event log")
+var ErrMalformedLog = errkind.New(errkind.Input, "malformed event log")
 
 // LogError locates a parse error: the event's index in the log (0 is the
 // first record, the Spec ID header in a crypto-agile log) and the byte

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/slkit/slkit/internal/errkind"
+
 	"github.com/google/go-tpm/tpm2"
 )
 
@@ -16,11 +18,11 @@ const DefaultCounterIndex uint32 = 0x0180534C
 
 // ErrCounter wraps every problem with an update-window counter: missing,
 // not a counter with slkit's attributes, or unreadable.
-var ErrCounter = errors.New("NV counter")
+var ErrCounter = errkind.New(errkind.IO, "NV counter")
 
 // ErrNoCounter is wrapped (with ErrCounter) when no NV index is defined at
 // the counter's handle.
-var ErrNoCounter = errors.New("no NV index")
+var ErrNoCounter = errkind.New(errkind.IO, "no NV index")
 
 // Counter is a monotonic TPM NV counter (an NV index of type
 // TPM_NT_COUNTER, Part 2 §13.4; Part 1, "NV Counters"): it can only be

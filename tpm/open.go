@@ -7,12 +7,11 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
+
+	"github.com/slkit/slkit/internal/errkind"
 
 	"github.com/google/go-tpm/tpm2/transport"
 	"github.com/google/go-tpm/tpm2/transport/linuxtpm"
-
-	"github.com/slkit/slkit/tpm/swtpm"
 )
 
 // TPMSender is go-tpm's transport seam: one method that sends a command and
@@ -20,62 +19,29 @@ import (
 type TPMSender = transport.TPM
 
 // ErrOpen wraps every failure to open a TPM.
-var ErrOpen = errors.New("cannot open TPM")
+var ErrOpen = errkind.New(errkind.IO, "cannot open TPM")
 
 // ErrSpec is returned for a malformed TPM spec string.
-var ErrSpec = errors.New("bad TPM spec")
+var ErrSpec = errkind.New(errkind.Input, "bad TPM spec")
 
 // DefaultSpec is the spec used when none is given.
 const DefaultSpec = "device:/dev/tpmrm0"
 
-// Conn is an open TPM. It is a transport.TPMCloser; for swtpm it also knows
-// the control channel, which tests and the rig use to set the locality or
-// run a _TPM_Hash sequence.
+// Conn is an open TPM: a transport.TPMCloser that resubmits commands the
+// TPM asks to retry.
 type Conn struct {
 	// Spec is the spec string the TPM was opened with.
 	Spec string
 
-	tpm      transport.TPMCloser
-	ctrlNet  string
-	ctrlAddr string
-
-	mu   sync.Mutex
-	ctrl *swtpm.Ctrl
+	tpm transport.TPMCloser
 }
 
 // Send implements transport.TPM. Commands the TPM asks to resubmit
 // (TPM_RC_RETRY, YIELDED, TESTING) are resubmitted.
 func (c *Conn) Send(cmd []byte) ([]byte, error) { return retrying{c.tpm}.Send(cmd) }
 
-// Close closes the TPM and its control channel.
-func (c *Conn) Close() error {
-	c.mu.Lock()
-	if c.ctrl != nil {
-		c.ctrl.Close()
-		c.ctrl = nil
-	}
-	c.mu.Unlock()
-	return c.tpm.Close()
-}
-
-// Control returns the swtpm control channel, dialling it on first use.
-// It returns ErrNoControl (from package swtpm) for other TPMs.
-func (c *Conn) Control() (*swtpm.Ctrl, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.ctrl != nil {
-		return c.ctrl, nil
-	}
-	if c.ctrlAddr == "" {
-		return nil, fmt.Errorf("%s: %w", c.Spec, swtpm.ErrNoControl)
-	}
-	ctl, err := swtpm.DialCtrl(c.ctrlNet, c.ctrlAddr)
-	if err != nil {
-		return nil, err
-	}
-	c.ctrl = ctl
-	return ctl, nil
-}
+// Close closes the TPM.
+func (c *Conn) Close() error { return c.tpm.Close() }
 
 // Backend opens the part of a spec string after "NAME:".
 type Backend func(rest string) (transport.TPMCloser, error)
@@ -95,8 +61,8 @@ func WithBackend(name string, b Backend) OpenOption {
 // Open opens a TPM from a spec string:
 //
 //	device[:PATH]              a kernel TPM device (default /dev/tpmrm0, falling back to /dev/tpm0)
-//	swtpm:tcp:HOST:PORT        swtpm's data channel over TCP; control channel at PORT+1
-//	swtpm:unix:PATH[,ctrl=P2]  swtpm's data channel on a unix socket, control channel P2 if known
+//	swtpm:tcp:HOST:PORT        swtpm's data channel over TCP
+//	swtpm:unix:PATH            swtpm's data channel on a unix socket
 //
 // plus any backend registered with WithBackend. An empty spec means DefaultSpec.
 func Open(spec string, opts ...OpenOption) (*Conn, error) {
@@ -118,7 +84,7 @@ func Open(spec string, opts ...OpenOption) (*Conn, error) {
 	default:
 		b, ok := cfg.backends[scheme]
 		if !ok {
-			return nil, fmt.Errorf("%w %q: want device[:PATH], swtpm:tcp:HOST:PORT or swtpm:unix:PATH[,ctrl=PATH]", ErrSpec, spec)
+			return nil, fmt.Errorf("%w %q: want device[:PATH], swtpm:tcp:HOST:PORT or swtpm:unix:PATH", ErrSpec, spec)
 		}
 		c.tpm, err = b(rest)
 	}
@@ -145,40 +111,31 @@ func openDevice(path string) (transport.TPMCloser, error) {
 	return linuxtpm.Open("/dev/tpm0")
 }
 
+// openSwtpm opens swtpm's data channel (swtpm's control channel is the
+// rig's business, not a user's: see package rig/swtpm).
 func (c *Conn) openSwtpm(rest string) error {
 	kind, addr, _ := strings.Cut(rest, ":")
+	var network string
 	switch kind {
 	case "tcp":
-		host, port, err := net.SplitHostPort(addr)
+		_, port, err := net.SplitHostPort(addr)
 		p, perr := strconv.Atoi(port)
-		if err != nil || perr != nil || p <= 0 || p >= 65535 {
+		if err != nil || perr != nil || p <= 0 || p > 65535 {
 			return fmt.Errorf("%w %q: want swtpm:tcp:HOST:PORT", ErrSpec, c.Spec)
 		}
-		d, err := swtpm.DialData("tcp", addr)
-		if err != nil {
-			return err
-		}
-		c.tpm = d
-		c.ctrlNet, c.ctrlAddr = "tcp", net.JoinHostPort(host, strconv.Itoa(p+1))
+		network = "tcp"
 	case "unix":
-		path, opt, _ := strings.Cut(addr, ",")
-		if path == "" {
-			return fmt.Errorf("%w %q: want swtpm:unix:PATH[,ctrl=PATH]", ErrSpec, c.Spec)
+		if addr == "" || strings.Contains(addr, ",") {
+			return fmt.Errorf("%w %q: want swtpm:unix:PATH", ErrSpec, c.Spec)
 		}
-		if opt != "" {
-			ctrl, ok := strings.CutPrefix(opt, "ctrl=")
-			if !ok || ctrl == "" {
-				return fmt.Errorf("%w %q: unknown option %q (want ctrl=PATH)", ErrSpec, c.Spec, opt)
-			}
-			c.ctrlNet, c.ctrlAddr = "unix", ctrl
-		}
-		d, err := swtpm.DialData("unix", path)
-		if err != nil {
-			return err
-		}
-		c.tpm = d
+		network = "unix"
 	default:
 		return fmt.Errorf("%w %q: want swtpm:tcp:HOST:PORT or swtpm:unix:PATH", ErrSpec, c.Spec)
 	}
+	d, err := dialSwtpmData(network, addr)
+	if err != nil {
+		return err
+	}
+	c.tpm = d
 	return nil
 }

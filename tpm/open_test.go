@@ -11,7 +11,7 @@ import (
 
 	"github.com/google/go-tpm/tpm2"
 
-	"github.com/slkit/slkit/qemu"
+	"github.com/slkit/slkit/rig/swtpm"
 	"github.com/slkit/slkit/tpm"
 	"github.com/slkit/slkit/tpm/tpmtest"
 )
@@ -35,7 +35,7 @@ func TestOpenSwtpmTCP(t *testing.T) {
 			break
 		}
 	}
-	s, err := qemu.StartSwtpm(context.Background(), filepath.Join(t.TempDir(), "tpm"), qemu.WithTCPPorts(port))
+	s, err := swtpm.Start(context.Background(), filepath.Join(t.TempDir(), "tpm"), swtpm.WithTCPPorts(port))
 	if err != nil {
 		tpmtest.SkipOrFatal(t, err)
 	}
@@ -52,10 +52,11 @@ func TestOpenSwtpmTCP(t *testing.T) {
 	if _, err := tpm.ExtendData(c, 18, banks, strings.NewReader("x")); !errors.Is(err, tpm2.TPMRCLocality) {
 		t.Fatalf("PCR18 extend at locality 0: %v", err)
 	}
-	ctl, err := c.Control()
+	ctl, err := swtpm.DialCtrl("tcp", fmt.Sprintf("127.0.0.1:%d", port+1))
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer ctl.Close()
 	if err := ctl.SetLocality(2); err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +66,7 @@ func TestOpenSwtpmTCP(t *testing.T) {
 }
 
 func TestOpenBadSpecs(t *testing.T) {
-	for _, s := range []string{"bogus", "swtpm:tcp:nohost", "swtpm:tcp:h:0", "swtpm:unix:", "swtpm:unix:/x,foo=1", "swtpm:udp:x"} {
+	for _, s := range []string{"bogus", "swtpm:tcp:nohost", "swtpm:tcp:h:0", "swtpm:unix:", "swtpm:unix:/x,ctrl=/y", "swtpm:udp:x"} {
 		if _, err := tpm.Open(s); !errors.Is(err, tpm.ErrSpec) {
 			t.Errorf("%q: %v, want ErrSpec", s, err)
 		}

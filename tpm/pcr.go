@@ -1,16 +1,17 @@
 package tpm
 
 import (
-	"errors"
 	"fmt"
 	"sort"
+
+	"github.com/slkit/slkit/internal/errkind"
 
 	"github.com/google/go-tpm/tpm2"
 	"github.com/google/go-tpm/tpm2/transport"
 )
 
 // ErrTPM wraps failures of TPM commands (the CLI maps it to exit code 2).
-var ErrTPM = errors.New("TPM command failed")
+var ErrTPM = errkind.New(errkind.IO, "TPM command failed")
 
 // pcrSelect encodes PCR indices as a PC Client TPMS_PCR_SELECTION bitmap
 // (at least 3 octets, Part 2 §10.6.1).

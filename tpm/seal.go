@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/slkit/slkit/internal/errkind"
+
 	"github.com/google/go-tpm/tpm2"
 )
 
@@ -12,7 +14,7 @@ import (
 const MaxSecret = 128
 
 // ErrSecretSize is returned for an empty or oversized secret.
-var ErrSecretSize = errors.New("secret size")
+var ErrSecretSize = errkind.New(errkind.Input, "secret size")
 
 type sealConfig struct {
 	pin    []byte

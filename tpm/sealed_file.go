@@ -3,9 +3,10 @@ package tpm
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
+
+	"github.com/slkit/slkit/internal/errkind"
 
 	"github.com/google/go-tpm/tpm2"
 )
@@ -16,7 +17,7 @@ const SealedVersion = 1
 const sealedKind = "slkit-sealed"
 
 // ErrBadSealed wraps every problem with a sealed file's content.
-var ErrBadSealed = errors.New("bad sealed file")
+var ErrBadSealed = errkind.New(errkind.Input, "bad sealed file")
 
 // Sealed is a secret sealed to PCR values, as stored in a sealed file
 // (versioned JSON):

@@ -4,15 +4,17 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/slkit/slkit/internal/errkind"
+
 	"github.com/google/go-tpm/tpm2"
 )
 
 // Errors of Unseal. A refusal wraps ErrUnsealRefused (and ErrPCRMismatch
 // when PCRs differ); a wrong PIN wraps ErrBadPIN.
 var (
-	ErrUnsealRefused = errors.New("unseal refused")
-	ErrBadPIN        = errors.New("wrong PIN")
-	ErrLockout       = errors.New("TPM is in dictionary-attack lockout")
+	ErrUnsealRefused = errkind.New(errkind.Verify, "unseal refused")
+	ErrBadPIN        = errkind.New(errkind.Verify, "wrong PIN")
+	ErrLockout       = errkind.New(errkind.Verify, "TPM is in dictionary-attack lockout")
 )
 
 type unsealConfig struct {

@@ -1,18 +1,20 @@
 package update
 
-import "errors"
+import (
+	"github.com/slkit/slkit/internal/errkind"
+)
 
 // Sentinel errors; every error of this package wraps one of them or a
 // tpm/journal sentinel.
 var (
 	// ErrNoJournal: there is no journal, or nothing in it is pending.
-	ErrNoJournal = errors.New("nothing queued")
+	ErrNoJournal = errkind.New(errkind.Input, "nothing queued")
 	// ErrPlan: the requested update cannot be prepared safely (every
 	// sealed PCR is a firmware PCR, a kexec round trip with a change that
 	// needs a firmware reboot, a prediction that lacks a PCR...).
-	ErrPlan = errors.New("cannot prepare the update")
+	ErrPlan = errkind.New(errkind.Input, "cannot prepare the update")
 	// ErrNotUpdated: Finish was called before the post-update launch (the
 	// update object does not unseal yet); finishing now would reseal to
 	// the pre-update values.
-	ErrNotUpdated = errors.New("update not done yet")
+	ErrNotUpdated = errkind.New(errkind.Verify, "update not done yet")
 )

@@ -10,6 +10,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/slkit/slkit/internal/errkind"
+
 	"github.com/slkit/slkit/efi"
 	"github.com/slkit/slkit/efi/journal"
 	"github.com/slkit/slkit/tpm"
@@ -21,7 +23,7 @@ const PhaseEFICommit = "efi-commit"
 // ErrFirmwareReboot stops a launch whose committed changes take effect
 // only through the firmware. PreLaunch returns it only when its Reboot
 // seam returns (a test's); a real reboot does not return.
-var ErrFirmwareReboot = errors.New("rebooting through the firmware for the committed EFI variable changes; nothing launched")
+var ErrFirmwareReboot = errkind.New(errkind.IO, "rebooting through the firmware for the committed EFI variable changes; nothing launched")
 
 // PreLaunch is the pre-launch environment's half of the workflow, which
 // `slkit launch` runs before it verifies the policy or measures anything

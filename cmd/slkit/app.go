@@ -69,7 +69,7 @@ func newApp(e *env) *cli.App {
 		ErrWriter: e.stderr,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "tpm", Value: tpm.DefaultSpec, EnvVars: []string{"SLKIT_TPM"},
-				Usage: "TPM to use: device[:PATH], swtpm:tcp:HOST:PORT or swtpm:unix:PATH[,ctrl=PATH]"},
+				Usage: "TPM to use: device[:PATH], swtpm:tcp:HOST:PORT or swtpm:unix:PATH"},
 		},
 		HideHelpCommand: true,
 		// Repeat a flag to give several values: a value is never split at
@@ -95,12 +95,11 @@ func commands(e *env) []*cli.Command {
 	cs = append(cs, eventlogCommand(e))
 	cs = append(cs, launchCommands(e)...)
 	cs = append(cs, sealCommands(e)...)
-	cs = append(cs, rigCommand(e))
 	cs = append(cs, drtmCommand(e))
-	cs = append(cs, initramfsCommand(e), initCommand(e))
+	cs = append(cs, initCommand(e))
 	cs = append(cs, efiCommand(e))
 	cs = append(cs, updateCommand(e))
-	return cs
+	return append(cs, hostCommands(e)...)
 }
 
 func setUsageErrors(c *cli.Command) {

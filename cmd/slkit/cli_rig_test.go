@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/slkit/slkit/qemu"
-	"github.com/slkit/slkit/qemu/qemutest"
+	"github.com/slkit/slkit/rig/qemu"
+	"github.com/slkit/slkit/rig/qemu/qemutest"
 )
 
 func TestRigRunUsageErrors(t *testing.T) {

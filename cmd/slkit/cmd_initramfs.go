@@ -1,3 +1,5 @@
+//go:build !slkit_image
+
 package main
 
 import (

@@ -1,3 +1,5 @@
+//go:build !slkit_image
+
 package main
 
 import (
@@ -10,16 +12,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/slkit/slkit/qemu"
-)
-
-var (
-	// errGuestFailed is a guest that reported failure (exit 3).
-	errGuestFailed = errors.New("guest reported failure")
-	// errNoResult is a guest that stopped without reporting a result
-	// (a panic, a hang until the timeout, a guest that does not speak the
-	// rig's console conventions): a rig failure, exit 2.
-	errNoResult = errors.New("guest stopped without reporting a result")
+	"github.com/slkit/slkit/rig/qemu"
 )
 
 func rigCommand(e *env) *cli.Command {
@@ -151,13 +144,7 @@ func rigRun(e *env, c *cli.Context) error {
 	defer r.Close()
 	werr := r.VM.Wait(ctx)
 	res := tr.Result()
-	switch {
-	case werr != nil:
-	case !res.Reported:
-		werr = errNoResult
-	case !res.OK:
-		werr = fmt.Errorf("%w: %s", errGuestFailed, res.Reason)
-	}
+	werr = res.Err(werr)
 	rep := rigReport{Result: res, Phases: tr.Phases(), Total: time.Since(start), Accel: accel}
 	if c.String("dir") != "" {
 		rep.Console = filepath.Join(r.VM.Dir, "console.log")

@@ -1,7 +1,7 @@
 // Package fsys is the file-system seam under the deferred-commit journal:
 // the few calls an atomic replace needs (create a temporary file, write,
 // fsync, rename, fsync the directory), so that tests can run the journal
-// over efi/crashfs, which loses everything not made durable at a
+// over efi/efitest/crashfs, which loses everything not made durable at a
 // simulated crash. [OS] is the real file system.
 //
 // internal/atomicfile writes to the OS directly and is kept for the rest

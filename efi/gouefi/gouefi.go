@@ -20,8 +20,9 @@ package gouefi
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"fmt"
+
+	"github.com/slkit/slkit/internal/errkind"
 
 	"github.com/foxboron/go-uefi/efi/attributes"
 	"github.com/foxboron/go-uefi/efi/device"
@@ -35,7 +36,7 @@ import (
 
 // ErrUnsafeParser is returned instead of handing bytes to a go-uefi parser
 // that may exit the process.
-var ErrUnsafeParser = errors.New("go-uefi parser refused: it exits the process on malformed input")
+var ErrUnsafeParser = errkind.New(errkind.Input, "go-uefi parser refused: it exits the process on malformed input")
 
 // EFIVars implements go-uefi's efivarfs.EFIVars over an *efi.Vars.
 type EFIVars struct{ Vars *efi.Vars }

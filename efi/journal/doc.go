@@ -37,6 +37,6 @@
 // reports RebootRequired false, so the reboot happens once. [Inspect]
 // shows a journal and its progress without writing anything.
 //
-// Tests run both sides over efi/efitest (the variables) and efi/crashfs
+// Tests run both sides over efi/efitest (the variables) and efi/efitest/crashfs
 // (the disk, via WithFS).
 package journal

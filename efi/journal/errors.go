@@ -1,7 +1,7 @@
 package journal
 
 import (
-	"errors"
+	"github.com/slkit/slkit/internal/errkind"
 
 	"github.com/slkit/slkit/efi"
 )
@@ -15,25 +15,25 @@ var (
 	// is efi.ErrMalformed, so one check covers every slkit EFI parser.
 	ErrMalformed = efi.ErrMalformed
 	// ErrSignature: the journal's signature does not verify.
-	ErrSignature = errors.New("bad signature")
+	ErrSignature = errkind.New(errkind.Verify, "bad signature")
 	// ErrWrongKey: the journal is signed by a different key than the one
 	// slkit trusts.
-	ErrWrongKey = errors.New("signed by the wrong key")
+	ErrWrongKey = errkind.New(errkind.Verify, "signed by the wrong key")
 	// ErrReplay: the journal's generation is older than what was already
 	// committed, or a different journal reuses a committed generation.
-	ErrReplay = errors.New("replayed journal")
+	ErrReplay = errkind.New(errkind.Verify, "replayed journal")
 	// ErrNotAllowed: an entry names a variable outside the commit
 	// allow-list.
-	ErrNotAllowed = errors.New("variable not allowed")
+	ErrNotAllowed = errkind.New(errkind.Verify, "variable not allowed")
 	// ErrBadState: the state file is corrupt or does not belong to the
 	// journal.
-	ErrBadState = errors.New("bad state file")
+	ErrBadState = errkind.New(errkind.Input, "bad state file")
 	// ErrInterrupted: Enqueue found an entry whose commit was
 	// interrupted; the pre-launch environment must finish it first.
-	ErrInterrupted = errors.New("commit interrupted")
+	ErrInterrupted = errkind.New(errkind.Input, "commit interrupted")
 	// ErrFull: the journal would exceed 64 entries or 256 KiB.
-	ErrFull = errors.New("journal full")
+	ErrFull = errkind.New(errkind.Input, "journal full")
 	// ErrIncomplete: some entries failed or wait for a later boot (see
 	// Result.Err).
-	ErrIncomplete = errors.New("not all entries committed")
+	ErrIncomplete = errkind.New(errkind.IO, "not all entries committed")
 )

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/slkit/slkit/efi"
-	"github.com/slkit/slkit/efi/crashfs"
+	"github.com/slkit/slkit/efi/efitest/crashfs"
 	"github.com/slkit/slkit/efi/efitest"
 )
 

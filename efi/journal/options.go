@@ -34,7 +34,7 @@ func newOptions(opts []Option) options {
 }
 
 // WithFS puts the journal and state files on fsys instead of the OS
-// (tests use efi/crashfs).
+// (tests use efi/efitest/crashfs).
 func WithFS(f fsys.FS) Option { return func(o *options) { o.fs = f } }
 
 // WithTries sets the attempts per entry (1-255, default 3). Each attempt

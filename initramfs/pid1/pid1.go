@@ -1,10 +1,11 @@
 package pid1
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/slkit/slkit/internal/errkind"
 
 	"github.com/slkit/slkit/initramfs"
 )
@@ -49,7 +50,7 @@ func WithOutput(stdout, stderr io.Writer) Option {
 // ErrFinal is returned when the final power-off or reboot itself failed;
 // the caller has nothing left to do but exit (as PID 1, the kernel then
 // panics, which with panic=N reboots: the target is never booted).
-var ErrFinal = errors.New("power off or reboot failed")
+var ErrFinal = errkind.New(errkind.IO, "power off or reboot failed")
 
 // Run is the pre-launch environment's init: as PID 1 of a minimal image,
 // or as the uinit of a full one. It sets up stdio on the console, reads

@@ -12,6 +12,8 @@ import (
 	"io/fs"
 	"os"
 
+	"github.com/slkit/slkit/internal/errkind"
+
 	"github.com/slkit/slkit/internal/atomicfile"
 )
 
@@ -100,7 +102,7 @@ func KeyID(pub ed25519.PublicKey) string {
 
 // ErrExists is returned by GenerateKeyFiles when a key file is already
 // there (a signing key is never overwritten by accident).
-var ErrExists = errors.New("file exists")
+var ErrExists = errkind.New(errkind.Input, "file exists")
 
 // GenerateKeyFiles creates a new Ed25519 key pair from rand: the private
 // key at keyPath (mode 0600), the public key at pubPath (mode 0644), each

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/slkit/slkit/qemu/hostchan"
+	"github.com/slkit/slkit/slaunch/hostchan"
 )
 
 // HostTPM is the rig host's hold on the guest's TPM: swtpm's control

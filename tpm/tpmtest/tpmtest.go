@@ -12,15 +12,15 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/google/go-tpm-tools/simulator"
 	"github.com/google/go-tpm/tpm2"
 	"github.com/google/go-tpm/tpm2/transport"
 
-	"github.com/slkit/slkit/qemu"
+	"github.com/slkit/slkit/rig/swtpm"
 	"github.com/slkit/slkit/tpm"
-	"github.com/slkit/slkit/tpm/swtpm"
 )
 
 // EnvBackend selects the backend: "" or "sim" for the simulator, "swtpm"
@@ -41,7 +41,30 @@ type TPM struct {
 	// simulator), for tests that start a separate process.
 	SwtpmSpec string
 
-	sim *simulator.Simulator
+	sim  *simulator.Simulator
+	proc *swtpm.Process
+
+	mu   sync.Mutex
+	ctrl *swtpm.Ctrl
+}
+
+// Control returns the swtpm's control channel, dialled on first use and
+// closed with the TPM; the simulator has none (swtpm.ErrNoControl).
+func (t *TPM) Control() (*swtpm.Ctrl, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.ctrl != nil {
+		return t.ctrl, nil
+	}
+	if t.proc == nil {
+		return nil, fmt.Errorf("%s TPM: %w", t.Backend, swtpm.ErrNoControl)
+	}
+	c, err := t.proc.DialCtrl()
+	if err != nil {
+		return nil, err
+	}
+	t.ctrl = c
+	return c, nil
 }
 
 // Open returns a fresh TPM for t, closed (and checked for leaked handles)
@@ -71,7 +94,7 @@ func RequireSwtpm(t testing.TB) *TPM {
 func OpenSwtpm(t testing.TB) *TPM {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "swtpm")
-	s, err := qemu.StartSwtpm(context.Background(), dir, qemu.WithDataSocket())
+	s, err := swtpm.Start(context.Background(), dir, swtpm.WithDataSocket())
 	if err != nil {
 		SkipOrFatal(t, err)
 	}
@@ -80,7 +103,7 @@ func OpenSwtpm(t testing.TB) *TPM {
 	if err != nil {
 		t.Fatalf("open swtpm: %v", err)
 	}
-	tt := &TPM{Conn: c, Backend: "swtpm", SwtpmSpec: s.Spec()}
+	tt := &TPM{Conn: c, Backend: "swtpm", SwtpmSpec: s.Spec(), proc: s}
 	tt.share()
 	t.Cleanup(func() { tt.checkAndClose(t) })
 	return tt
@@ -179,5 +202,11 @@ func (t *TPM) checkAndClose(tb testing.TB) {
 			}
 		}
 	}
+	t.mu.Lock()
+	if t.ctrl != nil {
+		t.ctrl.Close()
+		t.ctrl = nil
+	}
+	t.mu.Unlock()
 	t.Conn.Close()
 }

@@ -1,0 +1,171 @@
+package qemu
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/slkit/slkit/rig/swtpm"
+	"github.com/slkit/slkit/slaunch/hostchan"
+)
+
+type rigConfig struct {
+	tpmState string
+	noTPM    bool
+	direct   bool
+	hostChan bool
+	handlers map[string]hostchan.Handler
+	vmOpts   []VMOption
+}
+
+// RigOption configures StartRig.
+type RigOption func(*rigConfig)
+
+// WithTPMState keeps the swtpm state in dir (reusing it makes a "reboot"
+// into the same TPM). Default: DIR/tpm.
+func WithTPMState(dir string) RigOption { return func(c *rigConfig) { c.tpmState = dir } }
+
+// WithoutTPM boots without a TPM.
+func WithoutTPM() RigOption { return func(c *rigConfig) { c.noTPM = true } }
+
+// WithDirectTPM connects QEMU straight to swtpm, without the Mux (and so
+// without DRTM emulation).
+func WithDirectTPM() RigOption { return func(c *rigConfig) { c.direct = true } }
+
+// WithHostHandler adds a host-channel handler (and the channel).
+func WithHostHandler(verb string, h hostchan.Handler) RigOption {
+	return func(c *rigConfig) { c.hostChan = true; c.handlers[verb] = h }
+}
+
+// WithHostChannelPort gives the guest a ttyS1 host channel even without
+// extra handlers (the TPM verbs are always there with a Mux).
+func WithHostChannelPort() RigOption { return func(c *rigConfig) { c.hostChan = true } }
+
+// WithVM passes options to the VM.
+func WithVM(opts ...VMOption) RigOption {
+	return func(c *rigConfig) { c.vmOpts = append(c.vmOpts, opts...) }
+}
+
+// Rig is a VM with its swtpm, the control-channel Mux and the host channel.
+type Rig struct {
+	Dir   string
+	Swtpm *swtpm.Process
+	Mux   *Mux
+	Host  *hostchan.Server
+	VM    *VM
+
+	hostLn  net.Listener
+	wg      sync.WaitGroup
+	closeMu sync.Once
+}
+
+// StartRig starts swtpm, the Mux, the host channel and QEMU, in dir.
+// Close ends them all, by PID.
+func StartRig(ctx context.Context, dir string, opts ...RigOption) (*Rig, error) {
+	cfg := rigConfig{handlers: map[string]hostchan.Handler{}}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	r := &Rig{Dir: dir}
+	ok := false
+	defer func() {
+		if !ok {
+			r.Close()
+		}
+	}()
+	vmOpts := append([]VMOption(nil), cfg.vmOpts...)
+	if !cfg.noTPM {
+		state := cfg.tpmState
+		if state == "" {
+			state = filepath.Join(dir, "tpm")
+		}
+		s, err := swtpm.Start(ctx, state)
+		if err != nil {
+			return nil, err
+		}
+		r.Swtpm = s
+		ctrl := s.CtrlPath
+		if !cfg.direct {
+			m, err := NewMux(s.CtrlPath, filepath.Join(dir, "mux.sock"))
+			if err != nil {
+				return nil, err
+			}
+			r.Mux = m
+			r.wg.Add(1)
+			go func() { defer r.wg.Done(); m.Serve() }()
+			ctrl = m.Path
+			cfg.hostChan = true
+		}
+		vmOpts = append(vmOpts, WithTPM(ctrl))
+	}
+	if cfg.hostChan {
+		if err := r.startHostChannel(&cfg); err != nil {
+			return nil, err
+		}
+		vmOpts = append(vmOpts, WithHostChannel(r.hostLn.Addr().String()))
+	}
+	vm, err := StartVM(ctx, dir, vmOpts...)
+	if err != nil {
+		return nil, err
+	}
+	r.VM = vm
+	ok = true
+	return r, nil
+}
+
+func (r *Rig) startHostChannel(cfg *rigConfig) error {
+	p := filepath.Join(r.Dir, "hostchan.sock")
+	_ = os.Remove(p)
+	ln, err := net.Listen("unix", p)
+	if err != nil {
+		return fmt.Errorf("host channel: %w", err)
+	}
+	r.hostLn = ln
+	r.Host = hostchan.NewServer()
+	if r.Mux != nil {
+		r.Mux.RegisterVerbs(r.Host)
+	}
+	for v, h := range cfg.handlers {
+		r.Host.Handle(v, h)
+	}
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			r.Host.Serve(c)
+			c.Close()
+		}
+	}()
+	return nil
+}
+
+// Close ends QEMU, the Mux and swtpm (by PID) and waits for the rig's
+// goroutines. It is safe to call more than once.
+func (r *Rig) Close() error {
+	r.closeMu.Do(func() {
+		if r.VM != nil {
+			r.VM.Close()
+		}
+		if r.hostLn != nil {
+			r.hostLn.Close()
+		}
+		if r.Mux != nil {
+			r.Mux.Close()
+		}
+		if r.Swtpm != nil {
+			r.Swtpm.Close()
+		}
+		r.wg.Wait()
+	})
+	return nil
+}

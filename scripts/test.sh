@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# test.sh — the body of `make test`: vet, every test (TPM tests on the
+# simulator, then TPM and CLI tests again on a fresh swtpm per test, and the
+# QEMU rig tests), then a check that no qemu/swtpm process this run started
+# is left. Every temporary file of the run, swtpm state directories and
+# sockets included, lives under one per-run directory ($TMPDIR), which is
+# how the leftover check tells this run's processes from a user's own.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+GO=${GO:-go}
+
+run=$(mktemp -d /tmp/sk.XXXXXX)
+export TMPDIR=$run
+trap 'rm -rf "$run"' EXIT
+
+rc=0
+step() { echo "+ $*"; "$@" || rc=1; }
+step "$GO" vet ./...
+step bash -c "cd bench && $GO vet ./..."
+step env SLKIT_REQUIRE_RIG=1 "$GO" test -count=1 -timeout 20m ./...
+step env SLKIT_REQUIRE_RIG=1 SLKIT_TEST_TPM=swtpm "$GO" test -count=1 -timeout 10m ./tpm/... ./launch/... ./update/... ./cmd/slkit/
+step bash scripts/check-leftovers.sh "$run"
+exit $rc
