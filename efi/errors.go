@@ -113,14 +113,15 @@ func (e *VarError) Error() string {
 
 func (e *VarError) Unwrap() error { return e.Err }
 
-// Is matches the sentinel that stands for the errno inside.
+// Is matches the sentinel that stands for the errno inside, and that
+// sentinel's kind (errkind).
 func (e *VarError) Is(target error) bool {
 	errno, ok := Errno(e.Err)
 	if !ok {
 		return false
 	}
 	for _, t := range errnoTable {
-		if t.errno == errno && t.sentinel == target {
+		if t.errno == errno && errors.Is(t.sentinel, target) {
 			return true
 		}
 	}
