@@ -36,6 +36,17 @@ func Open(opts ...Option) (*Vars, error) { return OpenDir(DefaultDir, opts...) }
 // EFIVARFS_MAGIC), so that slkit never writes "variables" into a plain
 // directory where none of efivarfs' semantics hold.
 func OpenDir(dir string, opts ...Option) (*Vars, error) {
+	b, err := OpenBackend(dir)
+	if err != nil {
+		return nil, err
+	}
+	return New(b, opts...), nil
+}
+
+// OpenBackend returns the Backend of the efivarfs mount at dir (the seam
+// [OpenDir] wraps), with the same check; tests run the efivarfs contract
+// (efi/efitest/conformance) against it.
+func OpenBackend(dir string) (Backend, error) {
 	var st unix.Statfs_t
 	if err := unix.Statfs(dir, &st); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrNoEFI, dir, err)
@@ -43,7 +54,7 @@ func OpenDir(dir string, opts ...Option) (*Vars, error) {
 	if uint32(st.Type) != unix.EFIVARFS_MAGIC {
 		return nil, fmt.Errorf("%w: %s is not an efivarfs mount", ErrNoEFI, dir)
 	}
-	return New(sysfs{dir}, opts...), nil
+	return sysfs{dir}, nil
 }
 
 func (s sysfs) path(name string) string { return filepath.Join(s.dir, name) }

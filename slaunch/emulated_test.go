@@ -15,21 +15,14 @@ import (
 	"github.com/slkit/slkit/tpm"
 )
 
-// TestEmulatedSKLGolden: the emulated DCE, written by hand from the layout
-// in emulated.go (SKL head.S header words, main.c skl_info).
+// TestEmulatedSKLGolden: the emulated DCE is the blob written by hand from
+// the layout table in slaunch/README.md (slaunchtest.EmulatedDCEBlob: SKL
+// head.S header words, main.c skl_info), then zeros to 0x1000.
 func TestEmulatedSKLGolden(t *testing.T) {
 	img := EmulatedSKL()
-	want := hx(t, `
-		4000 0001 0800 0010                    # entry 0x40, measured 0x100, skl_info 0x8, bootloader_data 0x1000
-		78f1268e049211e9832ac85b76c4cc02       # skl_info.uuid
-		00000000                               # skl_info.version 0
-		00000000                               # pad to 0x20
-		736c6b697420656d756c6174656420444345207631 # "slkit emulated DCE v1"
-		0000000000000000000000                 # NUL pad to 0x40
-		0f0b f4 ebfd                           # ud2; hlt; jmp .-1
-	`)
+	want := slaunchtest.EmulatedDCEBlob()
 	if len(img) != 0x1000 || !bytes.Equal(img[:len(want)], want) || !allZero(img[len(want):]) {
-		t.Fatalf("emulated SKL differs:\n got %x\nwant %x (then zeros to 0x1000)", img[:0x50], want)
+		t.Fatalf("emulated SKL differs:\n got %x\nwant %x (then zeros to 0x1000)", img[:0x50], want[:0x50])
 	}
 	s, err := ParseSKL(img)
 	if err != nil {
@@ -72,11 +65,6 @@ func chain(a tpm.Alg, ms ...[]byte) []byte {
 	return p
 }
 
-// measuredAMDInfo is AMD_INFO of the emulated SLRT with next, slrt_base
-// and boot_params_base zeroed, written by hand.
-const measuredAMDInfo = `05000000 38000000 0000000000000000 0a000000 38000000 00f0000000000000
-	0000000000000000 0000000000000000 0000 000000000000`
-
 func TestStageEmulatedPrediction(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
@@ -105,7 +93,7 @@ func TestStageEmulatedPrediction(t *testing.T) {
 				t.Fatalf("DCE blob is not SLB[0:0x100]")
 			}
 			entry := []byte{byte(tc.wantEntry), byte(tc.wantEntry >> 8), 0, 0} // le32
-			policy := [][]byte{hx(t, measuredAMDInfo), []byte(in.Cmdline)}
+			policy := [][]byte{slaunchtest.EmulatedMeasuredAMDInfo(), []byte(in.Cmdline)}
 			if tc.initrd != nil {
 				policy = append(policy, tc.initrd)
 			}

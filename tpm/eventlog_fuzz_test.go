@@ -11,12 +11,14 @@ import (
 )
 
 // FuzzParseEventLog checks that any input either fails with a LogError or
-// parses into a log that re-encodes and re-parses to the same events and
-// replays without error.
+// parses into a log that re-encodes and re-parses to the same events,
+// replays without error, and exports as CEL-JSON exactly as a port of
+// systemd-pcrlock does (or is refused where systemd refuses it).
 func FuzzParseEventLog(f *testing.F) {
 	f.Add(unhex(f, goldenLog))
 	f.Add([]byte{})
 	f.Add(make([]byte, 32))
+	f.Add(celLog(celEvents))
 	if b, err := os.ReadFile(filepath.Join("testdata", "eventlogs", "ovmf-q35-swtpm.bin")); err == nil {
 		f.Add(b)
 	}
@@ -49,8 +51,17 @@ func FuzzParseEventLog(f *testing.F) {
 		if _, err := l.Replay(); err != nil {
 			t.Fatalf("replay: %v", err)
 		}
-		if _, err := l.MarshalCEL(); err != nil {
+		// CEL-JSON: what the port of systemd-pcrlock's reader and writer
+		// computes from the raw bytes, or refused where systemd fails.
+		cel, err := l.MarshalCEL()
+		sd, sdErr := systemdCEL(b, true)
+		switch {
+		case err != nil && !errors.Is(err, tpm.ErrNotCEL):
 			t.Fatal(err)
+		case (err == nil) != (sdErr == nil):
+			t.Fatalf("CEL-JSON: slkit %v, systemd %v", err, sdErr)
+		case err == nil && string(cel) != sd:
+			t.Fatalf("CEL-JSON differs from systemd's:\n%s\n%s", cel, sd)
 		}
 	})
 }

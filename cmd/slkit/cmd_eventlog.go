@@ -130,7 +130,7 @@ func eventlogExport(e *env, c *cli.Context) error {
 	}
 	b, err := l.MarshalCEL()
 	if err != nil {
-		return err
+		return inputError{c.Args().First(), err}
 	}
 	_, err = e.stdout.Write(append(b, '\n'))
 	return err

@@ -126,10 +126,6 @@ func TestImmutableAndPhantom(t *testing.T) {
 	if got := readFile(t, s, ph); len(got) != 0 {
 		t.Fatalf("phantom reads % x", got)
 	}
-	s.SetFlags(ph.String(), 0)
-	if err := s.Remove(ph.String()); errno(err) != syscall.EINVAL {
-		t.Fatalf("unlink phantom: %v", err)
-	}
 	names, _ := s.ReadDir()
 	if len(names) != 2 {
 		t.Fatalf("dir %v", names)

@@ -48,15 +48,26 @@ func randomChange(r *rand.Rand, token *uint16) Change {
 	}
 }
 
-// model applies batches the way the journal orders them (late entries
-// last within each generation) to the initial values.
+// model applies batches to the initial values in the order efi/README.md
+// documents for a queue call: BootNext and OsIndications changes after all
+// others, each group in the order queued. The order is spelled out here,
+// not taken from the package, so that a bug in the journal's ordering
+// shows as a difference from the model.
 func model(initial map[efi.Name][]byte, batches ...[]Change) map[efi.Name][]byte {
 	m := map[efi.Name][]byte{}
 	for k, v := range initial {
 		m[k] = v
 	}
 	for _, b := range batches {
-		for _, e := range order(b) {
+		var early, late []Change
+		for _, c := range b {
+			if c.Var == efi.BootNext || c.Var == efi.OsIndications {
+				late = append(late, c)
+			} else {
+				early = append(early, c)
+			}
+		}
+		for _, e := range append(early, late...) {
 			cur, ok := m[e.Var]
 			switch e.Op {
 			case OpSet:
