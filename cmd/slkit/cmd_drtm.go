@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/slkit/slkit/internal/atomicfile"
+	"github.com/slkit/slkit/internal/readlimit"
 	"github.com/slkit/slkit/launch"
 	"github.com/slkit/slkit/slaunch"
 	"github.com/slkit/slkit/tpm"
@@ -63,7 +64,8 @@ func drtmCommand(e *env) *cli.Command {
 				Name:  "verify",
 				Usage: "in the launched OS: check that a dynamic launch happened and that the DRTM log replays to PCR17/18 in every bank (exit 3 if not)",
 				Flags: []cli.Flag{
-					&cli.StringFlag{Name: "log", Value: launch.DRTMTargetLogPath, Usage: "DRTM event log `FILE` (default: the one slkit launch hands over)"},
+					&cli.StringFlag{Name: "log", Value: launch.DRTMTargetLogPath, Usage: "DRTM event log `FILE` (default: a Secure Launch kernel's securityfs log when there is one, else the one slkit launch hands over)"},
+					&cli.StringFlag{Name: "securityfs", Value: slaunch.SecurityFSDir, Usage: "the Secure Launch kernel's securityfs `DIR` (eventlog, txt/): a copy can be read elsewhere"},
 					jsonFlag,
 				},
 				Action: func(c *cli.Context) error { return drtmVerify(e, c) },
@@ -73,21 +75,37 @@ func drtmCommand(e *env) *cli.Command {
 }
 
 // drtmVerify is `slkit drtm verify`: slaunch.ReportDRTM of the DRTM log
-// against the TPM. A missing log is a verdict (no DRTM log: exit 3), a
-// malformed one an input error.
+// against the TPM. Without --log, a Secure Launch kernel's securityfs log
+// (the whole LOG_INFO buffer) is read when there is one, with the TXT
+// registers next to it; else the log slkit launch handed over. A missing
+// log is a verdict (no DRTM log: exit 3), a malformed or empty one an
+// input error.
 func drtmVerify(e *env, c *cli.Context) error {
 	if err := needArgs(c, 0, 0, "no arguments"); err != nil {
 		return err
 	}
 	name := c.String("log")
-	var log *tpm.EventLog
-	b, err := os.ReadFile(name)
+	sfs := c.String("securityfs")
+	var txt *slaunch.KernelTXTRegisters
+	if kernelLog := filepath.Join(sfs, "eventlog"); !c.IsSet("log") && exists(kernelLog) {
+		name = kernelLog
+		var err error
+		if txt, err = slaunch.ReadKernelTXTRegisters(os.DirFS(sfs)); err != nil {
+			return inputError{"", err}
+		}
+	}
+	var klog *slaunch.KernelLog
+	b, err := readlimit.ReadFile(name, slaunch.MaxKernelLogSize)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
-		return inputError{name, errors.Unwrap(err)}
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return inputError{name, pe.Err}
+		}
+		return inputError{"", err}
 	default:
-		if log, err = tpm.ParseEventLog(b); err != nil {
+		if klog, err = slaunch.ParseKernelLog(b); err != nil {
 			return inputError{name, err}
 		}
 	}
@@ -96,40 +114,75 @@ func drtmVerify(e *env, c *cli.Context) error {
 		return err
 	}
 	defer t.Close()
+	var log *tpm.EventLog
+	if klog != nil {
+		log = klog.Log
+	}
 	r, err := slaunch.ReportDRTM(t, log)
 	if err != nil {
 		return err
 	}
+	r.Log, r.TXT = klog, txt
 	if c.Bool("json") {
 		if err := e.writeJSON(r); err != nil {
 			return err
 		}
 	} else {
-		verdict := "DRTM happened: " + name + " replays to PCR 17 and 18 in every bank it carries"
-		if !r.OK {
-			verdict = "DRTM did not happen"
-		}
-		fmt.Fprintln(e.stdout, verdict)
-		for _, b := range r.Banks {
-			st := "log matches"
-			switch {
-			case !b.InLog && b.Match:
-				st = "not in the log; PCR 17 left its reset value"
-			case !b.InLog:
-				st = "not in the log"
-			case !b.Match:
-				st = fmt.Sprintf("log gives PCR17 %s, PCR18 %s", b.Log17.Short(), b.Log18.Short())
-			}
-			fmt.Fprintf(e.stdout, "  %-6s PCR17 %s  PCR18 %s  %s\n", b.Bank, b.PCR17, b.PCR18, st)
-		}
+		printDRTMReport(e, r, name)
 	}
 	if r.OK {
 		return nil
 	}
-	if log == nil {
+	if klog == nil {
 		return fmt.Errorf("%w (no DRTM log: %s does not exist)", r.Err(), name)
 	}
 	return r.Err()
+}
+
+func printDRTMReport(e *env, r *slaunch.DRTMReport, name string) {
+	verdict := "DRTM happened: " + name + " replays to PCR 17 and 18 in every bank it carries"
+	if !r.OK {
+		verdict = "DRTM did not happen"
+	}
+	fmt.Fprintln(e.stdout, verdict)
+	if k := r.Log; k != nil && (k.Unused > 0 || k.Format == slaunch.KernelLogTPM12) {
+		fmt.Fprintf(e.stdout, "  log: %s, %d events, a %d-byte buffer of which %d bytes are unused\n", k.Format, len(k.Log.Events), k.BufferSize, k.Unused)
+	}
+	if k := r.Log; k != nil && k.Markers > 0 {
+		fmt.Fprintf(e.stdout, "  log: %d start/end markers (0x503/0x504) of Secure Launch v14 or earlier: not measurements, not replayed\n", k.Markers)
+	}
+	for _, b := range r.Banks {
+		st := "log matches"
+		switch {
+		case !b.InLog && b.Match:
+			st = "not in the log; PCR 17 left its reset value"
+		case !b.InLog:
+			st = "not in the log"
+		case !b.Match:
+			st = fmt.Sprintf("log gives PCR17 %s, PCR18 %s", b.Log17.Short(), b.Log18.Short())
+		}
+		fmt.Fprintf(e.stdout, "  %-6s PCR17 %s  PCR18 %s  %s\n", b.Bank, b.PCR17, b.PCR18, st)
+	}
+	if x := r.TXT; x != nil {
+		var regs []string
+		for _, f := range []struct {
+			name string
+			v    *slaunch.Reg
+		}{{"STS", x.STS}, {"ESTS", x.ESTS}, {"ERRORCODE", x.ErrorCode}, {"DIDVID", x.DIDVID}, {"VER.EMIF", x.VerEMIF}, {"SCRATCHPAD", x.Scratchpad}, {"E2STS", x.E2STS}} {
+			if f.v != nil {
+				regs = append(regs, fmt.Sprintf("%s %#x", f.name, uint64(*f.v)))
+			}
+		}
+		fmt.Fprintf(e.stdout, "  TXT registers (securityfs): %s\n", strings.Join(regs, ", "))
+		for _, n := range x.Notes() {
+			fmt.Fprintf(e.stdout, "  note: %s\n", n)
+		}
+	}
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // drtmPlatform is the machine, or a recording given with --platform.
