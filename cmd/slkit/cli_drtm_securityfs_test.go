@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -112,5 +113,92 @@ func TestDRTMVerifySecurityFS(t *testing.T) {
 	}
 	if r = runSlkit(t, tt, "drtm", "verify", "--securityfs", empty, "--log", filepath.Join(f.dir, "run", "drtm-eventlog.bin")); r.code != 0 {
 		t.Errorf("--log given: %d %s", r.code, r.stderr)
+	}
+}
+
+// grubScriptCheck runs GRUB's own parser on a generated file.
+func grubScriptCheck(t *testing.T, path string) {
+	t.Helper()
+	bin, err := exec.LookPath("grub-script-check")
+	if err != nil {
+		tpmtest.SkipOrFatal(t, err)
+	}
+	if out, err := exec.Command(bin, path).CombinedOutput(); err != nil {
+		t.Errorf("grub-script-check %s: %v\n%s", path, err, out)
+	}
+}
+
+// TestDRTMStageGRUBV16: a Secure Launch v16 kernel (no static MLE header,
+// SLAUNCH_FLAG in loadflags) is accepted by the grub backend, and the
+// entry says what the loader does instead; GRUB's parser accepts it.
+func TestDRTMStageGRUBV16(t *testing.T) {
+	dir := t.TempDir()
+	kernel := writeDRTMFile(t, dir, "vmlinuz-v16", slaunchtest.KernelV16())
+	acm := writeDRTMFile(t, dir, "sinit.bin", slaunchtest.ACM(slaunchtest.DefaultACM()))
+	out := filepath.Join(dir, "41_slkit")
+	r := runSlkit(t, nil, "drtm", "stage", "--backend", "grub", "--kernel", kernel, "--dce", acm, "--cmdline", "quiet", "--out", out)
+	if r.code != 0 {
+		t.Fatalf("grub, v16 kernel: %d %s", r.code, r.stderr)
+	}
+	got := string(mustRead(t, out))
+	for _, want := range []string{
+		"# slkit: vmlinuz-v16: Secure Launch v16 kernel (boot protocol 2.15, SLAUNCH_FLAG in loadflags 0x05): no static MLE header",
+		"# EFI boot: the loader installs EFI_SLAUNCH_PROTOCOL (534189e0-6fde-413d-be91-cd4e8d672fea)",
+		"# legacy boot: the loader puts the SLRT's address in boot_params.slr_table_addr (zero page 0x078)",
+		"\tslaunch\n\tslaunch_module " + acm + "\n\tlinux " + kernel + " quiet\n}\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("entry lacks %q:\n%s", want, got)
+		}
+	}
+	grubScriptCheck(t, out)
+}
+
+// TestDRTMStageHardwareChecklist: the hardware backend still refuses
+// (exit 3, one line: a ring-0 stub is required), and with --out it writes
+// what it staged and checklist.txt next to it; a v16 kernel is accepted
+// (no static MLE header needed); a platform that is not capable gets the
+// checklist of what to fix and exit 3 too.
+func TestDRTMStageHardwareChecklist(t *testing.T) {
+	dir := t.TempDir()
+	v15 := writeDRTMFile(t, dir, "vmlinuz", slaunchtest.Kernel(0x020F, 0x14, 0x200))
+	v16 := writeDRTMFile(t, dir, "vmlinuz-v16", slaunchtest.KernelV16())
+	acm := writeDRTMFile(t, dir, "sinit.bin", slaunchtest.ACM(slaunchtest.DefaultACM()))
+	skl := writeDRTMFile(t, dir, "skl.bin", slaunchtest.SKL(0x2000, 0x40, 0x1800, 0x10, 0x2000))
+	for _, c := range []struct {
+		name, platform, kernel, dce string
+		files                       []string
+		want                        []string
+	}{
+		{"txt, v15", "txt-ready", v15, acm, []string{"checklist.txt", "os-sinit-data.bin", "slrt.bin"},
+			[]string{"TXT.SINIT.BASE 0x8fb00000", "[x] SINIT ACM"}},
+		{"txt, v16", "txt-ready", v16, acm, []string{"checklist.txt"},
+			[]string{"[x] kernel: Secure Launch v16", "kernel: EFI boot: the loader installs EFI_SLAUNCH_PROTOCOL"}},
+		{"skinit", "skinit-ready", v15, skl, []string{"checklist.txt", "expected.json", "slrt.bin"},
+			[]string{"SKINIT streams the SKL's first 0x1800 bytes"}},
+		{"not capable", "not-capable", v15, skl, []string{"checklist.txt"}, []string{"Neither architecture is ready"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "stage")
+			r := runSlkit(t, nil, "drtm", "stage", "--backend", "hardware", "--platform", drtmPlatformFile(c.platform),
+				"--kernel", c.kernel, "--dce", c.dce, "--out", out)
+			if r.code != 3 || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stdout, "checklist.txt lists what a ring-0 launch still needs") {
+				t.Fatalf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+			}
+			var names []string
+			es, _ := os.ReadDir(out)
+			for _, e := range es {
+				names = append(names, e.Name())
+			}
+			if strings.Join(names, " ") != strings.Join(c.files, " ") {
+				t.Errorf("staged %v, want %v", names, c.files)
+			}
+			cl := string(mustRead(t, filepath.Join(out, "checklist.txt")))
+			for _, w := range c.want {
+				if !strings.Contains(cl, w) {
+					t.Errorf("checklist lacks %q:\n%s", w, cl)
+				}
+			}
+		})
 	}
 }

@@ -42,7 +42,8 @@ func drtmCommand(e *env) *cli.Command {
 				Description: "emulated: writes the emulated DCE (slb.bin, dce-blob.bin), the SLRT, the DRTM log prefix\n" +
 					"  and the predicted PCR17/18 (expected.json, prediction.json) to --out DIR.\n" +
 					"grub: writes a TrenchBoot GRUB menu entry to --out FILE (paths as GRUB sees them).\n" +
-					"hardware: probes, stages and validates, then refuses (exit 3): no ring-0 dynamic-launch stub.\n" +
+					"hardware: probes, stages and validates, then refuses (exit 3): no ring-0 dynamic-launch stub;\n" +
+					"  with --out DIR it writes what it staged and checklist.txt, what a ring-0 launch still needs here.\n" +
 					"See slaunch/README.md.",
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "backend", Usage: "emulated, grub or hardware (required)"},
@@ -50,7 +51,7 @@ func drtmCommand(e *env) *cli.Command {
 					&cli.StringFlag{Name: "initrd", Usage: "initrd `FILE` (default: none)"},
 					&cli.StringFlag{Name: "cmdline", Usage: "kernel command line (UTF-8)"},
 					&cli.StringFlag{Name: "dce", Usage: "SINIT ACM or SKL `FILE` (grub, hardware)"},
-					&cli.StringFlag{Name: "out", Usage: "output directory (emulated) or menu entry file (grub)"},
+					&cli.StringFlag{Name: "out", Usage: "output directory (emulated; hardware: the staged files and checklist.txt) or menu entry file (grub)"},
 					&cli.StringFlag{Name: "title", Usage: "GRUB menu entry title"},
 					&cli.StringFlag{Name: "grub-root", Usage: "grub: where GRUB's root device is mounted here (/boot: /boot/vmlinuz is written as /vmlinuz; default: paths as given)"},
 					&cli.BoolFlag{Name: "unrestricted", Usage: "grub: let anyone at the console boot the entry even with a GRUB superuser password"},
@@ -455,11 +456,17 @@ func drtmStageGRUB(e *env, c *cli.Context) error {
 		return err
 	}
 	defer closeAll()
-	// TrenchBoot GRUB launches only a Secure Launch kernel: it needs the MLE header.
-	if _, _, err := slaunch.FindMLEHeader(in.Kernel, in.KernelSize); err != nil {
+	// Only a Secure Launch kernel can be launched: a v15 kernel with its
+	// static MLE header, or a v16 kernel that hands the header's offset to
+	// the loader at run time. The entry says which, and what the loader
+	// does.
+	k, err := slaunch.DetectSecureLaunch(in.Kernel, in.KernelSize)
+	if err != nil {
 		return inputErr(c.String("kernel"), err)
 	}
-	ge := slaunch.GRUBEntry{Title: c.String("title"), Cmdline: c.String("cmdline"), Unrestricted: c.Bool("unrestricted")}
+	ge := slaunch.GRUBEntry{Title: c.String("title"), Cmdline: c.String("cmdline"), Unrestricted: c.Bool("unrestricted"),
+		Comments: k.Describe()}
+	ge.Comments[0] = "slkit: " + filepath.Base(c.String("kernel")) + ": " + ge.Comments[0]
 	for _, p := range []struct {
 		dst  *string
 		flag string
@@ -503,7 +510,7 @@ func drtmStageHardware(e *env, c *cli.Context) error {
 		return err
 	}
 	defer closeAll()
-	_, err = slaunch.StageHardware(slaunch.HardwareInput{Platform: p, Images: im, DCE: dce, Banks: banks})
+	st, err := slaunch.StageHardware(slaunch.HardwareInput{Platform: p, Images: im, DCE: dce, Banks: banks})
 	var fe *slaunch.FormatError
 	switch {
 	case errors.As(err, &fe) && fe.What == "kernel", errors.Is(err, slaunch.ErrNoMLEHeader):
@@ -511,5 +518,43 @@ func drtmStageHardware(e *env, c *cli.Context) error {
 	case errors.Is(err, slaunch.ErrMalformed):
 		return inputError{c.String("dce"), err}
 	}
+	if dir := c.String("out"); dir != "" && (errors.Is(err, slaunch.ErrNeedsDLStub) || errors.Is(err, slaunch.ErrNotCapable)) {
+		if werr := writeHardwareStage(dir, st); werr != nil {
+			return werr
+		}
+		fmt.Fprintf(e.stdout, "staged in %s; %s lists what a ring-0 launch still needs on this machine\n", dir, hardwareChecklist)
+	}
 	return err
+}
+
+// hardwareChecklist is the checklist's file name in a hardware stage.
+const hardwareChecklist = "checklist.txt"
+
+// writeHardwareStage writes what the hardware backend staged (the SLRT,
+// TXT OsSinitData, the SKINIT prediction, as far as it got) and the
+// checklist of what a ring-0 launch still needs next to it.
+func writeHardwareStage(dir string, st *slaunch.HardwareStage) error {
+	files := []stageFile{{hardwareChecklist, []byte(st.Checklist())}}
+	if st.SLRT != nil {
+		b, err := st.SLRT.MarshalBinary()
+		if err != nil {
+			return err
+		}
+		files = append(files, stageFile{"slrt.bin", b})
+	}
+	if st.OsSinitData != nil {
+		b, err := st.OsSinitData.MarshalBinary()
+		if err != nil {
+			return err
+		}
+		files = append(files, stageFile{"os-sinit-data.bin", b})
+	}
+	if st.Prediction != nil {
+		b, err := json.MarshalIndent(st.Prediction.Expected(), "", "  ")
+		if err != nil {
+			return err
+		}
+		files = append(files, stageFile{"expected.json", append(b, '\n')})
+	}
+	return writeStageDir(dir, files)
 }
