@@ -28,7 +28,9 @@ type enrolled struct {
 // enroll runs the round trip a fleet verifier runs once per machine: a
 // first bundle (any nonce) gives the EK certificate and the AK; the
 // verifier makes the challenge; the machine's TPM activates it.
-func enroll(t *testing.T, m *attesttest.Machine) *enrolled {
+func enroll(t *testing.T, m *attesttest.Machine) *enrolled { return enrollB(t, m) }
+
+func enrollB(t testing.TB, m *attesttest.Machine) *enrolled {
 	t.Helper()
 	chain, err := m.CA.Chain()
 	if err != nil {
