@@ -12,6 +12,7 @@ import (
 	"github.com/slkit/slkit/attest"
 	"github.com/slkit/slkit/attest/attesttest"
 	"github.com/slkit/slkit/attest/verifier"
+	"github.com/slkit/slkit/launch"
 	"github.com/slkit/slkit/rig/swtpm"
 	"github.com/slkit/slkit/slaunch"
 	"github.com/slkit/slkit/tpm"
@@ -240,5 +241,15 @@ func TestVerifyMeasuredLaunch(t *testing.T) {
 	}
 	if p17, _ := ev.PCRs.Get(tpm.SHA256, slaunch.PCRDCE); !p17.Equal(tpm.OnesDigest(tpm.SHA256)) {
 		t.Errorf("PCR 17 after a measured launch: %s", p17)
+	}
+	// The verifier's images must be the policy's: a changed kernel under
+	// --images is an input error, never a prediction of another kernel.
+	k := filepath.Join(e.Images, "boot", "vmlinuz")
+	b, _ := os.ReadFile(k)
+	os.WriteFile(k, append(b, 0), 0o644)
+	_, err = verifier.Verify(ev, e.options(nonce, e.Signed))
+	mustRefuse(t, "changed image", err, verifier.ErrImages, "kernel /boot/vmlinuz: sha256", "policy entry")
+	if errors.Is(err, launch.ErrImageMismatch) {
+		t.Error("an images-directory problem is reported as a refused launch")
 	}
 }
