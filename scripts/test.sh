@@ -18,6 +18,6 @@ step() { echo "+ $*"; "$@" || rc=1; }
 step "$GO" vet ./...
 step bash -c "cd bench && $GO vet ./..."
 step env SLKIT_REQUIRE_RIG=1 "$GO" test -count=1 -timeout 20m ./...
-step env SLKIT_REQUIRE_RIG=1 SLKIT_TEST_TPM=swtpm "$GO" test -count=1 -timeout 10m ./tpm/... ./launch/... ./update/... ./cmd/slkit/
+step env SLKIT_REQUIRE_RIG=1 SLKIT_TEST_TPM=swtpm "$GO" test -count=1 -timeout 10m ./tpm/... ./launch/... ./update/... ./attest/ ./cmd/slkit/
 step bash scripts/check-leftovers.sh "$run"
 exit $rc

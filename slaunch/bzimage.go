@@ -13,6 +13,7 @@ const (
 	bzBootFlag         = 0x1FE // u16 0xAA55
 	bzHeaderMagic      = 0x202 // "HdrS"
 	bzVersion          = 0x206 // u16 boot protocol version
+	bzLoadFlags        = 0x211 // u8 loadflags
 	bzXLoadFlags       = 0x236 // u16 (2.12+); bit 0 XLF_KERNEL_64
 	bzKernelInfoOffset = 0x268 // u32 (2.15+): kernel_info, from the start of the protected-mode code
 	bzHeaderEnd        = 0x26C
@@ -36,6 +37,9 @@ type BzImage struct {
 	SetupSize int64 `json:"setup_size"`
 	// Version is the boot protocol version (0x020F is 2.15).
 	Version uint16 `json:"version"`
+	// LoadFlags is the setup header's loadflags byte; bit 2 is
+	// SLAUNCH_FLAG (SlaunchFlag).
+	LoadFlags uint8 `json:"loadflags"`
 	// XLoadFlags bit 0 says the kernel has a 64-bit entry point.
 	XLoadFlags uint16 `json:"xloadflags"`
 	// KernelInfoOffset is the kernel_info offset from the protected-mode
@@ -68,7 +72,8 @@ func ParseBzImage(r io.ReaderAt, size int64) (*BzImage, error) {
 	if f.u16(bzBootFlag, "boot_flag") != 0xAA55 {
 		return nil, formatErr("kernel", bzBootFlag, "boot_flag is not 0xAA55: not an x86 bzImage")
 	}
-	bz := &BzImage{Size: size, SetupSects: int(f.u8(bzSetupSects, "setup_sects")), Version: f.u16(bzVersion, "version")}
+	bz := &BzImage{Size: size, SetupSects: int(f.u8(bzSetupSects, "setup_sects")), Version: f.u16(bzVersion, "version"),
+		LoadFlags: f.u8(bzLoadFlags, "loadflags")}
 	if bz.SetupSects == 0 {
 		bz.SetupSects = 4
 	}

@@ -27,6 +27,9 @@ var (
 	// ErrNoDRTM is returned when PCR17/18 show that no dynamic launch
 	// happened, or that the DRTM log does not describe it (see NoDRTMError).
 	ErrNoDRTM = errkind.New(errkind.Verify, "DRTM did not happen")
+	// ErrNoKernelLog is a Secure Launch kernel's DRTM log buffer that
+	// holds no event (all zero, or a header only).
+	ErrNoKernelLog = errkind.New(errkind.Input, "empty DRTM log buffer")
 	// ErrNotRecorded is returned by a recorded platform for a read that the
 	// recording does not hold.
 	ErrNotRecorded = errkind.New(errkind.IO, "not in the recording")

@@ -23,10 +23,14 @@ type GRUBEntry struct {
 	// boot the entry even when GRUB has a superuser password; off unless
 	// asked for.
 	Unrestricted bool
+	// Comments are written as "# " lines before the entry (GRUB script
+	// comments), e.g. what the kernel expects from the loader.
+	Comments []string
 }
 
 // MenuEntry renders the entry:
 //
+//	# COMMENT...
 //	menuentry 'TITLE' [--unrestricted] {
 //		slaunch
 //		slaunch_module DCE
@@ -47,7 +51,7 @@ func (e GRUBEntry) MenuEntry() (string, error) {
 		e.Title = "slkit secure launch"
 	}
 	for name, v := range map[string]string{"title": e.Title, "DCE path": e.DCE, "kernel path": e.Kernel,
-		"initrd path": e.Initrd, "command line": e.Cmdline} {
+		"initrd path": e.Initrd, "command line": e.Cmdline, "comment": strings.Join(e.Comments, " ")} {
 		if strings.ContainsAny(v, "\n\r\x00") {
 			return "", fmt.Errorf("GRUB entry: %s contains a line break or NUL", name)
 		}
@@ -56,6 +60,9 @@ func (e GRUBEntry) MenuEntry() (string, error) {
 		return "", fmt.Errorf("GRUB entry: command line %q has leading, trailing or repeated white space, which GRUB's linux command collapses", e.Cmdline)
 	}
 	var b strings.Builder
+	for _, c := range e.Comments {
+		b.WriteString("# " + c + "\n")
+	}
 	opt := ""
 	if e.Unrestricted {
 		opt = " --unrestricted"

@@ -1,8 +1,16 @@
 package slaunch
 
 import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/slkit/slkit/slaunch/slaunchtest"
+	"github.com/slkit/slkit/tpm/tpmtest"
 )
 
 func TestGRUBMenuEntryGolden(t *testing.T) {
@@ -70,5 +78,63 @@ func TestGRUBPath(t *testing.T) {
 		if err != nil || got != tc.want {
 			t.Errorf("GRUBPath(%q, %q) = %q, %v; want %q", tc.root, tc.local, got, err, tc.want)
 		}
+	}
+}
+
+// TestGRUBEntriesPassGrubScriptCheck: GRUB's own parser (grub-script-check,
+// Debian grub-common) accepts every entry MenuEntry writes — words with
+// each character GRUB's lexer treats specially, quotes in titles and
+// paths, the description comments of a v15 and a v16 kernel — and refuses
+// an entry with an unbalanced quote, so the check can fail.
+func TestGRUBEntriesPassGrubScriptCheck(t *testing.T) {
+	bin, err := exec.LookPath("grub-script-check")
+	if err != nil {
+		tpmtest.SkipOrFatal(t, fmt.Errorf("grub-script-check (grub-common): %w", err))
+	}
+	check := func(name, script string) error {
+		p := filepath.Join(t.TempDir(), name)
+		if err := os.WriteFile(p, []byte(script), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command(bin, p).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("%v: %s", err, out)
+		}
+		return nil
+	}
+	var comments []string
+	for _, img := range [][]byte{slaunchtest.Kernel(0x020F, 0x14, 0x200), slaunchtest.KernelV16()} {
+		k, err := DetectSecureLaunch(bytes.NewReader(img), int64(len(img)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		comments = append(comments, k.Describe()...)
+	}
+	special := "$`\\\"';&|<>{}[]*?~#!()=%@,:+^"
+	entries := []GRUBEntry{
+		{Title: "Debian with Secure Launch", DCE: "/boot/skl.bin", Kernel: "/boot/vmlinuz", Initrd: "/boot/initrd.img",
+			Cmdline: "root=/dev/vda1 console=ttyS0,115200n8 quiet", Unrestricted: true, Comments: comments},
+		{Title: "it's \"quoted\" $HOME", Kernel: "/boot/my kernel's", Cmdline: "a=$x b;c d'e f\"g {h} [i] *j ?k ~l #m !n"},
+		{Title: "ünïcode ⚙", Kernel: "/vmlinuz", Initrd: "/with space/initrd", Cmdline: ""},
+	}
+	for _, c := range special {
+		entries = append(entries, GRUBEntry{Title: "char " + string(c), Kernel: "/k" + string(c) + "x", Cmdline: "p" + string(c) + "=" + string(c) + "v"})
+	}
+	var all strings.Builder
+	for i, e := range entries {
+		s, err := e.MenuEntry()
+		if err != nil {
+			t.Fatalf("entry %d: %v", i, err)
+		}
+		if err := check(fmt.Sprintf("entry%d.cfg", i), s); err != nil {
+			t.Errorf("grub-script-check refuses\n%s: %v", s, err)
+		}
+		all.WriteString(s)
+	}
+	if err := check("all.cfg", all.String()); err != nil {
+		t.Errorf("grub-script-check refuses the entries together: %v", err)
+	}
+	if err := check("bad.cfg", "menuentry 'x' {\n\tlinux '/vmlinuz\n}\n"); err == nil {
+		t.Fatal("negative control: grub-script-check accepted an unbalanced quote")
 	}
 }

@@ -33,15 +33,22 @@ type HardwareInput struct {
 type HardwareStage struct {
 	Arch   Arch
 	Status *Status
-	MLE    *MLEHeader
-	ACM    *ACM // Intel
-	SKL    *SKL // AMD
-	SLRT   *SLRT
+	// Kernel is how the kernel supports Secure Launch (v15 or v16).
+	Kernel *SecureLaunchKernel
+	// MLE is the static MLE header (v15 kernels; nil for v16).
+	MLE  *MLEHeader
+	ACM  *ACM // Intel
+	SKL  *SKL // AMD
+	SLRT *SLRT
 	// OsSinitData is the TXT heap table (Intel).
 	OsSinitData *OsSinitData
 	// Prediction is PCR17/18 (AMD; Intel PCRs come from the ACM's log, see
 	// PredictTXT).
 	Prediction *Prediction
+
+	// staged lists what was staged and validated, for the refusal and the
+	// checklist.
+	staged []string
 }
 
 // StageHardware probes the platform, parses and validates the DCE against
@@ -52,7 +59,10 @@ type HardwareStage struct {
 // returned with the stage; a platform that is not capable gives
 // ErrNotCapable with the probe's reasons, a DCE that does not fit gives
 // ErrPlatformMismatch or ErrMalformed, a kernel without Secure Launch
-// support ErrNoMLEHeader.
+// support ErrNoMLEHeader. A Secure Launch v16 kernel is accepted without a
+// static MLE header: the DCE is matched with the header's fixed version
+// and capabilities, and what needs the header's run-time offset (the
+// SLRT, OsSinitData, the SKINIT prediction) is left to the loader.
 func StageHardware(in HardwareInput) (*HardwareStage, error) {
 	st := &HardwareStage{Status: Probe(in.Platform)}
 	switch {
@@ -65,21 +75,26 @@ func StageHardware(in HardwareInput) (*HardwareStage, error) {
 			st.Status.TXT.Verdict, strings.Join(st.Status.TXT.Reasons, "; "),
 			st.Status.SKINIT.Verdict, strings.Join(st.Status.SKINIT.Reasons, "; "))
 	}
-	mle, _, err := FindMLEHeader(in.Kernel, in.KernelSize)
+	k, err := DetectSecureLaunch(in.Kernel, in.KernelSize)
 	if err != nil {
 		return st, err
 	}
-	st.MLE = mle
-	staged := []string{"platform probe: " + st.Arch.String() + " ready", fmt.Sprintf("kernel MLE header (version %#x, capabilities %#x)", mle.Version, mle.Capabilities)}
-	if st.Arch == ArchTXT {
-		err = st.stageTXT(in, &staged)
+	st.Kernel, st.MLE = k, k.MLE
+	st.staged = []string{"platform probe: " + st.Arch.String() + " ready"}
+	if k.MLE != nil {
+		st.staged = append(st.staged, fmt.Sprintf("kernel MLE header (version %#x, capabilities %#x)", k.MLE.Version, k.MLE.Capabilities))
 	} else {
-		err = st.stageSKINIT(in, &staged)
+		st.staged = append(st.staged, "kernel: Secure Launch v16, no static MLE header: the SLRT, OsSinitData and PCR prediction need its offset, entry and end, which the kernel reports at run time (setup_dlme or dl_launch): the loader builds them then")
+	}
+	if st.Arch == ArchTXT {
+		err = st.stageTXT(in, &st.staged)
+	} else {
+		err = st.stageSKINIT(in, &st.staged)
 	}
 	if err != nil {
 		return st, err
 	}
-	return st, &HardwareRefusal{Arch: st.Arch.String(), Staged: staged}
+	return st, &HardwareRefusal{Arch: st.Arch.String(), Staged: st.staged}
 }
 
 func (st *HardwareStage) stageTXT(in HardwareInput, staged *[]string) error {
@@ -94,12 +109,21 @@ func (st *HardwareStage) stageTXT(in HardwareInput, staged *[]string) error {
 	if err := acm.MatchPlatform(ids); err != nil {
 		return err
 	}
-	caps, err := acm.MatchMLE(st.MLE, st.Status.TPM.VersionMajor == 2)
+	mle := st.MLE
+	if mle == nil {
+		// A v16 header's version and capabilities are fixed (sl_stub.S):
+		// enough to match the ACM's capabilities before the launch.
+		mle = &MLEHeader{Version: v16MLEVersion, Capabilities: v16MLECapabilities}
+	}
+	caps, err := acm.MatchMLE(mle, st.Status.TPM.VersionMajor == 2)
 	if err != nil {
 		return err
 	}
 	st.ACM = acm
 	*staged = append(*staged, fmt.Sprintf("SINIT ACM (date %#x) matches the chipset, the processor and the MLE", acm.Date))
+	if st.MLE == nil {
+		return nil
+	}
 	info, err := readIntelInfo(in.Platform)
 	if err != nil {
 		return err
@@ -131,6 +155,10 @@ func (st *HardwareStage) stageSKINIT(in HardwareInput, staged *[]string) error {
 		return err
 	}
 	st.SKL = skl
+	if st.MLE == nil {
+		*staged = append(*staged, fmt.Sprintf("SKL (%s header, measured %#x bytes)", skl.Layout, skl.MeasuredSize))
+		return nil
+	}
 	entry, dlme, _, err := LinuxDLME(in.Kernel, in.KernelSize)
 	if err != nil {
 		return err

@@ -48,6 +48,7 @@ const (
 	txtDPR        = 0x330
 	txtE2STS      = 0x8F0
 	stsSENTERDone = 1 << 0
+	stsSEXITDone  = 1 << 1
 	estsTXTReset  = 1 << 0
 	verProdFused  = 1 << 31
 	// errorcodeBenign is the ERRORCODE value tboot treats as "no error"

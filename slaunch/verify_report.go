@@ -15,6 +15,11 @@ type DRTMReport struct {
 	Reason string `json:"reason,omitempty"`
 	// Banks are the TPM's active banks, in its order.
 	Banks []BankReport `json:"banks"`
+	// Log describes the log read when it came from a Secure Launch
+	// kernel's securityfs buffer (or any buffer ParseKernelLog read).
+	Log *KernelLog `json:"log,omitempty"`
+	// TXT are the TXT registers the kernel reports under securityfs.
+	TXT *KernelTXTRegisters `json:"txt_registers,omitempty"`
 
 	err error
 }

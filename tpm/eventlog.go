@@ -229,3 +229,7 @@ func (l *EventLog) EventsFor(pcr int) []Event {
 func (s *SpecID) String() string {
 	return strings.TrimRight(s.Signature, "\x00")
 }
+
+// FirmwareLogPath is where Linux exposes the firmware's TCG event log
+// (securityfs, drivers/char/tpm/eventlog).
+const FirmwareLogPath = "/sys/kernel/security/tpm0/binary_bios_measurements"

@@ -23,7 +23,9 @@ func pcrSelect(pcrs []int) []byte {
 	return tpm2.PCClientCompatible.PCRs(u...)
 }
 
-func selectedPCRs(bitmap []byte) []int {
+// SelectedPCRs lists the PCR indices set in a TPMS_PCR_SELECTION bitmap
+// (Part 2 §10.6.1), ascending.
+func SelectedPCRs(bitmap []byte) []int {
 	var out []int
 	for i, b := range bitmap {
 		for bit := 0; bit < 8; bit++ {
@@ -77,7 +79,7 @@ func ReadPCRs(t transport.TPM, sel Selection) (*PCRs, error) {
 		progressed := false
 		for _, s := range rsp.PCRSelectionOut.PCRSelections {
 			a := Alg(s.Hash)
-			for _, i := range selectedPCRs(s.PCRSelect) {
+			for _, i := range SelectedPCRs(s.PCRSelect) {
 				if k >= len(rsp.PCRValues.Digests) {
 					return nil, fmt.Errorf("%w: PCR_Read returned fewer digests than selected", ErrTPM)
 				}

@@ -96,6 +96,7 @@ func commands(e *env) []*cli.Command {
 	cs = append(cs, launchCommands(e)...)
 	cs = append(cs, sealCommands(e)...)
 	cs = append(cs, drtmCommand(e))
+	cs = append(cs, attestCommand(e))
 	cs = append(cs, initCommand(e))
 	cs = append(cs, efiCommand(e))
 	cs = append(cs, updateCommand(e))

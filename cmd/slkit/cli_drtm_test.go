@@ -158,14 +158,17 @@ func TestDRTMStageGRUB(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("grub: %d %s", r.code, r.stderr)
 	}
-	want := "menuentry 'Secure Launch' {\n\tslaunch\n\tslaunch_module " + skl + "\n\tlinux " + kernel + " root=/dev/vda1 quiet\n}\n"
+	v15 := "# slkit: vmlinuz: Secure Launch v15 kernel (boot protocol 2.15): static MLE header at file offset 0x600 (kernel_info.mle_header_offset 0x200), version 0x20002, capabilities 0x227, entry 0x300\n" +
+		"# the loader finds the header through kernel_info, as TrenchBoot GRUB grub-sl-2.12-v11 does (slaunch, slaunch_module)\n"
+	want := v15 + "menuentry 'Secure Launch' {\n\tslaunch\n\tslaunch_module " + skl + "\n\tlinux " + kernel + " root=/dev/vda1 quiet\n}\n"
 	if got := string(mustRead(t, out)); got != want || r.stdout != want {
 		t.Fatalf("menu entry:\n%s\nwant:\n%s", got, want)
 	}
+	grubScriptCheck(t, out)
 	// --grub-root maps the local paths to GRUB's.
 	r = runSlkit(t, nil, "drtm", "stage", "--backend", "grub", "--kernel", kernel, "--dce", skl, "--grub-root", dir,
 		"--cmdline", "quiet", "--out", out, "--unrestricted")
-	want = "menuentry 'slkit secure launch' --unrestricted {\n\tslaunch\n\tslaunch_module /skl.bin\n\tlinux /vmlinuz quiet\n}\n"
+	want = v15 + "menuentry 'slkit secure launch' --unrestricted {\n\tslaunch\n\tslaunch_module /skl.bin\n\tlinux /vmlinuz quiet\n}\n"
 	if r.code != 0 || string(mustRead(t, out)) != want {
 		t.Fatalf("--grub-root: %d %s\n%s", r.code, r.stderr, mustRead(t, out))
 	}
@@ -175,7 +178,8 @@ func TestDRTMStageGRUB(t *testing.T) {
 	}
 	plain := writeDRTMFile(t, dir, "plain", slaunchtest.Kernel(0x020F, 0x10, 0))
 	r = runSlkit(t, nil, "drtm", "stage", "--backend", "grub", "--kernel", plain, "--dce", skl, "--out", out+".2")
-	if r.code != 1 || !strings.Contains(r.stderr, plain+": kernel has no MLE header: kernel_info has no mle_header_offset") {
+	if r.code != 1 || !strings.Contains(r.stderr, plain+": kernel has no MLE header: kernel_info has no mle_header_offset") ||
+		!strings.Contains(r.stderr, "and no SLAUNCH_FLAG in loadflags (0x00), which a Secure Launch v16 kernel sets") {
 		t.Fatalf("kernel without MLE header: %d %s", r.code, r.stderr)
 	}
 	if _, err := os.Stat(out + ".2"); err == nil {

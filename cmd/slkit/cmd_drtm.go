@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/slkit/slkit/internal/atomicfile"
+	"github.com/slkit/slkit/internal/readlimit"
 	"github.com/slkit/slkit/launch"
 	"github.com/slkit/slkit/slaunch"
 	"github.com/slkit/slkit/tpm"
@@ -41,7 +42,8 @@ func drtmCommand(e *env) *cli.Command {
 				Description: "emulated: writes the emulated DCE (slb.bin, dce-blob.bin), the SLRT, the DRTM log prefix\n" +
 					"  and the predicted PCR17/18 (expected.json, prediction.json) to --out DIR.\n" +
 					"grub: writes a TrenchBoot GRUB menu entry to --out FILE (paths as GRUB sees them).\n" +
-					"hardware: probes, stages and validates, then refuses (exit 3): no ring-0 dynamic-launch stub.\n" +
+					"hardware: probes, stages and validates, then refuses (exit 3): no ring-0 dynamic-launch stub;\n" +
+					"  with --out DIR it writes what it staged and checklist.txt, what a ring-0 launch still needs here.\n" +
 					"See slaunch/README.md.",
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "backend", Usage: "emulated, grub or hardware (required)"},
@@ -49,7 +51,7 @@ func drtmCommand(e *env) *cli.Command {
 					&cli.StringFlag{Name: "initrd", Usage: "initrd `FILE` (default: none)"},
 					&cli.StringFlag{Name: "cmdline", Usage: "kernel command line (UTF-8)"},
 					&cli.StringFlag{Name: "dce", Usage: "SINIT ACM or SKL `FILE` (grub, hardware)"},
-					&cli.StringFlag{Name: "out", Usage: "output directory (emulated) or menu entry file (grub)"},
+					&cli.StringFlag{Name: "out", Usage: "output directory (emulated; hardware: the staged files and checklist.txt) or menu entry file (grub)"},
 					&cli.StringFlag{Name: "title", Usage: "GRUB menu entry title"},
 					&cli.StringFlag{Name: "grub-root", Usage: "grub: where GRUB's root device is mounted here (/boot: /boot/vmlinuz is written as /vmlinuz; default: paths as given)"},
 					&cli.BoolFlag{Name: "unrestricted", Usage: "grub: let anyone at the console boot the entry even with a GRUB superuser password"},
@@ -63,7 +65,8 @@ func drtmCommand(e *env) *cli.Command {
 				Name:  "verify",
 				Usage: "in the launched OS: check that a dynamic launch happened and that the DRTM log replays to PCR17/18 in every bank (exit 3 if not)",
 				Flags: []cli.Flag{
-					&cli.StringFlag{Name: "log", Value: launch.DRTMTargetLogPath, Usage: "DRTM event log `FILE` (default: the one slkit launch hands over)"},
+					&cli.StringFlag{Name: "log", Value: launch.DRTMTargetLogPath, Usage: "DRTM event log `FILE` (default: a Secure Launch kernel's securityfs log when there is one, else the one slkit launch hands over)"},
+					&cli.StringFlag{Name: "securityfs", Value: slaunch.SecurityFSDir, Usage: "the Secure Launch kernel's securityfs `DIR` (eventlog, txt/): a copy can be read elsewhere"},
 					jsonFlag,
 				},
 				Action: func(c *cli.Context) error { return drtmVerify(e, c) },
@@ -73,21 +76,37 @@ func drtmCommand(e *env) *cli.Command {
 }
 
 // drtmVerify is `slkit drtm verify`: slaunch.ReportDRTM of the DRTM log
-// against the TPM. A missing log is a verdict (no DRTM log: exit 3), a
-// malformed one an input error.
+// against the TPM. Without --log, a Secure Launch kernel's securityfs log
+// (the whole LOG_INFO buffer) is read when there is one, with the TXT
+// registers next to it; else the log slkit launch handed over. A missing
+// log is a verdict (no DRTM log: exit 3), a malformed or empty one an
+// input error.
 func drtmVerify(e *env, c *cli.Context) error {
 	if err := needArgs(c, 0, 0, "no arguments"); err != nil {
 		return err
 	}
 	name := c.String("log")
-	var log *tpm.EventLog
-	b, err := os.ReadFile(name)
+	sfs := c.String("securityfs")
+	var txt *slaunch.KernelTXTRegisters
+	if kernelLog := filepath.Join(sfs, "eventlog"); !c.IsSet("log") && exists(kernelLog) {
+		name = kernelLog
+		var err error
+		if txt, err = slaunch.ReadKernelTXTRegisters(os.DirFS(sfs)); err != nil {
+			return inputError{"", err}
+		}
+	}
+	var klog *slaunch.KernelLog
+	b, err := readlimit.ReadFile(name, slaunch.MaxKernelLogSize)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
-		return inputError{name, errors.Unwrap(err)}
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return inputError{name, pe.Err}
+		}
+		return inputError{"", err}
 	default:
-		if log, err = tpm.ParseEventLog(b); err != nil {
+		if klog, err = slaunch.ParseKernelLog(b); err != nil {
 			return inputError{name, err}
 		}
 	}
@@ -96,40 +115,75 @@ func drtmVerify(e *env, c *cli.Context) error {
 		return err
 	}
 	defer t.Close()
+	var log *tpm.EventLog
+	if klog != nil {
+		log = klog.Log
+	}
 	r, err := slaunch.ReportDRTM(t, log)
 	if err != nil {
 		return err
 	}
+	r.Log, r.TXT = klog, txt
 	if c.Bool("json") {
 		if err := e.writeJSON(r); err != nil {
 			return err
 		}
 	} else {
-		verdict := "DRTM happened: " + name + " replays to PCR 17 and 18 in every bank it carries"
-		if !r.OK {
-			verdict = "DRTM did not happen"
-		}
-		fmt.Fprintln(e.stdout, verdict)
-		for _, b := range r.Banks {
-			st := "log matches"
-			switch {
-			case !b.InLog && b.Match:
-				st = "not in the log; PCR 17 left its reset value"
-			case !b.InLog:
-				st = "not in the log"
-			case !b.Match:
-				st = fmt.Sprintf("log gives PCR17 %s, PCR18 %s", b.Log17.Short(), b.Log18.Short())
-			}
-			fmt.Fprintf(e.stdout, "  %-6s PCR17 %s  PCR18 %s  %s\n", b.Bank, b.PCR17, b.PCR18, st)
-		}
+		printDRTMReport(e, r, name)
 	}
 	if r.OK {
 		return nil
 	}
-	if log == nil {
+	if klog == nil {
 		return fmt.Errorf("%w (no DRTM log: %s does not exist)", r.Err(), name)
 	}
 	return r.Err()
+}
+
+func printDRTMReport(e *env, r *slaunch.DRTMReport, name string) {
+	verdict := "DRTM happened: " + name + " replays to PCR 17 and 18 in every bank it carries"
+	if !r.OK {
+		verdict = "DRTM did not happen"
+	}
+	fmt.Fprintln(e.stdout, verdict)
+	if k := r.Log; k != nil && (k.Unused > 0 || k.Format == slaunch.KernelLogTPM12) {
+		fmt.Fprintf(e.stdout, "  log: %s, %d events, a %d-byte buffer of which %d bytes are unused\n", k.Format, len(k.Log.Events), k.BufferSize, k.Unused)
+	}
+	if k := r.Log; k != nil && k.Markers > 0 {
+		fmt.Fprintf(e.stdout, "  log: %d start/end markers (0x503/0x504) of Secure Launch v14 or earlier: not measurements, not replayed\n", k.Markers)
+	}
+	for _, b := range r.Banks {
+		st := "log matches"
+		switch {
+		case !b.InLog && b.Match:
+			st = "not in the log; PCR 17 left its reset value"
+		case !b.InLog:
+			st = "not in the log"
+		case !b.Match:
+			st = fmt.Sprintf("log gives PCR17 %s, PCR18 %s", b.Log17.Short(), b.Log18.Short())
+		}
+		fmt.Fprintf(e.stdout, "  %-6s PCR17 %s  PCR18 %s  %s\n", b.Bank, b.PCR17, b.PCR18, st)
+	}
+	if x := r.TXT; x != nil {
+		var regs []string
+		for _, f := range []struct {
+			name string
+			v    *slaunch.Reg
+		}{{"STS", x.STS}, {"ESTS", x.ESTS}, {"ERRORCODE", x.ErrorCode}, {"DIDVID", x.DIDVID}, {"VER.EMIF", x.VerEMIF}, {"SCRATCHPAD", x.Scratchpad}, {"E2STS", x.E2STS}} {
+			if f.v != nil {
+				regs = append(regs, fmt.Sprintf("%s %#x", f.name, uint64(*f.v)))
+			}
+		}
+		fmt.Fprintf(e.stdout, "  TXT registers (securityfs): %s\n", strings.Join(regs, ", "))
+		for _, n := range x.Notes() {
+			fmt.Fprintf(e.stdout, "  note: %s\n", n)
+		}
+	}
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // drtmPlatform is the machine, or a recording given with --platform.
@@ -402,11 +456,17 @@ func drtmStageGRUB(e *env, c *cli.Context) error {
 		return err
 	}
 	defer closeAll()
-	// TrenchBoot GRUB launches only a Secure Launch kernel: it needs the MLE header.
-	if _, _, err := slaunch.FindMLEHeader(in.Kernel, in.KernelSize); err != nil {
+	// Only a Secure Launch kernel can be launched: a v15 kernel with its
+	// static MLE header, or a v16 kernel that hands the header's offset to
+	// the loader at run time. The entry says which, and what the loader
+	// does.
+	k, err := slaunch.DetectSecureLaunch(in.Kernel, in.KernelSize)
+	if err != nil {
 		return inputErr(c.String("kernel"), err)
 	}
-	ge := slaunch.GRUBEntry{Title: c.String("title"), Cmdline: c.String("cmdline"), Unrestricted: c.Bool("unrestricted")}
+	ge := slaunch.GRUBEntry{Title: c.String("title"), Cmdline: c.String("cmdline"), Unrestricted: c.Bool("unrestricted"),
+		Comments: k.Describe()}
+	ge.Comments[0] = "slkit: " + filepath.Base(c.String("kernel")) + ": " + ge.Comments[0]
 	for _, p := range []struct {
 		dst  *string
 		flag string
@@ -450,7 +510,7 @@ func drtmStageHardware(e *env, c *cli.Context) error {
 		return err
 	}
 	defer closeAll()
-	_, err = slaunch.StageHardware(slaunch.HardwareInput{Platform: p, Images: im, DCE: dce, Banks: banks})
+	st, err := slaunch.StageHardware(slaunch.HardwareInput{Platform: p, Images: im, DCE: dce, Banks: banks})
 	var fe *slaunch.FormatError
 	switch {
 	case errors.As(err, &fe) && fe.What == "kernel", errors.Is(err, slaunch.ErrNoMLEHeader):
@@ -458,5 +518,43 @@ func drtmStageHardware(e *env, c *cli.Context) error {
 	case errors.Is(err, slaunch.ErrMalformed):
 		return inputError{c.String("dce"), err}
 	}
+	if dir := c.String("out"); dir != "" && (errors.Is(err, slaunch.ErrNeedsDLStub) || errors.Is(err, slaunch.ErrNotCapable)) {
+		if werr := writeHardwareStage(dir, st); werr != nil {
+			return werr
+		}
+		fmt.Fprintf(e.stdout, "staged in %s; %s lists what a ring-0 launch still needs on this machine\n", dir, hardwareChecklist)
+	}
 	return err
+}
+
+// hardwareChecklist is the checklist's file name in a hardware stage.
+const hardwareChecklist = "checklist.txt"
+
+// writeHardwareStage writes what the hardware backend staged (the SLRT,
+// TXT OsSinitData, the SKINIT prediction, as far as it got) and the
+// checklist of what a ring-0 launch still needs next to it.
+func writeHardwareStage(dir string, st *slaunch.HardwareStage) error {
+	files := []stageFile{{hardwareChecklist, []byte(st.Checklist())}}
+	if st.SLRT != nil {
+		b, err := st.SLRT.MarshalBinary()
+		if err != nil {
+			return err
+		}
+		files = append(files, stageFile{"slrt.bin", b})
+	}
+	if st.OsSinitData != nil {
+		b, err := st.OsSinitData.MarshalBinary()
+		if err != nil {
+			return err
+		}
+		files = append(files, stageFile{"os-sinit-data.bin", b})
+	}
+	if st.Prediction != nil {
+		b, err := json.MarshalIndent(st.Prediction.Expected(), "", "  ")
+		if err != nil {
+			return err
+		}
+		files = append(files, stageFile{"expected.json", append(b, '\n')})
+	}
+	return writeStageDir(dir, files)
 }

@@ -17,7 +17,7 @@ import (
 )
 
 // firmwareEventLog is where Linux exposes the firmware's TCG event log.
-const firmwareEventLog = "/sys/kernel/security/tpm0/binary_bios_measurements"
+const firmwareEventLog = tpm.FirmwareLogPath
 
 var pinFlags = []cli.Flag{
 	&cli.BoolFlag{Name: "pin", Usage: "require/ask for a PIN (read from the terminal without echo, or the first line of stdin)"},

@@ -51,12 +51,26 @@ func notProduct(path string) string {
 		return ""
 	case rel == "rig" || strings.HasPrefix(rel, "rig/"):
 		return "the rig"
-	case strings.HasSuffix(rel, "test") || strings.Contains(rel, "test/") || strings.HasSuffix(rel, "/crashfs"):
+	case isTestHelper(rel):
 		return "a test helper"
 	case strings.HasPrefix(rel, "internal/layering"):
 		return "this test"
 	}
 	return ""
+}
+
+// isTestHelper reports whether a package path lies in a test helper: a
+// directory named after its parent plus "test" (tpm/tpmtest,
+// attest/attesttest, efi/efitest/crashfs), not a package that merely ends
+// in "test" (attest).
+func isTestHelper(rel string) bool {
+	parts := strings.Split(rel, "/")
+	for i := 1; i < len(parts); i++ {
+		if parts[i] == parts[i-1]+"test" {
+			return true
+		}
+	}
+	return false
 }
 
 // TestProductImportsNoRig: no product package depends, even indirectly,
@@ -92,6 +106,32 @@ func TestProductImportsNoRig(t *testing.T) {
 	check("slkit_image", list(t, "slkit_image", "./cmd/slkit"))
 }
 
+// TestImageHasNoVerifier: the slkit built into images (-tags slkit_image)
+// quotes and activates but does not verify, so it links neither the
+// verifier package nor go-attestation; the host build has both (the
+// check can fail).
+func TestImageHasNoVerifier(t *testing.T) {
+	heavy := func(d string) bool {
+		return d == module+"/attest/verifier" || strings.HasPrefix(d, "github.com/google/go-attestation/")
+	}
+	for _, c := range []struct {
+		tags string
+		want bool
+	}{{"slkit_image", false}, {"", true}} {
+		got := false
+		for _, p := range list(t, c.tags, "./cmd/slkit") {
+			if p.ImportPath == module+"/cmd/slkit" {
+				for _, d := range p.Deps {
+					got = got || heavy(d)
+				}
+			}
+		}
+		if got != c.want {
+			t.Errorf("cmd/slkit with tags %q links the verifier or go-attestation: %v, want %v", c.tags, got, c.want)
+		}
+	}
+}
+
 // TestNotProductSorts keeps the classification honest: it must catch the
 // packages it is meant to catch.
 func TestNotProductSorts(t *testing.T) {
@@ -101,6 +141,9 @@ func TestNotProductSorts(t *testing.T) {
 		module + "/tpm/tpmtest":                    true,
 		module + "/efi/efitest/crashfs":            true,
 		module + "/slaunch/slaunchtest":            true,
+		module + "/attest/attesttest":              true,
+		module + "/attest":                         false,
+		module + "/attest/verifier":                false,
 		"github.com/google/go-tpm-tools/simulator": true,
 		"testing":                       true,
 		module + "/tpm":                 false,

@@ -42,6 +42,7 @@ type config struct {
 	tcpPort    int
 	startup    bool
 	logLevel   int
+	ekCA       string
 }
 
 // Option configures Start.
@@ -79,6 +80,11 @@ func Start(ctx context.Context, dir string, opts ...Option) (*Process, error) {
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("swtpm state dir: %w", err)
+	}
+	if cfg.ekCA != "" {
+		if err := manufacture(ctx, dir, cfg.ekCA); err != nil {
+			return nil, err
+		}
 	}
 	s := &Process{
 		Dir:      dir,

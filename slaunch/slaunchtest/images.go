@@ -170,3 +170,15 @@ func ACM(a ACMSpec) []byte {
 	}
 	return b
 }
+
+// KernelV16 lays out a Secure Launch v16 bzImage: the setup header of
+// Kernel with boot protocol 2.15 and loadflags LOADED_HIGH|SLAUNCH_FLAG
+// (boot.rst "loadflags" bit 0; bit 2 SLAUNCH_FLAG of the Secure Launch
+// series' arch/x86/include/uapi/asm/bootparam.h), and a kernel_info of
+// the 16-byte fixed part alone (no mle_header_offset: v16 keeps the MLE
+// header in vmlinux, arch/x86/kernel/sl_stub.S).
+func KernelV16() []byte {
+	b := Kernel(0x020F, 0x10, 0)
+	b[0x211] = 1<<0 | 1<<2 // loadflags: LOADED_HIGH | SLAUNCH_FLAG
+	return b
+}

@@ -1,0 +1,43 @@
+package launch
+
+import (
+	"io/fs"
+
+	"github.com/slkit/slkit/launch/policy"
+	"github.com/slkit/slkit/tpm"
+)
+
+// PredictPolicyEntry predicts what the launch of entry pe of the signed
+// policy file signed produces in banks, as Launch would measure it: the
+// entry's images opened in fsys at the entry's paths and checked against
+// its SHA-256 digests first (a mismatch is ErrImageMismatch, naming the
+// image), the signed policy measured, the entry's profile (Predict); with
+// drtm, the emulated dynamic launch too (PredictEmulatedDRTM). A verifier
+// calls it to tell whether evidence shows that entry launched.
+func PredictPolicyEntry(fsys fs.FS, signed []byte, pe *policy.Entry, banks []tpm.Alg, drtm bool) (*Prediction, error) {
+	prof, err := ProfileByName(pe.Profile)
+	if err != nil {
+		return nil, err
+	}
+	e, closeImages, err := openEntry(fsys, pe, signed)
+	if err != nil {
+		return nil, err
+	}
+	defer closeImages()
+	check := policyCheck(pe)
+	for _, c := range []Component{Kernel, Initrd} {
+		ds, ok, err := e.digest(c, []tpm.Alg{tpm.SHA256})
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			if err := check(c, ds); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if drtm {
+		return PredictEmulatedDRTM(e, prof, banks)
+	}
+	return Predict(e, prof, banks)
+}
