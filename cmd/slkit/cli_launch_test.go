@@ -262,7 +262,8 @@ func TestLaunchCLIDryRun(t *testing.T) {
 	for _, m := range phaseRE.FindAllStringSubmatch(r.stderr, -1) {
 		phases = append(phases, m[1])
 	}
-	if fmt.Sprint(phases) != "[verify-policy measure kexec]" || strings.Count(r.stderr, "\n") != 3 {
+	if fmt.Sprint(phases) != "[verify-policy measure kexec]" || strings.Count(r.stderr, "\n") != 4 ||
+		!strings.HasSuffix(r.stderr, "\nslkit: kexec: loaded with none (dry run)\n") {
 		t.Fatalf("phase markers %v in %q", phases, r.stderr)
 	}
 	if r := runSlkit(t, tt, "eventlog", "replay", "--against-tpm", log); r.code != 0 {

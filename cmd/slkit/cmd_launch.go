@@ -117,6 +117,7 @@ func launchAction(e *env, c *cli.Context, es efiSeams) error {
 		launch.WithKexec(launch.NewKexec(launch.WithDryRun(dry))),
 		launch.WithPhase(phase),
 		launch.WithWarnings(func(m string) { fmt.Fprintf(e.stderr, "slkit: warning: %s\n", oneLine(m)) }),
+		launch.WithInfo(func(m string) { fmt.Fprintf(e.stderr, "slkit: %s\n", m) }),
 	}, append(drtm, launchEFIOptions(efiStep, t)...)...)...)
 	if err != nil {
 		if res == nil {
