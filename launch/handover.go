@@ -21,14 +21,35 @@ const TargetLogPath = "/slkit/prelaunch-eventlog.bin"
 // what u-root's CatInitrds uses and also suits compressed initrds.
 const initrdAlign = 512
 
+// HandoverDir is the only directory of the launched kernel's initramfs
+// that the hand-over archive writes: the event logs and every
+// HandoverFile land under it. The archive is not measured, so everything
+// under /slkit/ is untrusted input in the target (check it against the
+// TPM, or against what the target's own measured image expects), and a
+// target image must not ship anything under /slkit/ itself: the archive
+// is unpacked over it.
+const HandoverDir = "/slkit/"
+
 // HandoverFile is an unmeasured file handed to the launched kernel next to
 // the event log, for data whose integrity is enforced otherwise: a sealed
 // secret (the TPM releases it only to the measured state) cannot be inside
 // the measured initrd, since its policy depends on that initrd's hash.
 type HandoverFile struct {
-	// Path is absolute, in the launched kernel's initramfs.
+	// Path is a clean absolute path under HandoverDir, in the launched
+	// kernel's initramfs.
 	Path string
 	Data []byte
+}
+
+// CheckHandoverPath accepts only a clean absolute path of a file under
+// HandoverDir ("/slkit/x", "/slkit/a/b"): the unmeasured archive can then
+// never replace a file of the measured initrd, /init included.
+func CheckHandoverPath(p string) error {
+	rel, ok := strings.CutPrefix(p, HandoverDir)
+	if !ok || rel == "" || path.Clean(p) != p {
+		return fmt.Errorf("%w: hand-over path %q: want a clean path of a file under %s", ErrEntry, p, HandoverDir)
+	}
+	return nil
 }
 
 // LogCpio returns a newc cpio archive holding the event log at
@@ -38,7 +59,7 @@ func LogCpio(log []byte) ([]byte, error) { return HandoverCpio(log) }
 
 // HandoverCpio returns a newc cpio archive holding the event log at
 // TargetLogPath and the extra files (mode 0444, with their directories),
-// reproducibly.
+// reproducibly. Every path must pass CheckHandoverPath.
 func HandoverCpio(log []byte, files ...HandoverFile) ([]byte, error) {
 	var b bytes.Buffer
 	w := cpio.Newc.Writer(&b)
@@ -46,10 +67,10 @@ func HandoverCpio(log []byte, files ...HandoverFile) ([]byte, error) {
 	var recs []cpio.Record
 	dirs, regular := map[string]bool{}, map[string]bool{}
 	for _, f := range all {
-		name := strings.TrimPrefix(path.Clean(f.Path), "/")
-		if !path.IsAbs(f.Path) || name == "" || name == "." {
-			return nil, fmt.Errorf("%w: hand-over path %q is not an absolute file path", ErrEntry, f.Path)
+		if err := CheckHandoverPath(f.Path); err != nil {
+			return nil, err
 		}
+		name := strings.TrimPrefix(f.Path, "/")
 		var parents []string
 		for d := path.Dir(name); d != "." && !dirs[d]; d = path.Dir(d) {
 			if regular[d] {

@@ -180,11 +180,12 @@ func TestStageShortSource(t *testing.T) {
 	}
 }
 
-// TestHandoverCpioExtraFiles: extra files land at their paths with their
-// directories, once each; bad paths are refused.
+// TestHandoverCpioExtraFiles: extra files land at their paths under
+// /slkit/ with their directories, once each; any other path is refused:
+// the unmeasured archive must not replace a file of the measured initrd.
 func TestHandoverCpioExtraFiles(t *testing.T) {
 	a, err := HandoverCpio([]byte("log"), HandoverFile{Path: "/slkit/demo.sealed", Data: []byte("sealed")},
-		HandoverFile{Path: "/etc/x/y.json", Data: []byte("{}")})
+		HandoverFile{Path: "/slkit/x/y.json", Data: []byte("{}")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,11 +197,12 @@ func TestHandoverCpioExtraFiles(t *testing.T) {
 	for _, r := range recs {
 		names = append(names, r.Name)
 	}
-	want := "slkit slkit/prelaunch-eventlog.bin slkit/demo.sealed etc etc/x etc/x/y.json"
+	want := "slkit slkit/prelaunch-eventlog.bin slkit/demo.sealed slkit/x slkit/x/y.json"
 	if got := strings.Join(names, " "); got != want {
 		t.Fatalf("records %q, want %q", got, want)
 	}
-	for _, bad := range []string{"relative", "/", "/slkit/prelaunch-eventlog.bin", "/slkit"} {
+	for _, bad := range []string{"relative", "/", "/slkit/prelaunch-eventlog.bin", "/slkit", "/slkit/",
+		"/init", "/etc/x/y.json", "/bin/sh", "/slkit/../init", "/slkit/./x", "/slkit//x", "/slkitx/y", "slkit/x", "/slkit/x/"} {
 		if _, err := HandoverCpio(nil, HandoverFile{Path: bad}); !errors.Is(err, ErrEntry) {
 			t.Errorf("path %q: %v", bad, err)
 		}

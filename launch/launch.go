@@ -87,7 +87,7 @@ func WithInfo(f func(msg string)) LaunchOption { return func(c *launchConfig) { 
 func WithPhase(f func(name string)) LaunchOption { return func(c *launchConfig) { c.phase = f } }
 
 // WithHandoverFiles hands these unmeasured files to the launched kernel
-// with the event log (see HandoverFile).
+// with the event log (see HandoverFile: only under HandoverDir).
 func WithHandoverFiles(files ...HandoverFile) LaunchOption {
 	return func(c *launchConfig) { c.handover = append(c.handover, files...) }
 }

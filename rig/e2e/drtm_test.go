@@ -37,7 +37,7 @@ func TestEmulatedDRTMLaunchOnRig(t *testing.T) {
 	target := e.Image("target.cpio",
 		"--run", "drtm verify",
 		"--then", "pcr read --json 8 9 17 18",
-		"--then", "unseal "+sealed+" --fingerprint --eventlog /slkit/drtm-eventlog.bin")
+		"--then", "unseal "+sealed+" --fingerprint --expect-fingerprint "+fingerprint+" --eventlog /slkit/drtm-eventlog.bin")
 	kernel := e.Kernel.Path
 	kb, err := os.ReadFile(kernel)
 	if err != nil {

@@ -16,8 +16,9 @@ import (
 // into the target image through kexec_file_load (the Debian kernel has
 // KEXEC_FILE=y: a silent fallback to kexec_load fails the test); the
 // target replays the handed-over event log against the TPM and unseals a
-// secret the host forward-sealed to the predicted PCR 8 and 9. Then two
-// tampered launches:
+// secret the host forward-sealed to the predicted PCR 8 and 9, checking it
+// against the fingerprint its own measured image pins. Then two tampered
+// launches:
 //   - an entry with another command line (allowed by the policy, but not
 //     what the secret was sealed to) boots, and the target's unseal is
 //     refused, naming PCR 8 and the "cmdline" event;
@@ -32,7 +33,7 @@ func TestMeasuredLaunchOnRig(t *testing.T) {
 	target := e.Image("target.cpio",
 		"--run", "pcr read --json 8 9",
 		"--then", "eventlog replay --against-tpm "+launchLog,
-		"--then", "unseal "+sealed+" --fingerprint --eventlog "+launchLog)
+		"--then", "unseal "+sealed+" --fingerprint --expect-fingerprint "+fingerprint+" --eventlog "+launchLog)
 	kernel := e.Kernel.Path
 	e.Run("policy", "keygen", "--out", e.Path("policy.key"), "--pub", e.Path("policy.pub"))
 	doc := fmt.Sprintf(`{"version": 1, "entries": [
