@@ -171,6 +171,9 @@ func Launch(t transport.TPM, signed []byte, pub ed25519.PublicKey, opts ...Launc
 	if err != nil {
 		return res, err
 	}
+	if err := checkPinned(pe, e, digests); err != nil {
+		return res, err
+	}
 	if res.DRTM, err = cfg.stageDRTM(t, pe, e, m, digests, res); err != nil {
 		return res, err
 	}

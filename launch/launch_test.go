@@ -266,3 +266,55 @@ func TestLaunchHooks(t *testing.T) {
 		t.Fatalf("BeforeExecute refusal: %v, loaded %v, executed %v", err, k.loaded != nil, k.executed)
 	}
 }
+
+// withProfile makes Launch use p for every entry, whatever profile the
+// policy names: profiles this build does not ship.
+func withProfile(p *Profile) LaunchOption {
+	return func(c *launchConfig) { c.profile = func(string) (*Profile, error) { return p, nil } }
+}
+
+// without returns the measured profile without the step of c.
+func without(c Component) *Profile {
+	p := MeasuredProfile()
+	var steps []Step
+	for _, s := range p.Steps {
+		if s.Component != c {
+			steps = append(steps, s)
+		}
+	}
+	p.Steps = steps
+	return p
+}
+
+// TestLaunchChecksEveryPinnedImage: an image the policy pins is compared
+// with its digest even when the measurement profile has no step for it; a
+// mismatch boots nothing. With the right images such a profile launches.
+func TestLaunchChecksEveryPinnedImage(t *testing.T) {
+	tt := tpmtest.Open(t)
+	f := newLaunchFixture(t, defaultDoc)
+	for _, tc := range []struct {
+		entry string
+		skip  Component
+		want  string
+	}{
+		{"wrong-initrd", Initrd, "initrd /boot/initrd.img: sha256 "},
+		{"wrong-kernel", Kernel, "kernel /boot/vmlinuz: sha256 "},
+	} {
+		t.Run(tc.entry, func(t *testing.T) {
+			k := &recKexec{}
+			_, err := Launch(tt, f.signed, f.pub, WithFS(f.fsys), WithKexec(k), WithEntry(tc.entry),
+				WithLaunchLog(filepath.Join(t.TempDir(), "l")), withProfile(without(tc.skip)))
+			if !errors.Is(err, ErrImageMismatch) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err %v, want ErrImageMismatch naming %q", err, tc.want)
+			}
+			if k.loaded != nil || k.executed {
+				t.Fatal("an unchecked image was handed to kexec")
+			}
+		})
+	}
+	k := &recKexec{}
+	if _, err := Launch(tt, f.signed, f.pub, WithFS(f.fsys), WithKexec(k), WithLaunchLog(filepath.Join(t.TempDir(), "l")),
+		withProfile(without(Initrd))); err != nil || !k.executed {
+		t.Fatalf("matching images, profile without an initrd step: %v", err)
+	}
+}
