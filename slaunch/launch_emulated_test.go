@@ -137,27 +137,6 @@ func TestOpenHostChannelErrors(t *testing.T) {
 	}
 }
 
-// stepHost wraps a host channel client: it can run the _TPM_Hash sequence
-// and then report a failure, or refuse the locality change.
-type stepHost struct {
-	DCEHost
-	failAfterHash, refuseLoc bool
-}
-
-func (h stepHost) TPMHash(blob []byte) error {
-	if err := h.DCEHost.TPMHash(blob); err != nil || !h.failAfterHash {
-		return err
-	}
-	return errors.New("connection reset after HASH_END")
-}
-
-func (h stepHost) TPMLocality(loc uint8) error {
-	if h.refuseLoc {
-		return errors.New("refused")
-	}
-	return h.DCEHost.TPMLocality(loc)
-}
-
 // TestLaunchEmulatedFailureSteps: each way LaunchEmulated can fail is a
 // *LaunchError naming its step and whether the DCE event had happened;
 // NeverStarted is true exactly for the failures before it. Whether it
@@ -172,7 +151,6 @@ func TestLaunchEmulatedFailureSteps(t *testing.T) {
 		noHC  bool
 		in    Images
 		host  func(*slaunchtest.Host)
-		wrap  func(DCEHost) DCEHost
 		step  string
 		began bool
 		want  string
@@ -180,10 +158,10 @@ func TestLaunchEmulatedFailureSteps(t *testing.T) {
 		{name: "no host channel", noHC: true, in: good, step: "host channel", want: "no host channel"},
 		{name: "not a bzImage", in: notBz, step: "stage", want: "setup header (620 bytes) runs past the end"},
 		{name: "host refuses the hash", in: good, host: func(h *slaunchtest.Host) { h.RefuseHash = true }, step: "tpm-hash", want: `no handler for "tpm-hash"`},
-		{name: "host hashes then fails", in: good, wrap: func(d DCEHost) DCEHost { return stepHost{DCEHost: d, failAfterHash: true} },
+		{name: "host hashes then fails", in: good, host: func(h *slaunchtest.Host) { h.FailAfterHash = true },
 			step: "tpm-hash", began: true, want: "connection reset after HASH_END"},
-		{name: "host refuses the locality", in: good, wrap: func(d DCEHost) DCEHost { return stepHost{DCEHost: d, refuseLoc: true} },
-			step: "tpm-locality", began: true, want: "did not move the TPM to locality 2: refused"},
+		{name: "host refuses the locality", in: good, host: func(h *slaunchtest.Host) { h.RefuseLocality = true },
+			step: "tpm-locality", began: true, want: "did not move the TPM to locality 2: host channel: remote error: tpm-locality: refused"},
 		{name: "host ignores the locality", in: good, host: func(h *slaunchtest.Host) { h.IgnoreLocality = true },
 			step: "post-launch extends", began: true, want: "TPM_RC_LOCALITY"},
 		{name: "host hashes another DCE", in: good, host: func(h *slaunchtest.Host) { h.HashInstead = []byte("another DCE") },
@@ -201,11 +179,7 @@ func TestLaunchEmulatedFailureSteps(t *testing.T) {
 			}
 			var host DCEHost
 			if !tc.noHC {
-				c, _ := h.Pipe(t)
-				host = c
-				if tc.wrap != nil {
-					host = tc.wrap(c)
-				}
+				host, _ = h.Pipe(t)
 			}
 			_, err = LaunchEmulated(tt, host, tc.in)
 			var le *LaunchError
