@@ -42,11 +42,12 @@ type HandoverFile struct {
 }
 
 // CheckHandoverPath accepts only a clean absolute path of a file under
-// HandoverDir ("/slkit/x", "/slkit/a/b"): the unmeasured archive can then
+// HandoverDir ("/slkit/x", "/slkit/a/b"), without NUL (the kernel's cpio
+// unpacker would cut the name there): the unmeasured archive can then
 // never replace a file of the measured initrd, /init included.
 func CheckHandoverPath(p string) error {
 	rel, ok := strings.CutPrefix(p, HandoverDir)
-	if !ok || rel == "" || path.Clean(p) != p {
+	if !ok || rel == "" || path.Clean(p) != p || strings.ContainsRune(p, 0) {
 		return fmt.Errorf("%w: hand-over path %q: want a clean path of a file under %s", ErrEntry, p, HandoverDir)
 	}
 	return nil

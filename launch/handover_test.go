@@ -202,7 +202,7 @@ func TestHandoverCpioExtraFiles(t *testing.T) {
 		t.Fatalf("records %q, want %q", got, want)
 	}
 	for _, bad := range []string{"relative", "/", "/slkit/prelaunch-eventlog.bin", "/slkit", "/slkit/",
-		"/init", "/etc/x/y.json", "/bin/sh", "/slkit/../init", "/slkit/./x", "/slkit//x", "/slkitx/y", "slkit/x", "/slkit/x/"} {
+		"/init", "/etc/x/y.json", "/bin/sh", "/slkit/../init", "/slkit/./x", "/slkit//x", "/slkitx/y", "slkit/x", "/slkit/x/", "/slkit/a\x00b"} {
 		if _, err := HandoverCpio(nil, HandoverFile{Path: bad}); !errors.Is(err, ErrEntry) {
 			t.Errorf("path %q: %v", bad, err)
 		}
