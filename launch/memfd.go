@@ -20,9 +20,10 @@ const sealedFlags = unix.F_SEAL_WRITE | unix.F_SEAL_GROW | unix.F_SEAL_SHRINK | 
 const copyChunk = 1 << 20
 
 // memFile is an anonymous in-memory file (memfd_create(2)): it has no
-// path that another program could open (only this process's descriptors
-// reach it), lives as long as a descriptor does, and can be sealed so that
-// its bytes can no longer change. It is written through rw, by appending
+// path in any file system (another program reaches it only through
+// /proc/PID/fd, which needs the access that ptrace of this process needs),
+// lives as long as a descriptor does, and can be sealed so that its bytes
+// can no longer change, through any descriptor. It is written through rw, by appending
 // only, and read through ro, a read-only descriptor of the same file that
 // stays valid after seal.
 type memFile struct {
