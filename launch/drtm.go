@@ -9,6 +9,7 @@ import (
 
 	"github.com/slkit/slkit/internal/atomicfile"
 	"github.com/slkit/slkit/launch/policy"
+	"github.com/slkit/slkit/slaunch"
 	"github.com/slkit/slkit/tpm"
 )
 
@@ -29,8 +30,8 @@ type DRTMInput struct {
 	TPM transport.TPM
 	// Policy is the verified policy entry.
 	Policy *policy.Entry
-	// Entry holds the opened images, the same readers kexec hands over,
-	// and the command line.
+	// Entry holds the staged images (the sealed copies that were measured
+	// and that kexec loads) and the command line.
 	Entry *Entry
 	// Digests are the kernel's and the initrd's digests as Measure
 	// computed them (the TPM's active banks, the log's banks and SHA-256),
@@ -43,7 +44,9 @@ type DRTMInput struct {
 // StageDRTM stages and performs a dynamic launch for a measured entry and
 // returns the files to hand to the target with the event log (the DRTM
 // log at DRTMTargetLogPath). An error means that DRTM did not happen:
-// Launch then boots nothing.
+// Launch then boots nothing, except for an entry without require_drtm
+// when the error says that the dynamic launch never started
+// (slaunch.NeverStarted).
 type StageDRTM func(*DRTMInput) ([]HandoverFile, error)
 
 // WithDRTM sets the DRTM backend (Hooks.StageDRTM) without touching the
@@ -63,12 +66,14 @@ func (c *launchConfig) checkDRTMBackend(pe *policy.Entry) error {
 
 // stageDRTM runs the DRTM hook, when there is one, on the measured entry.
 // When the dynamic launch did not happen, an entry with require_drtm is
-// refused (ErrDRTMUnavailable: nothing is booted); an entry without it
-// falls back to the measured launch it already is (DESIGN.md flow 4: "or
-// fall back to a measured launch if policy allows"), never silently: the
-// warning says why, Result.DRTMFallback keeps the reason, and no DRTM log
-// is handed over, so the target's `slkit drtm verify` fails and no secret
-// sealed to PCR17/18 unseals.
+// refused (ErrDRTMUnavailable: nothing is booted). An entry without it
+// falls back to the measured launch it already is only when the dynamic
+// launch never started (slaunch.NeverStarted: it failed before the DCE
+// event, PCR 17–22 untouched), never silently: the warning says why,
+// Result.DRTMFallback keeps the reason, and no DRTM log is handed over, so
+// the target's `slkit drtm verify` fails and no secret sealed to PCR17/18
+// unseals. Any other failure — after the DCE event, or one that does not
+// say when it happened — is fatal: nothing is booted.
 func (c *launchConfig) stageDRTM(t transport.TPM, pe *policy.Entry, e *Entry, m *Measurement, ds map[Component]tpm.Digests, res *Result) ([]HandoverFile, error) {
 	if c.hooks.StageDRTM == nil {
 		return nil, nil
@@ -78,6 +83,8 @@ func (c *launchConfig) stageDRTM(t transport.TPM, pe *policy.Entry, e *Entry, m 
 	switch {
 	case err != nil && pe.RequireDRTM:
 		return nil, fmt.Errorf("%w: entry %q: %w", ErrDRTMUnavailable, pe.Name, err)
+	case err != nil && !slaunch.NeverStarted(err):
+		return nil, fmt.Errorf("entry %q: %w; nothing is booted", pe.Name, err)
 	case err != nil:
 		res.DRTMFallback = fmt.Errorf("entry %q: %w", pe.Name, err)
 		c.warn(fmt.Sprintf("%v; the entry does not require DRTM: launching it as a measured launch (PCR 8/9 only, no DRTM log handed over)", res.DRTMFallback))

@@ -18,9 +18,11 @@ import (
 // DLME and the initrd digests are those Measure computed.
 //
 // Every failure says that DRTM did not happen (errors.Is
-// slaunch.ErrNoDRTM): no host channel, a host that refuses the hash or
-// the locality, a TPM that refuses the extends, a log that does not
-// replay, a kernel that is not a bzImage.
+// slaunch.ErrNoDRTM) and, as a *slaunch.LaunchError, whether the DCE event
+// had happened: no host channel, a kernel that is not a bzImage, or a
+// host that refuses the hash before doing anything, did not start the
+// launch; a host that fails after hashing, refuses the locality, a TPM
+// that refuses the extends, or a log that does not replay, began it.
 func EmulatedDRTM(open func() (slaunch.DCEHost, io.Closer, error)) StageDRTM {
 	return func(in *DRTMInput) ([]HandoverFile, error) {
 		host, c, err := open()
@@ -28,12 +30,12 @@ func EmulatedDRTM(open func() (slaunch.DCEHost, io.Closer, error)) StageDRTM {
 			if !errors.Is(err, slaunch.ErrNoDRTM) {
 				err = fmt.Errorf("no host channel to the emulated DCE: %w", err)
 			}
-			return nil, noDRTM(err)
+			return nil, slaunch.NotStarted("host channel", err)
 		}
 		defer c.Close()
 		l, err := slaunch.LaunchEmulated(in.TPM, host, in.images())
 		if err != nil {
-			return nil, noDRTM(err)
+			return nil, err
 		}
 		return []HandoverFile{{Path: DRTMTargetLogPath, Data: l.Log}}, nil
 	}
@@ -44,25 +46,19 @@ func EmulatedDRTM(open func() (slaunch.DCEHost, io.Closer, error)) StageDRTM {
 // platform and the kernel's MLE header, builds the SLRT (and the TXT
 // OsSinitData) and predicts, and then refuses, because executing
 // GETSEC[SENTER] or SKINIT needs a ring-0 dynamic-launch stub
-// (slaunch.HardwareRefusal). It always fails closed: nothing is booted.
-// On a Secure Launch kernel the prediction reads the kernel's protected-
-// mode code once more (the DLME is not the whole file on hardware).
+// (slaunch.HardwareRefusal). It never executes anything, so its refusal
+// is one of a dynamic launch that did not start (slaunch.NotStarted): an
+// entry with require_drtm is refused, one without it is launched as a
+// measured launch. It reads the staged copy of the kernel, the one that
+// was measured.
 func HardwareDRTM(p slaunch.Platform, dce []byte) StageDRTM {
 	return func(in *DRTMInput) ([]HandoverFile, error) {
 		_, err := slaunch.StageHardware(slaunch.HardwareInput{Platform: p, Images: in.images(), DCE: dce, Banks: in.Banks})
 		if err == nil {
 			err = errors.New("the hardware backend staged the launch but cannot execute it")
 		}
-		return nil, noDRTM(err)
+		return nil, slaunch.NotStarted("hardware backend", err)
 	}
-}
-
-// noDRTM makes err say that DRTM did not happen (once).
-func noDRTM(err error) error {
-	if errors.Is(err, slaunch.ErrNoDRTM) {
-		return err
-	}
-	return fmt.Errorf("%w: %w", slaunch.ErrNoDRTM, err)
 }
 
 // images are the entry's images for package slaunch, with the digests

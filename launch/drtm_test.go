@@ -6,11 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"testing/fstest"
 
@@ -23,43 +21,8 @@ import (
 	"github.com/slkit/slkit/tpm/tpmtest"
 )
 
-// countFS counts the bytes read from each file through ReadAt.
-type countFS struct {
-	fs.FS
-	mu sync.Mutex
-	n  map[string]int64
-}
-
-type countFile struct {
-	fs.File
-	name string
-	c    *countFS
-}
-
-func (c *countFS) Open(name string) (fs.File, error) {
-	f, err := c.FS.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	return &countFile{File: f, name: name, c: c}, nil
-}
-
-func (c *countFS) read(name string) int64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.n[name]
-}
-
-func (f *countFile) ReadAt(p []byte, off int64) (int, error) {
-	n, err := f.File.(io.ReaderAt).ReadAt(p, off)
-	f.c.mu.Lock()
-	f.c.n[f.name] += int64(n)
-	f.c.mu.Unlock()
-	return n, err
-}
-
 type drtmFixture struct {
-	fsys           *countFS
+	fsys           *flipFS
 	signed         []byte
 	pub            ed25519.PublicKey
 	kernel, initrd []byte
@@ -78,10 +41,8 @@ func newDRTMFixture(t *testing.T) *drtmFixture {
 	}
 	key := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, 32))
 	f.pub = key.Public().(ed25519.PublicKey)
-	f.fsys = &countFS{FS: fstest.MapFS{
-		"boot/vmlinuz":    {Data: f.kernel},
-		"boot/initrd.img": {Data: f.initrd},
-	}, n: map[string]int64{}}
+	files := map[string][]byte{"boot/vmlinuz": f.kernel, "boot/initrd.img": f.initrd}
+	f.fsys = newFlipFS(files, files) // the same bytes on every read; counts them
 	doc := fmt.Sprintf(`{"version": 1, "entries": [
   {"name": "drtm", "kernel": {"path": "/boot/vmlinuz", "sha256": "%s"},
    "initrd": {"path": "/boot/initrd.img", "sha256": "%s"},
@@ -111,9 +72,8 @@ func pipeHost(t *testing.T, h *slaunchtest.Host) func() (slaunch.DCEHost, io.Clo
 }
 
 // handedOver returns the files of the archive appended to the initrd.
-func handedOver(t *testing.T, h *Handover, initrdSize int) map[string][]byte {
+func handedOver(t *testing.T, all []byte, initrdSize int) map[string][]byte {
 	t.Helper()
-	all, _ := io.ReadAll(io.NewSectionReader(h.Initrd, 0, 1<<30))
 	off := (initrdSize + 511) / 512 * 512
 	recs, err := cpio.ReadAllRecords(cpio.Newc.Reader(bytes.NewReader(all[off:])))
 	if err != nil {
@@ -134,7 +94,7 @@ func handedOver(t *testing.T, h *Handover, initrdSize int) map[string][]byte {
 // computed from the DRTM profile's definition, in every active bank; the
 // target gets a DRTM log that verifies against the TPM; the host hashed
 // exactly the DCE blob and set locality 2; and the kernel and initrd were
-// read once each (the DRTM backend reuses Measure's digests).
+// read once each from the file system.
 func TestLaunchEmulatedDRTM(t *testing.T) {
 	tt := tpmtest.RequireSwtpm(t)
 	ctl, err := tt.Control()
@@ -156,8 +116,9 @@ func TestLaunchEmulatedDRTM(t *testing.T) {
 	if fmt.Sprint(phases) != "[verify-policy measure drtm kexec]" || !k.executed {
 		t.Fatalf("phases %v, executed %v", phases, k.executed)
 	}
-	// Each image was read once by the launch (plus the bzImage header reads).
-	if n := f.fsys.read("boot/vmlinuz"); n < int64(len(f.kernel)) || n > int64(len(f.kernel))+64<<10 {
+	// Each image was read exactly once from the file system: the DRTM
+	// backend parses the staged copy and reuses Measure's digests.
+	if n := f.fsys.read("boot/vmlinuz"); n != int64(len(f.kernel)) {
 		t.Errorf("kernel: %d bytes read for a %d-byte image", n, len(f.kernel))
 	}
 	if n := f.fsys.read("boot/initrd.img"); n != int64(len(f.initrd)) {
@@ -192,7 +153,7 @@ func TestLaunchEmulatedDRTM(t *testing.T) {
 	}
 	// The DRTM log reached the target next to the pre-launch log, and it
 	// is the one the DRTM backend returned.
-	files := handedOver(t, k.loaded, len(f.initrd))
+	files := handedOver(t, k.loaded.Initrd, len(f.initrd))
 	dl, ok := files[DRTMTargetLogPath]
 	if !ok || len(res.DRTM) != 1 || !bytes.Equal(res.DRTM[0].Data, dl) || files[TargetLogPath] == nil {
 		t.Fatalf("handed over %d files; DRTM log %v", len(files), ok)
@@ -221,88 +182,6 @@ func TestLaunchEmulatedDRTM(t *testing.T) {
 	}
 	if l := host.Localities(); len(l) != 1 || l[0] != 2 {
 		t.Fatalf("host set localities %v", l)
-	}
-}
-
-// TestLaunchDRTMFailsClosed: every way the emulated DRTM can fail to
-// happen is refused with "DRTM did not happen", and nothing is loaded.
-// A host that hashes something else, or nothing, is caught by VerifyDRTM
-// (what happened, not what was asked).
-func TestLaunchDRTMFailsClosed(t *testing.T) {
-	f := newDRTMFixture(t)
-	for _, tc := range []struct {
-		name  string
-		entry string
-		host  func(*slaunchtest.Host)
-		noHC  bool
-		want  string
-	}{
-		{"no host channel", "drtm", nil, true, "no host channel to the emulated DCE: open /dev/ttyS1: no such device"},
-		{"host refuses the hash", "drtm", func(h *slaunchtest.Host) { h.RefuseHash = true }, false, "did not run the _TPM_Hash sequence"},
-		{"host ignores the locality", "drtm", func(h *slaunchtest.Host) { h.IgnoreLocality = true }, false, "refused the post-launch extends"},
-		{"host hashes another DCE", "drtm", func(h *slaunchtest.Host) { h.HashInstead = []byte("another DCE") }, false, "does not replay to the TPM"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			tt := tpmtest.RequireSwtpm(t)
-			ctl, err := tt.Control()
-			if err != nil {
-				t.Fatal(err)
-			}
-			h := &slaunchtest.Host{TPM: ctl}
-			if tc.host != nil {
-				tc.host(h)
-			}
-			open := pipeHost(t, h)
-			if tc.noHC {
-				open = func() (slaunch.DCEHost, io.Closer, error) {
-					return nil, nil, errors.New("open /dev/ttyS1: no such device")
-				}
-			}
-			k := &recKexec{}
-			_, err = Launch(tt, f.signed, f.pub, WithFS(f.fsys), WithKexec(k), WithEntry(tc.entry),
-				WithLaunchLog(filepath.Join(t.TempDir(), "l")), WithDRTM(EmulatedDRTM(open)))
-			if !errors.Is(err, slaunch.ErrNoDRTM) || !strings.Contains(err.Error(), "DRTM did not happen") || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("err %v, want ErrNoDRTM with %q", err, tc.want)
-			}
-			if errors.Is(err, ErrDRTMUnavailable) != (tc.entry == "drtm") {
-				t.Errorf("ErrDRTMUnavailable %v for entry %s: %v", errors.Is(err, ErrDRTMUnavailable), tc.entry, err)
-			}
-			if k.loaded != nil || k.executed {
-				t.Fatal("kexec called although DRTM did not happen")
-			}
-		})
-	}
-}
-
-// TestLaunchDRTMFallback: for an entry without require_drtm, a dynamic
-// launch that did not happen falls back to the measured launch (DESIGN.md
-// flow 4), never silently: a warning says why, Result.DRTMFallback keeps
-// it, and no DRTM log is handed to the target.
-func TestLaunchDRTMFallback(t *testing.T) {
-	f := newDRTMFixture(t)
-	tt := tpmtest.RequireSwtpm(t)
-	ctl, err := tt.Control()
-	if err != nil {
-		t.Fatal(err)
-	}
-	k := &recKexec{}
-	var warnings []string
-	res, err := Launch(tt, f.signed, f.pub, WithFS(f.fsys), WithKexec(k), WithEntry("plain"),
-		WithLaunchLog(filepath.Join(t.TempDir(), "l")), WithWarnings(func(m string) { warnings = append(warnings, m) }),
-		WithDRTM(EmulatedDRTM(pipeHost(t, &slaunchtest.Host{TPM: ctl, RefuseHash: true}))))
-	if err != nil {
-		t.Fatalf("launch: %v", err)
-	}
-	if !errors.Is(res.DRTMFallback, slaunch.ErrNoDRTM) || len(warnings) != 1 ||
-		!strings.Contains(warnings[0], `entry "plain": DRTM did not happen`) || !strings.Contains(warnings[0], "launching it as a measured launch") {
-		t.Fatalf("fallback %v, warnings %q", res.DRTMFallback, warnings)
-	}
-	if len(res.DRTM) != 0 || k.loaded == nil || !k.executed {
-		t.Fatalf("DRTM files %d, loaded %v, executed %v", len(res.DRTM), k.loaded != nil, k.executed)
-	}
-	files := handedOver(t, k.loaded, len(f.initrd))
-	if _, ok := files[DRTMTargetLogPath]; ok || files[TargetLogPath] == nil {
-		t.Fatalf("handed over %d files, with a DRTM log: %v", len(files), ok)
 	}
 }
 

@@ -145,8 +145,8 @@ func (c *countingReader) Read(p []byte) (int, error) {
 
 // OpenImage opens path in fsys as an Image. The file must be a regular
 // file whose fs.File implements io.ReaderAt (os.DirFS and fstest.MapFS
-// files do); the caller closes the returned io.Closer. An *os.File is
-// passed on to kexec as it is, so that u-root need not copy it.
+// files do); the caller closes the returned io.Closer. Launch reads it
+// once, into a sealed memory file (Stage), and kexec gets that copy.
 func OpenImage(fsys fs.FS, name string) (Image, io.Closer, error) {
 	p := strings.TrimPrefix(path.Clean(name), "/")
 	f, err := fsys.Open(p)

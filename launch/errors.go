@@ -30,3 +30,7 @@ var ErrKexec = errkind.New(errkind.IO, "kexec failed")
 // ErrLog wraps problems with the pre-launch event log file: unreadable,
 // not a crypto-agile log, or banks the TPM cannot be matched with.
 var ErrLog = errkind.New(errkind.IO, "pre-launch event log")
+
+// ErrStage wraps failures to copy the images into sealed memory files
+// (memfd_create, fcntl seals, /proc/self/fd): nothing is booted.
+var ErrStage = errkind.New(errkind.IO, "cannot stage the images in memory")

@@ -3,7 +3,6 @@ package launch
 import (
 	"crypto/ed25519"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 
@@ -49,8 +48,12 @@ type launchConfig struct {
 	kexec    Kexec
 	phase    func(string)
 	warn     func(string)
+	info     func(string)
 	hooks    Hooks
 	handover []HandoverFile
+	// profile looks a policy entry's profile up (ProfileByName; tests
+	// give profiles this build does not have).
+	profile func(string) (*Profile, error)
 }
 
 // LaunchOption configures Launch.
@@ -75,11 +78,16 @@ func WithKexec(k Kexec) LaunchOption { return func(c *launchConfig) { c.kexec = 
 // entry that does not require it). Default: none are shown.
 func WithWarnings(f func(msg string)) LaunchOption { return func(c *launchConfig) { c.warn = f } }
 
+// WithInfo receives what the launch did that its operator may want to
+// see, such as the system call that loaded the next kernel ("kexec: loaded
+// with kexec_file_load"). Default: none are shown.
+func WithInfo(f func(msg string)) LaunchOption { return func(c *launchConfig) { c.info = f } }
+
 // WithPhase is called with each phase's name as it starts.
 func WithPhase(f func(name string)) LaunchOption { return func(c *launchConfig) { c.phase = f } }
 
 // WithHandoverFiles hands these unmeasured files to the launched kernel
-// with the event log (see HandoverFile).
+// with the event log (see HandoverFile: only under HandoverDir).
 func WithHandoverFiles(files ...HandoverFile) LaunchOption {
 	return func(c *launchConfig) { c.handover = append(c.handover, files...) }
 }
@@ -99,7 +107,8 @@ type Result struct {
 	// that does not require it, which was then launched as a measured
 	// launch (nil when DRTM happened or was not asked for).
 	DRTMFallback error
-	Handover     *Handover
+	// Kexec says how the next kernel was loaded.
+	Kexec Loaded
 }
 
 // Launch is the pre-launch entry point. It verifies the signed policy
@@ -112,8 +121,13 @@ type Result struct {
 // backend's files to the initrd as a cpio (TargetLogPath,
 // DRTMTargetLogPath) and hands over with kexec. On success with a real
 // Kexec it does not return.
+//
+// Each image is read once, into a sealed memory file (Stage), before it is
+// hashed: the measurement, the policy check, the DRTM backend and kexec
+// all read that copy, never the source again.
 func Launch(t transport.TPM, signed []byte, pub ed25519.PublicKey, opts ...LaunchOption) (*Result, error) {
-	cfg := launchConfig{logPath: DefaultLogPath, fsys: os.DirFS("/"), phase: func(string) {}, warn: func(string) {}}
+	nop := func(string) {}
+	cfg := launchConfig{logPath: DefaultLogPath, fsys: os.DirFS("/"), phase: nop, warn: nop, info: nop, profile: ProfileByName}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -136,7 +150,7 @@ func Launch(t transport.TPM, signed []byte, pub ed25519.PublicKey, opts ...Launc
 		return nil, err
 	}
 	res := &Result{Policy: v, Entry: pe}
-	prof, err := ProfileByName(pe.Profile)
+	prof, err := cfg.profile(pe.Profile)
 	if err != nil {
 		return res, err
 	}
@@ -145,15 +159,19 @@ func Launch(t transport.TPM, signed []byte, pub ed25519.PublicKey, opts ...Launc
 	}
 
 	cfg.phase(PhaseMeasure)
-	e, closeImages, err := openEntry(cfg.fsys, pe, signed)
+	st, err := stageEntry(cfg.fsys, pe, signed)
 	if err != nil {
 		return res, err
 	}
-	defer closeImages()
+	defer st.Close()
+	e := st.Entry()
 	digests := map[Component]tpm.Digests{}
 	m, err := Measure(t, e, prof, WithLogFile(cfg.logPath), WithCheck(recordDigests(policyCheck(pe), digests)))
 	res.Measurement = m
 	if err != nil {
+		return res, err
+	}
+	if err := checkPinned(pe, e, digests); err != nil {
 		return res, err
 	}
 	if res.DRTM, err = cfg.stageDRTM(t, pe, e, m, digests, res); err != nil {
@@ -163,46 +181,23 @@ func Launch(t transport.TPM, signed []byte, pub ed25519.PublicKey, opts ...Launc
 	if err != nil {
 		return res, err
 	}
-	h, err := NewHandover(e, logBytes, append(append([]HandoverFile(nil), cfg.handover...), res.DRTM...)...)
+	h, err := st.Handover(logBytes, append(append([]HandoverFile(nil), cfg.handover...), res.DRTM...)...)
 	if err != nil {
 		return res, err
 	}
-	res.Handover = h
 
 	cfg.phase(PhaseKexec)
-	if err := cfg.kexec.Load(h); err != nil {
+	if res.Kexec, err = cfg.kexec.Load(h); err != nil {
 		return res, err
 	}
+	if fe := res.Kexec.FileLoadErr; fe != nil {
+		cfg.warn(fmt.Sprintf("kexec_file_load refused the images (%v); loaded them with kexec_load", fe))
+	}
+	cfg.info("kexec: loaded with " + res.Kexec.Syscall)
 	if hk := cfg.hooks.BeforeExecute; hk != nil {
 		if err := hk(); err != nil {
 			return res, err
 		}
 	}
 	return res, cfg.kexec.Execute()
-}
-
-// openEntry opens the policy entry's images in fsys.
-func openEntry(fsys fs.FS, pe *policy.Entry, signed []byte) (*Entry, func(), error) {
-	var closers []io.Closer
-	closeAll := func() {
-		for _, c := range closers {
-			c.Close()
-		}
-	}
-	k, kc, err := OpenImage(fsys, pe.Kernel.Path)
-	if err != nil {
-		return nil, nil, fmt.Errorf("policy entry %q: %w", pe.Name, err)
-	}
-	closers = append(closers, kc)
-	e := &Entry{Kernel: k, Cmdline: pe.Cmdline, Policy: signed}
-	if pe.Initrd != nil {
-		i, ic, err := OpenImage(fsys, pe.Initrd.Path)
-		if err != nil {
-			closeAll()
-			return nil, nil, fmt.Errorf("policy entry %q: %w", pe.Name, err)
-		}
-		closers = append(closers, ic)
-		e.Initrd = &i
-	}
-	return e, closeAll, nil
 }

@@ -21,14 +21,44 @@ import (
 	"github.com/slkit/slkit/tpm/tpmtest"
 )
 
-// recKexec records what a launch hands over.
+// recKexec records what a launch hands over: copies of the bytes, taken
+// at Load (the launch closes its memory files when it returns). before,
+// when set, runs first: the moment between the measurement and the kexec.
 type recKexec struct {
-	loaded   *Handover
+	before   func()
+	loaded   *loadedBytes
 	executed bool
 }
 
-func (r *recKexec) Load(h *Handover) error { r.loaded = h; return nil }
-func (r *recKexec) Execute() error         { r.executed = true; return nil }
+// loadedBytes is what Load got.
+type loadedBytes struct {
+	Kernel, Initrd []byte // Initrd is nil without one
+	Cmdline        string
+	// Unsealed is checkSealed's complaint about a file (nil: both were
+	// sealed, read-only memory files).
+	Unsealed error
+}
+
+func (r *recKexec) Load(h *Handover) (Loaded, error) {
+	if r.before != nil {
+		r.before()
+	}
+	l := &loadedBytes{Cmdline: h.Cmdline, Unsealed: checkSealed(h.Kernel)}
+	var err error
+	if l.Kernel, err = io.ReadAll(io.NewSectionReader(h.Kernel, 0, 1<<40)); err != nil {
+		return Loaded{}, err
+	}
+	if h.Initrd != nil {
+		if l.Initrd, err = io.ReadAll(io.NewSectionReader(h.Initrd, 0, 1<<40)); err != nil {
+			return Loaded{}, err
+		}
+		l.Unsealed = errors.Join(l.Unsealed, checkSealed(h.Initrd))
+	}
+	r.loaded = l
+	return Loaded{Syscall: "recorded"}, nil
+}
+
+func (r *recKexec) Execute() error { r.executed = true; return nil }
 
 type launchFixture struct {
 	fsys   fstest.MapFS
@@ -111,7 +141,10 @@ func TestLaunch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	all, _ := io.ReadAll(io.NewSectionReader(k.loaded.Initrd, 0, 1<<30))
+	if k.loaded.Unsealed != nil {
+		t.Fatalf("handed over: %v", k.loaded.Unsealed)
+	}
+	all := k.loaded.Initrd
 	if !bytes.HasPrefix(all, f.initrd) {
 		t.Fatal("handed-over initrd does not start with the measured initrd")
 	}
@@ -234,22 +267,54 @@ func TestLaunchHooks(t *testing.T) {
 	}
 }
 
-// TestLaunchDryRunKexec runs the whole flow through the real u-root kexec
-// in dry-run mode, with images as files on disk.
-func TestLaunchDryRunKexec(t *testing.T) {
-	t.Setenv("TMPDIR", t.TempDir())
+// withProfile makes Launch use p for every entry, whatever profile the
+// policy names: profiles this build does not ship.
+func withProfile(p *Profile) LaunchOption {
+	return func(c *launchConfig) { c.profile = func(string) (*Profile, error) { return p, nil } }
+}
+
+// without returns the measured profile without the step of c.
+func without(c Component) *Profile {
+	p := MeasuredProfile()
+	var steps []Step
+	for _, s := range p.Steps {
+		if s.Component != c {
+			steps = append(steps, s)
+		}
+	}
+	p.Steps = steps
+	return p
+}
+
+// TestLaunchChecksEveryPinnedImage: an image the policy pins is compared
+// with its digest even when the measurement profile has no step for it; a
+// mismatch boots nothing. With the right images such a profile launches.
+func TestLaunchChecksEveryPinnedImage(t *testing.T) {
 	tt := tpmtest.Open(t)
 	f := newLaunchFixture(t, defaultDoc)
-	root := t.TempDir()
-	os.MkdirAll(filepath.Join(root, "boot"), 0o755)
-	os.WriteFile(filepath.Join(root, "boot/vmlinuz"), f.kernel, 0o644)
-	os.WriteFile(filepath.Join(root, "boot/initrd.img"), f.initrd, 0o644)
-	res, err := Launch(tt, f.signed, f.pub, WithFS(os.DirFS(root)), WithKexec(NewKexec(WithDryRun(true))),
-		WithLaunchLog(filepath.Join(t.TempDir(), "l")))
-	if err != nil {
-		t.Fatal(err)
+	for _, tc := range []struct {
+		entry string
+		skip  Component
+		want  string
+	}{
+		{"wrong-initrd", Initrd, "initrd /boot/initrd.img: sha256 "},
+		{"wrong-kernel", Kernel, "kernel /boot/vmlinuz: sha256 "},
+	} {
+		t.Run(tc.entry, func(t *testing.T) {
+			k := &recKexec{}
+			_, err := Launch(tt, f.signed, f.pub, WithFS(f.fsys), WithKexec(k), WithEntry(tc.entry),
+				WithLaunchLog(filepath.Join(t.TempDir(), "l")), withProfile(without(tc.skip)))
+			if !errors.Is(err, ErrImageMismatch) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err %v, want ErrImageMismatch naming %q", err, tc.want)
+			}
+			if k.loaded != nil || k.executed {
+				t.Fatal("an unchecked image was handed to kexec")
+			}
+		})
 	}
-	if _, ok := res.Handover.Kernel.(*os.File); !ok {
-		t.Fatalf("kernel handed over as %T, want the measured *os.File", res.Handover.Kernel)
+	k := &recKexec{}
+	if _, err := Launch(tt, f.signed, f.pub, WithFS(f.fsys), WithKexec(k), WithLaunchLog(filepath.Join(t.TempDir(), "l")),
+		withProfile(without(Initrd))); err != nil || !k.executed {
+		t.Fatalf("matching images, profile without an initrd step: %v", err)
 	}
 }

@@ -56,3 +56,32 @@ func policyCheck(pe *policy.Entry) func(Component, tpm.Digests) error {
 		return nil
 	}
 }
+
+// checkPinned asserts, before anything is handed over, that every image
+// the policy entry pins matches its digest, whatever the profile measured:
+// an image the profile measured is compared again with the digests
+// recorded as it was measured; one the profile has no step for is hashed
+// now, from its staged copy (the bytes kexec gets), and compared.
+func checkPinned(pe *policy.Entry, e *Entry, measured map[Component]tpm.Digests) error {
+	check := policyCheck(pe)
+	pinned := []Component{Kernel}
+	if pe.Initrd != nil {
+		pinned = append(pinned, Initrd)
+	}
+	for _, c := range pinned {
+		ds, ok := measured[c]
+		if !ok {
+			var err error
+			if ds, ok, err = e.digest(c, []tpm.Alg{tpm.SHA256}); err != nil {
+				return err
+			}
+			if !ok {
+				return fmt.Errorf("%w: %s pinned by policy entry %q was not staged", ErrImageMismatch, c, pe.Name)
+			}
+		}
+		if err := check(c, ds); err != nil {
+			return err
+		}
+	}
+	return nil
+}

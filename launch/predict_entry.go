@@ -19,11 +19,12 @@ func PredictPolicyEntry(fsys fs.FS, signed []byte, pe *policy.Entry, banks []tpm
 	if err != nil {
 		return nil, err
 	}
-	e, closeImages, err := openEntry(fsys, pe, signed)
+	st, err := stageEntry(fsys, pe, signed)
 	if err != nil {
 		return nil, err
 	}
-	defer closeImages()
+	defer st.Close()
+	e := st.Entry()
 	check := policyCheck(pe)
 	for _, c := range []Component{Kernel, Initrd} {
 		ds, ok, err := e.digest(c, []tpm.Alg{tpm.SHA256})

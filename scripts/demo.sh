@@ -3,7 +3,8 @@
 #
 # 1. build a *target* initramfs: slkit, whose post-launch steps read PCRs 8
 #    and 9, replay the handed-over event log against the TPM, and unseal the
-#    demo secret (printing only its SHA-256 fingerprint);
+#    demo secret (printing only its SHA-256 fingerprint, refusing any other
+#    secret than the one whose fingerprint the image pins);
 # 2. write and sign a launch policy for (Debian cloud kernel, target
 #    initramfs, command line), with a second entry whose command line differs;
 # 3. predict the PCR values the launch will produce, and forward-seal a demo
@@ -49,10 +50,13 @@ cleanup() { [ -n "$swtpm_pid" ] && kill "$swtpm_pid" 2>/dev/null && wait "$swtpm
 trap cleanup EXIT
 
 step "build the target initramfs"
+head -c 32 /dev/urandom > secret
+want=sha256:$(sha256sum secret | cut -d' ' -f1)
+echo "demo secret: 32 random bytes, fingerprint $want (pinned in the target image)"
 "$slkit" initramfs build --out target.cpio --slkit-binary "$slkit" \
 	--run "pcr read --json 8 9" \
 	--then "eventlog replay --against-tpm $log" \
-	--then "unseal /slkit/demo.sealed --fingerprint --eventlog $log"
+	--then "unseal /slkit/demo.sealed --fingerprint --expect-fingerprint $want --eventlog $log"
 
 step "sign a launch policy"
 "$slkit" policy keygen --out policy.key --pub policy.pub
@@ -76,9 +80,6 @@ entry() { # entry NAME CMDLINE
 step "predict PCRs 8 and 9 and forward-seal the demo secret"
 "$slkit" predict --kernel "$kernel" --initrd target.cpio --cmdline "$cmdline" --policy policy.signed
 "$slkit" predict --kernel "$kernel" --initrd target.cpio --cmdline "$cmdline" --policy policy.signed --json > predicted.json
-head -c 32 /dev/urandom > secret
-want=sha256:$(sha256sum secret | cut -d' ' -f1)
-echo "demo secret: 32 random bytes, fingerprint $want"
 # The rig's TPM, started on the host with a data socket (the VM later boots
 # with the same state directory), so the secret is sealed to *its* SRK.
 mkdir -p tpm

@@ -1,6 +1,7 @@
 package slaunch
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/slkit/slkit/internal/errkind"
@@ -30,6 +31,15 @@ var (
 	// ErrNoKernelLog is a Secure Launch kernel's DRTM log buffer that
 	// holds no event (all zero, or a header only).
 	ErrNoKernelLog = errkind.New(errkind.Input, "empty DRTM log buffer")
+	// ErrDRTMNotStarted is returned when a dynamic launch failed before
+	// the DCE event: nothing of it happened, PCR 17–22 are as they were,
+	// and a measured launch may go on without it (see LaunchError).
+	ErrDRTMNotStarted = errkind.New(errkind.Verify, "the dynamic launch did not start")
+	// ErrDRTMAborted is returned when a dynamic launch failed after the
+	// DCE event (the _TPM_Hash sequence reset PCR 17–22): the platform is
+	// neither in its pre-launch state nor in a verified launched one, so
+	// nothing may boot (see LaunchError).
+	ErrDRTMAborted = errkind.New(errkind.Verify, "the dynamic launch failed after the DCE event")
 	// ErrNotRecorded is returned by a recorded platform for a read that the
 	// recording does not hold.
 	ErrNotRecorded = errkind.New(errkind.IO, "not in the recording")
@@ -89,3 +99,60 @@ func (e *HardwareRefusal) Error() string {
 
 // Unwrap makes errors.Is(err, ErrNeedsDLStub) true.
 func (e *HardwareRefusal) Unwrap() error { return ErrNeedsDLStub }
+
+// LaunchError is a dynamic launch that failed, and how far it got: Began
+// is true once the DCE event happened (on the rig, the host's _TPM_Hash
+// sequence; on hardware, SENTER or SKINIT), which resets PCR 17–22. It
+// wraps ErrNoDRTM and ErrDRTMAborted (Began) or ErrDRTMNotStarted, and
+// Err. Use NeverStarted to decide whether a launch may go on without it.
+type LaunchError struct {
+	// Step names what failed ("host channel", "stage", "tpm-hash",
+	// "tpm-locality", "post-launch extends", "DRTM log", "verify", or a
+	// backend's own).
+	Step  string
+	Began bool
+	Err   error
+}
+
+func (e *LaunchError) Error() string {
+	reason := e.Err.Error()
+	var nd *NoDRTMError
+	if errors.As(e.Err, &nd) {
+		reason = nd.Reason
+	}
+	if e.Began {
+		return fmt.Sprintf("%s: %s; the dynamic launch failed after the DCE event (PCR 17-22 were reset)", ErrNoDRTM, reason)
+	}
+	return fmt.Sprintf("%s: %s; the dynamic launch did not start (PCR 17-22 unchanged)", ErrNoDRTM, reason)
+}
+
+// Unwrap makes errors.Is true for ErrNoDRTM, for ErrDRTMAborted or
+// ErrDRTMNotStarted, and for what Err wraps.
+func (e *LaunchError) Unwrap() []error {
+	stage := ErrDRTMNotStarted
+	if e.Began {
+		stage = ErrDRTMAborted
+	}
+	return []error{ErrNoDRTM, stage, e.Err}
+}
+
+// NotStarted returns a LaunchError for a failure before the DCE event: the
+// dynamic launch never started (err: what failed at step). A backend that
+// refuses before it executes anything uses it.
+func NotStarted(step string, err error) error {
+	return &LaunchError{Step: step, Err: err}
+}
+
+// aborted returns a LaunchError for a failure after the DCE event.
+func aborted(step string, err error) error {
+	return &LaunchError{Step: step, Began: true, Err: err}
+}
+
+// NeverStarted reports whether err says that a dynamic launch failed
+// before its DCE event, and only that: it is a LaunchError of a launch
+// that did not begin, and nothing in it says that one began. Any other
+// error — one past the DCE event, or one that does not say — is false:
+// fail closed.
+func NeverStarted(err error) bool {
+	return errors.Is(err, ErrDRTMNotStarted) && !errors.Is(err, ErrDRTMAborted)
+}

@@ -148,3 +148,78 @@ func TestOpenHostChannelErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestLaunchEmulatedFailureSteps: each way LaunchEmulated can fail is a
+// *LaunchError naming its step and whether the DCE event had happened;
+// NeverStarted is true exactly for the failures before it. Whether it
+// happened is checked independently on the TPM: PCR 17 left its reset
+// value 0xFF… in every bank exactly when Began is true.
+func TestLaunchEmulatedFailureSteps(t *testing.T) {
+	kernel := slaunchtest.Kernel(0x020F, 0x10, 0)
+	good := Images{Kernel: bytes.NewReader(kernel), KernelSize: int64(len(kernel)), Cmdline: "quiet"}
+	notBz := Images{Kernel: strings.NewReader("not a bzImage, not at all, no boot header here"), KernelSize: 46, Cmdline: "quiet"}
+	for _, tc := range []struct {
+		name  string
+		noHC  bool
+		in    Images
+		host  func(*slaunchtest.Host)
+		step  string
+		began bool
+		want  string
+	}{
+		{name: "no host channel", noHC: true, in: good, step: "host channel", want: "no host channel"},
+		{name: "not a bzImage", in: notBz, step: "stage", want: "setup header (620 bytes) runs past the end"},
+		{name: "host refuses the hash", in: good, host: func(h *slaunchtest.Host) { h.RefuseHash = true }, step: "tpm-hash", want: `no handler for "tpm-hash"`},
+		{name: "host hashes then fails", in: good, host: func(h *slaunchtest.Host) { h.FailAfterHash = true },
+			step: "tpm-hash", began: true, want: "connection reset after HASH_END"},
+		{name: "host refuses the locality", in: good, host: func(h *slaunchtest.Host) { h.RefuseLocality = true },
+			step: "tpm-locality", began: true, want: "did not move the TPM to locality 2: host channel: remote error: tpm-locality: refused"},
+		{name: "host ignores the locality", in: good, host: func(h *slaunchtest.Host) { h.IgnoreLocality = true },
+			step: "post-launch extends", began: true, want: "TPM_RC_LOCALITY"},
+		{name: "host hashes another DCE", in: good, host: func(h *slaunchtest.Host) { h.HashInstead = []byte("another DCE") },
+			step: "verify", began: true, want: "does not replay to the TPM"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tt := tpmtest.RequireSwtpm(t)
+			ctl, err := tt.Control()
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := &slaunchtest.Host{TPM: ctl}
+			if tc.host != nil {
+				tc.host(h)
+			}
+			var host DCEHost
+			if !tc.noHC {
+				host, _ = h.Pipe(t)
+			}
+			_, err = LaunchEmulated(tt, host, tc.in)
+			var le *LaunchError
+			if !errors.As(err, &le) || le.Step != tc.step || le.Began != tc.began || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err %v (%+v), want step %q, began %v, naming %q", err, le, tc.step, tc.began, tc.want)
+			}
+			stage := ErrDRTMNotStarted
+			if tc.began {
+				stage = ErrDRTMAborted
+			}
+			if !errors.Is(err, ErrNoDRTM) || !errors.Is(err, stage) || NeverStarted(err) == tc.began {
+				t.Fatalf("err %v: ErrNoDRTM %v, %v %v, NeverStarted %v", err, errors.Is(err, ErrNoDRTM), stage, errors.Is(err, stage), NeverStarted(err))
+			}
+			banks, _ := tpm.ActiveBanks(tt)
+			pcrs, err := tpm.ReadBanks(tt, banks, []int{17})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, a := range banks {
+				v, _ := pcrs.Get(a, 17)
+				if reset := bytes.Equal(v, bytes.Repeat([]byte{0xFF}, len(v))); reset == tc.began {
+					t.Errorf("%s PCR 17 = %s, but the error says began=%v", a, v, tc.began)
+				}
+			}
+		})
+	}
+	// An error that does not say when it happened is not "never started".
+	if NeverStarted(errors.New("x")) || NeverStarted(&NoDRTMError{Reason: "x"}) || !NeverStarted(NotStarted("s", errors.New("x"))) {
+		t.Error("NeverStarted is not fail-closed")
+	}
+}

@@ -262,7 +262,8 @@ func TestLaunchCLIDryRun(t *testing.T) {
 	for _, m := range phaseRE.FindAllStringSubmatch(r.stderr, -1) {
 		phases = append(phases, m[1])
 	}
-	if fmt.Sprint(phases) != "[verify-policy measure kexec]" || strings.Count(r.stderr, "\n") != 3 {
+	if fmt.Sprint(phases) != "[verify-policy measure kexec]" || strings.Count(r.stderr, "\n") != 4 ||
+		!strings.HasSuffix(r.stderr, "\nslkit: kexec: loaded with none (dry run)\n") {
 		t.Fatalf("phase markers %v in %q", phases, r.stderr)
 	}
 	if r := runSlkit(t, tt, "eventlog", "replay", "--against-tpm", log); r.code != 0 {
@@ -283,10 +284,13 @@ func TestLaunchCLIDryRun(t *testing.T) {
 	if r.code != 3 || !strings.Contains(lastLine(r.stderr), "good.json: signature verification failed") || strings.Contains(r.stderr, "phase=measure") {
 		t.Fatalf("wrong key: %d %q", r.code, r.stderr)
 	}
-	// Usage errors.
+	// Usage errors; a hand-over destination outside /slkit/ is one, before
+	// any TPM command.
 	for _, args := range [][]string{
 		{"launch", "--policy", good},
 		{"launch", "--policy", good, "--policy-key", key + ".pub", "--entry", "nope", "--root", f.root, "--dry-run"},
+		{"launch", "--policy", good, "--policy-key", key + ".pub", "--root", f.root, "--dry-run", "--handover", good + ":/init"},
+		{"launch", "--policy", good, "--policy-key", key + ".pub", "--root", f.root, "--dry-run", "--handover", good + ":/slkit/../init"},
 	} {
 		if r := runSlkit(t, tt, args...); r.code != 1 {
 			t.Errorf("%v: exit %d %q", args, r.code, r.stderr)

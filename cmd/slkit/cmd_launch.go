@@ -61,7 +61,7 @@ func launchCommand(e *env) *cli.Command {
 			&cli.StringFlag{Name: "policy", Usage: "signed launch policy `FILE` (required)"},
 			&cli.StringFlag{Name: "policy-key", Usage: "Ed25519 public key `FILE` (PEM) the policy must verify under (required)"},
 			&cli.StringFlag{Name: "entry", Usage: "policy entry `NAME` (default: slkit.entry=NAME on the kernel command line, else the first entry)"},
-			&cli.StringSliceFlag{Name: "handover", Usage: "hand `SRC:DST` to the launched kernel, unmeasured, next to the event log (e.g. a sealed secret)"},
+			&cli.StringSliceFlag{Name: "handover", Usage: "hand `SRC:DST` to the launched kernel, unmeasured, next to the event log (e.g. a sealed secret); DST must lie under " + launch.HandoverDir},
 			&cli.StringFlag{Name: "log", Value: launch.DefaultLogPath, Usage: "pre-launch event log `FILE`"},
 			&cli.StringFlag{Name: "root", Value: "/", Usage: "look up the policy's image paths under `DIR`"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "do everything (PCRs are extended) but the kexec"},
@@ -117,6 +117,7 @@ func launchAction(e *env, c *cli.Context, es efiSeams) error {
 		launch.WithKexec(launch.NewKexec(launch.WithDryRun(dry))),
 		launch.WithPhase(phase),
 		launch.WithWarnings(func(m string) { fmt.Fprintf(e.stderr, "slkit: warning: %s\n", oneLine(m)) }),
+		launch.WithInfo(func(m string) { fmt.Fprintf(e.stderr, "slkit: %s\n", m) }),
 	}, append(drtm, launchEFIOptions(efiStep, t)...)...)...)
 	if err != nil {
 		if res == nil {
@@ -139,8 +140,11 @@ func handoverFiles(args []string) ([]launch.HandoverFile, error) {
 	var out []launch.HandoverFile
 	for _, a := range args {
 		src, dst, ok := strings.Cut(a, ":")
-		if !ok || src == "" || !strings.HasPrefix(dst, "/") {
-			return nil, usageError{fmt.Errorf("--handover %q: want SRC:DST with an absolute DST", a)}
+		if !ok || src == "" {
+			return nil, usageError{fmt.Errorf("--handover %q: want SRC:DST", a)}
+		}
+		if err := launch.CheckHandoverPath(dst); err != nil {
+			return nil, usageError{fmt.Errorf("--handover %q: %w", a, err)}
 		}
 		b, err := os.ReadFile(src)
 		if err != nil {

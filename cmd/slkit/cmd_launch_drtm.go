@@ -15,7 +15,8 @@ func launchDRTMFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "drtm", Usage: "perform a dynamic launch with `BACKEND`: emulated (the rig's emulated DCE, over --host-channel) " +
 			"or hardware (probe, stage and validate, then refuse: it needs a ring-0 stub); when it does not happen, an entry with require_drtm " +
-			"is refused and one without it is launched as a measured launch, with a warning (default: none; an entry with require_drtm is then refused)"},
+			"is refused; one without it is launched as a measured launch, with a warning, only when the dynamic launch never started " +
+			"(a failure after the DCE event is refused) (default: none; an entry with require_drtm is then refused)"},
 		&cli.StringFlag{Name: "host-channel", Value: slaunch.DefaultHostChannel, Usage: "emulated: the rig's host channel, a serial `DEV` or a unix socket"},
 		&cli.StringFlag{Name: "dce", Usage: "hardware: the SINIT ACM or AMD SKL `FILE` (required)"},
 		&cli.StringFlag{Name: "platform", Usage: "hardware: probe the recorded register values in `FILE` instead of this machine"},

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -47,6 +46,7 @@ func sealCommands(e *env) []*cli.Command {
 				&cli.StringFlag{Name: "out", Usage: "write the secret to FILE (mode 0600); without it the secret goes to stdout, never to a terminal"},
 				&cli.BoolFlag{Name: "fingerprint", Usage: "print only sha256:<hex> of the secret (safe on a terminal); with --out, also write the secret"},
 				&cli.StringSliceFlag{Name: "eventlog", Usage: "current event log(s) used to explain a refusal (default: the firmware log, if readable)"},
+				&cli.StringFlag{Name: "expect-fingerprint", Usage: "refuse (exit 3) unless the secret's fingerprint is `sha256:HEX` (pin it in the measured image that unseals a handed-over file)"},
 			}, pinFlags...),
 			Action: func(c *cli.Context) error { return unsealAction(e, c) },
 		},
@@ -170,6 +170,12 @@ func unsealAction(e *env, c *cli.Context) error {
 	if err != nil {
 		return inputError{name, err}
 	}
+	var pinned []byte
+	if c.IsSet("expect-fingerprint") {
+		if pinned, err = tpm.ParseFingerprint(c.String("expect-fingerprint")); err != nil {
+			return usageError{fmt.Errorf("--expect-fingerprint: %w", err)}
+		}
+	}
 	out := c.String("out")
 	if out == "" && !c.Bool("fingerprint") && e.stdoutIsTerminal() {
 		return usageError{errors.New("refusing to write the secret to a terminal: use --out FILE or a pipe")}
@@ -196,14 +202,18 @@ func unsealAction(e *env, c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if pinned != nil {
+		if err := tpm.CheckFingerprint(secret, pinned); err != nil {
+			return inputError{name, err}
+		}
+	}
 	if out != "" {
 		if err := atomicfile.WriteFile(out, secret, 0o600); err != nil {
 			return err
 		}
 	}
 	if c.Bool("fingerprint") {
-		sum := sha256.Sum256(secret)
-		fmt.Fprintf(e.stdout, "sha256:%x\n", sum)
+		fmt.Fprintln(e.stdout, tpm.Fingerprint(secret))
 		return nil
 	}
 	if out != "" {

@@ -11,7 +11,7 @@ import (
 	"github.com/slkit/slkit/rig/rigtest"
 )
 
-// The emulated dynamic launch end to end on the rig (issue 5's done-when):
+// The emulated dynamic launch end to end on the rig:
 // the real Debian kernel boots the pre-launch image, which reports `slkit
 // drtm status` ("not capable", exit 0) and runs `slkit launch --drtm
 // emulated`: it measures PCR 8/9, asks the rig host over ttyS1 to run the
@@ -32,10 +32,12 @@ func TestEmulatedDRTMLaunchOnRig(t *testing.T) {
 	e := rigtest.New(t)
 	const cmdline = qemu.DefaultAppend
 	const sealed = "/slkit/drtm.sealed"
+	secret := "slkit DRTM rig secret: 9f31c2"
+	fingerprint := fmt.Sprintf("sha256:%x", sha256.Sum256([]byte(secret)))
 	target := e.Image("target.cpio",
 		"--run", "drtm verify",
 		"--then", "pcr read --json 8 9 17 18",
-		"--then", "unseal "+sealed+" --fingerprint --eventlog /slkit/drtm-eventlog.bin")
+		"--then", "unseal "+sealed+" --fingerprint --expect-fingerprint "+fingerprint+" --eventlog /slkit/drtm-eventlog.bin")
 	kernel := e.Kernel.Path
 	kb, err := os.ReadFile(kernel)
 	if err != nil {
@@ -59,7 +61,6 @@ func TestEmulatedDRTMLaunchOnRig(t *testing.T) {
 	pred := e.Run("predict", "--drtm", "emulated", "--kernel", kernel, "--initrd", target, "--cmdline", cmdline,
 		"--policy", e.Path("policy.signed"), "--json")
 	e.WriteFile("predicted.json", pred)
-	secret := "slkit DRTM rig secret: 9f31c2"
 	e.WriteFile("secret", secret)
 	e.WithHostTPM(func(spec string) {
 		e.Run("--tpm", spec, "seal", "--pcrs", "17,18", "--pcr-values", e.Path("predicted.json"),
@@ -94,9 +95,11 @@ func TestEmulatedDRTMLaunchOnRig(t *testing.T) {
 		if v := b.Between("running slkit drtm verify", "slkit: running"); len(v) == 0 || !strings.Contains(v[0], "DRTM happened") {
 			t.Errorf("drtm verify in the target: %q", v)
 		}
-		want := fmt.Sprintf("sha256:%x", sha256.Sum256([]byte(secret)))
-		if got := b.Fingerprints(); len(got) != 1 || got[0] != want {
-			t.Errorf("fingerprint lines %q, want exactly %q", got, want)
+		if got := b.Fingerprints(); len(got) != 1 || got[0] != fingerprint {
+			t.Errorf("fingerprint lines %q, want exactly %q", got, fingerprint)
+		}
+		if n := len(b.Lines("slkit: kexec: loaded with kexec_file_load")); n != 1 {
+			t.Errorf("%d kexec_file_load lines, want 1", n)
 		}
 		b.CheckPCRs(t, pred, 4, 8, 9, 17, 18)
 		t.Logf("%s", b)

@@ -13,9 +13,12 @@ import (
 // The measured launch of the README, end to end on the rig: the real
 // Debian kernel boots the pre-launch image, which verifies the signed
 // policy, measures kernel, initrd and command line into swtpm and kexecs
-// into the target image; the target replays the handed-over event log
-// against the TPM and unseals a secret the host forward-sealed to the
-// predicted PCR 8 and 9. Then two tampered launches:
+// into the target image through kexec_file_load (the Debian kernel has
+// KEXEC_FILE=y: a silent fallback to kexec_load fails the test); the
+// target replays the handed-over event log against the TPM and unseals a
+// secret the host forward-sealed to the predicted PCR 8 and 9, checking it
+// against the fingerprint its own measured image pins. Then two tampered
+// launches:
 //   - an entry with another command line (allowed by the policy, but not
 //     what the secret was sealed to) boots, and the target's unseal is
 //     refused, naming PCR 8 and the "cmdline" event;
@@ -25,10 +28,12 @@ func TestMeasuredLaunchOnRig(t *testing.T) {
 	e := rigtest.New(t)
 	const cmdline = qemu.DefaultAppend
 	const sealed = "/slkit/demo.sealed"
+	secret := "slkit rig test secret: 5d1c0e"
+	fingerprint := fmt.Sprintf("sha256:%x", sha256.Sum256([]byte(secret)))
 	target := e.Image("target.cpio",
 		"--run", "pcr read --json 8 9",
 		"--then", "eventlog replay --against-tpm "+launchLog,
-		"--then", "unseal "+sealed+" --fingerprint --eventlog "+launchLog)
+		"--then", "unseal "+sealed+" --fingerprint --expect-fingerprint "+fingerprint+" --eventlog "+launchLog)
 	kernel := e.Kernel.Path
 	e.Run("policy", "keygen", "--out", e.Path("policy.key"), "--pub", e.Path("policy.pub"))
 	doc := fmt.Sprintf(`{"version": 1, "entries": [
@@ -43,7 +48,6 @@ func TestMeasuredLaunchOnRig(t *testing.T) {
 	pred := e.Run("predict", "--kernel", kernel, "--initrd", target, "--cmdline", cmdline,
 		"--policy", e.Path("policy.signed"), "--json")
 	e.WriteFile("predicted.json", pred)
-	secret := "slkit rig test secret: 5d1c0e"
 	e.WriteFile("secret", secret)
 	e.WithHostTPM(func(spec string) {
 		e.Run("--tpm", spec, "seal", "--pcrs", "8,9", "--pcr-values", e.Path("predicted.json"),
@@ -61,9 +65,11 @@ func TestMeasuredLaunchOnRig(t *testing.T) {
 	t.Run("launch and unseal", func(t *testing.T) {
 		b := e.Boot(pre, cmdline)
 		b.MustSucceed(t)
-		want := fmt.Sprintf("sha256:%x", sha256.Sum256([]byte(secret)))
-		if got := b.Fingerprints(); len(got) != 1 || got[0] != want {
-			t.Errorf("fingerprint lines %q, want exactly %q", got, want)
+		if got := b.Fingerprints(); len(got) != 1 || got[0] != fingerprint {
+			t.Errorf("fingerprint lines %q, want exactly %q", got, fingerprint)
+		}
+		if n := len(b.Lines("slkit: kexec: loaded with kexec_file_load")); n != 1 || len(b.Lines("loaded with kexec_load")) != 0 {
+			t.Errorf("%d kexec_file_load lines; want the launch to report exactly one, and no kexec_load:\n%s", n, b.Tail(40))
 		}
 		// The PCRs the target read equal the host's prediction, in every bank.
 		b.CheckPCRs(t, pred, 4, 8, 9)

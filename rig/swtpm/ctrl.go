@@ -2,10 +2,12 @@ package swtpm
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/slkit/slkit/internal/errkind"
@@ -93,11 +95,20 @@ type Ctrl struct {
 
 // DialCtrl connects to a control channel: network is "unix" or "tcp".
 func DialCtrl(network, addr string) (*Ctrl, error) {
-	c, err := net.DialTimeout(network, addr, 5*time.Second)
-	if err != nil {
-		return nil, fmt.Errorf("swtpm control channel %s: %w", addr, err)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c, err := net.DialTimeout(network, addr, time.Until(deadline))
+		if err == nil {
+			return NewCtrl(c), nil
+		}
+		// swtpm accepts one control client at a time and listens with a
+		// short backlog: while it still serves the readiness probe, a unix
+		// connect fails with EAGAIN. Try again until the deadline.
+		if !errors.Is(err, syscall.EAGAIN) || time.Now().After(deadline) {
+			return nil, fmt.Errorf("swtpm control channel %s: %w", addr, err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
-	return NewCtrl(c), nil
 }
 
 // NewCtrl wraps an established control-channel connection.

@@ -27,8 +27,13 @@ type Host struct {
 	// RefuseHash answers tpm-hash with an error, as a rig without the
 	// Mux does ("no handler").
 	RefuseHash bool
+	// FailAfterHash runs the hash and then answers with an error: a host
+	// that reports a failure after the DCE event happened.
+	FailAfterHash bool
 	// IgnoreLocality answers tpm-locality with success but does nothing.
 	IgnoreLocality bool
+	// RefuseLocality answers tpm-locality with an error, doing nothing.
+	RefuseLocality bool
 	// HashInstead, when set, is hashed in place of the guest's blob: a
 	// host that lies about the DCE.
 	HashInstead []byte
@@ -65,7 +70,10 @@ func (h *Host) Server() *hostchan.Server {
 		if h.HashInstead != nil {
 			p = h.HashInstead
 		}
-		return nil, h.TPM.Hash(p)
+		if err := h.TPM.Hash(p); err != nil || !h.FailAfterHash {
+			return nil, err
+		}
+		return nil, errors.New("connection reset after HASH_END")
 	})
 	s.Handle(hostchan.VerbTPMLocality, func(p []byte) ([]byte, error) {
 		if len(p) != 1 {
@@ -74,6 +82,9 @@ func (h *Host) Server() *hostchan.Server {
 		h.mu.Lock()
 		h.locs = append(h.locs, p[0])
 		h.mu.Unlock()
+		if h.RefuseLocality {
+			return nil, errors.New("refused")
+		}
 		if h.IgnoreLocality {
 			return nil, nil
 		}
