@@ -213,4 +213,3 @@ func (m *Machine) Sign(entries ...Entry) []byte {
 	}
 	return signed
 }
-
