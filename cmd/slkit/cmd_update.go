@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/slkit/slkit/efi/journal"
 	"github.com/slkit/slkit/internal/atomicfile"
+	"github.com/slkit/slkit/launch"
 	"github.com/slkit/slkit/launch/policy"
 	"github.com/slkit/slkit/tpm"
 	"github.com/slkit/slkit/update"
@@ -36,6 +38,8 @@ func updateCommand(e *env) *cli.Command {
 					&cli.StringFlag{Name: "next-entry", Usage: "the next launch's policy entry `NAME` (default: the first)"},
 					&cli.StringFlag{Name: "relaunch-policy", Usage: "--via kexec: the signed policy `FILE` this OS relaunches the pre-launch environment with (`slkit launch --policy FILE`)"},
 					&cli.StringFlag{Name: "relaunch-entry", Usage: "--via kexec: its entry `NAME` (default: the first)"},
+					&cli.StringFlag{Name: "next-root", Usage: "read the next launch's kernel and initrd at the policy's paths under `DIR` (needed for a file sealed in a bank other than sha256: a policy pins its images by sha256 only)"},
+					&cli.StringFlag{Name: "relaunch-root", Usage: "--via kexec: the same for the relaunch's images (`DIR`, as `slkit launch --root` reads them)"},
 					&cli.StringFlag{Name: "policy-key", Usage: "public key `FILE` the launch policies verify under (required with --next-policy or --relaunch-policy)"},
 					&cli.StringFlag{Name: "start", Usage: "--via reboot: PCR values before the next boot's launch, JSON as `slkit pcr read --json` prints (default: reset values)"},
 					&cli.StringFlag{Name: "next-pcrs", Usage: "seal to these predicted values instead (JSON of `slkit predict --json`)"},
@@ -124,17 +128,20 @@ func updatePIN(e *env, c *cli.Context, files []*tpm.Sealed) ([]byte, error) {
 	return readPIN(e, c, false)
 }
 
-// nextLaunch turns the prediction flags into the values the next launch
-// extends PCRs to (nil: keep the current values).
-func nextLaunch(c *cli.Context, t tpm.TPMSender, via update.Via) (*tpm.Expected, string, error) {
+// nextLaunch turns the prediction flags into Prepare's options, and says
+// where the next launch's values come from (no options: the current ones).
+func nextLaunch(c *cli.Context, via update.Via) ([]update.Option, string, error) {
 	if c.IsSet("next-pcrs") {
-		for _, f := range []string{"next-policy", "relaunch-policy", "start"} {
+		for _, f := range []string{"next-policy", "relaunch-policy", "start", "next-root", "relaunch-root"} {
 			if c.IsSet(f) {
 				return nil, "", usageError{fmt.Errorf("update prepare: --next-pcrs and --%s exclude each other", f)}
 			}
 		}
 		x, err := readExpected(c.String("next-pcrs"))
-		return x, "the values in " + c.String("next-pcrs"), err
+		if err != nil {
+			return nil, "", err
+		}
+		return []update.Option{update.WithNext(x)}, "the values in " + c.String("next-pcrs"), nil
 	}
 	if c.IsSet("relaunch-policy") && via != update.ViaKexec {
 		return nil, "", usageError{errors.New("update prepare: --relaunch-policy is for --via kexec")}
@@ -144,59 +151,50 @@ func nextLaunch(c *cli.Context, t tpm.TPMSender, via update.Via) (*tpm.Expected,
 	}
 	var launches []update.Launch
 	var what []string
-	add := func(pflag, eflag string) error {
+	for _, kind := range []string{"relaunch", "next"} {
+		pflag, eflag, rflag := kind+"-policy", kind+"-entry", kind+"-root"
 		if !c.IsSet(pflag) {
-			if c.IsSet(eflag) {
-				return usageError{fmt.Errorf("update prepare: --%s needs --%s", eflag, pflag)}
+			for _, f := range []string{eflag, rflag} {
+				if c.IsSet(f) {
+					return nil, "", usageError{fmt.Errorf("update prepare: --%s needs --%s", f, pflag)}
+				}
 			}
-			return nil
+			continue
 		}
 		if err := needFlags(c, "policy-key"); err != nil {
-			return err
+			return nil, "", err
 		}
 		signed, err := readInput(c.String(pflag))
 		if err != nil {
-			return err
+			return nil, "", err
 		}
 		pub, err := loadKey(c.String("policy-key"), policy.ParsePublicKey)
 		if err != nil {
-			return err
+			return nil, "", err
 		}
-		launches = append(launches, update.Launch{Signed: signed, Pub: pub, Entry: c.String(eflag)})
+		ln := update.Launch{Signed: signed, Pub: pub, Entry: c.String(eflag), Name: "--" + pflag + " " + c.String(pflag)}
+		if c.IsSet(rflag) {
+			ln.Images = os.DirFS(c.String(rflag))
+		}
+		launches = append(launches, ln)
 		what = append(what, fmt.Sprintf("%s entry %q", c.String(pflag), c.String(eflag)))
-		return nil
-	}
-	if err := add("relaunch-policy", "relaunch-entry"); err != nil {
-		return nil, "", err
-	}
-	if err := add("next-policy", "next-entry"); err != nil {
-		return nil, "", err
 	}
 	if len(launches) == 0 {
 		return nil, "", nil
 	}
-	var start *tpm.PCRs
+	opts := []update.Option{update.WithNextLaunches(launches...)}
 	from := "reset values"
 	switch {
 	case via == update.ViaKexec:
-		// No TPM reset on the way: the launches extend the current values.
-		cur, err := tpm.ReadPCRs(t, tpm.Selection{tpm.SHA256: {8, 9}})
-		if err != nil {
-			return nil, "", err
-		}
-		start, from = cur, "the current PCR values"
+		from = "the current PCR values"
 	case c.IsSet("start"):
 		x, err := readExpected(c.String("start"))
 		if err != nil {
 			return nil, "", err
 		}
-		start, from = &x.PCRs, c.String("start")
+		opts, from = append(opts, update.WithStart(&x.PCRs)), c.String("start")
 	}
-	x, err := update.PredictLaunches(start, launches...)
-	if err != nil {
-		return nil, "", err
-	}
-	return x, "predicted for " + strings.Join(what, " then ") + " from " + from, nil
+	return opts, "predicted for " + strings.Join(what, " then ") + " from " + from, nil
 }
 
 // prepareReport is `update prepare --json`.
@@ -258,15 +256,18 @@ func updatePrepare(e *env, c *cli.Context) error {
 		return err
 	}
 	defer t.Close()
-	next, nextWhat, err := nextLaunch(c, t, via)
+	next, nextWhat, err := nextLaunch(c, via)
 	if err != nil {
 		return err
 	}
-	opts := []update.Option{update.WithVia(via), update.WithNext(next), update.WithCounter(uint32(idx)),
-		update.WithLaunches(c.Int("launches")), update.WithPIN(pin)}
+	opts := append([]update.Option{update.WithVia(via), update.WithCounter(uint32(idx)),
+		update.WithLaunches(c.Int("launches")), update.WithPIN(pin)}, next...)
 	rep := prepareReport{Journal: pending}
 	for i, s := range files {
 		plan, err := update.Prepare(t, s, saveSealed(names[i]), opts...)
+		if errors.Is(err, launch.ErrNeedImage) {
+			err = fmt.Errorf("%w (give the images with --next-root or --relaunch-root)", err)
+		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", names[i], err)
 		}
