@@ -402,13 +402,10 @@ func updateFinish(e *env, c *cli.Context) error {
 	return nil
 }
 
-type fileStatus struct {
+// statusReport is one file of `update status --json`.
+type statusReport struct {
 	File string `json:"file"`
-	// Unseals is "main", "update" or "" (refused).
-	Unseals string             `json:"unseals"`
-	Refusal string             `json:"refusal,omitempty"`
-	Window  *tpm.SealedCounter `json:"window,omitempty"`
-	Counter *uint64            `json:"counter,omitempty"`
+	*update.Status
 }
 
 func updateStatus(e *env, c *cli.Context) error {
@@ -417,36 +414,17 @@ func updateStatus(e *env, c *cli.Context) error {
 		return err
 	}
 	defer in.t.Close()
-	names, files, pin, logs, t := in.names, in.files, in.pin, in.logs, in.t
-	var out []fileStatus
+	var out []statusReport
 	var firstErr error
-	for i, s := range files {
-		var info tpm.UnsealInfo
-		secret, err := tpm.Unseal(t, s, tpm.WithUnsealPIN(pin), tpm.WithEventLogs(logs...), tpm.WithUnsealInfo(&info))
-		clear(secret)
-		st := fileStatus{File: names[i]}
-		if s.Update != nil {
-			st.Window = s.Update.Policy.Counter
+	for i, s := range in.files {
+		st, err := update.FileStatus(in.t, s, update.WithPIN(in.pin), update.WithEventLogs(in.logs...))
+		if st == nil {
+			return fmt.Errorf("%s: %w", in.names[i], err)
 		}
-		switch {
-		case err != nil:
-			st.Refusal = oneLine(err.Error())
-			if firstErr == nil {
-				firstErr = fmt.Errorf("%s: %w", names[i], err)
-			}
-		case info.Update:
-			st.Unseals, st.Refusal = "update", oneLine(info.Refusal.Error())
-		default:
-			st.Unseals = "main"
+		if err != nil && firstErr == nil {
+			firstErr = fmt.Errorf("%s: %w", in.names[i], err)
 		}
-		if w := st.Window; w != nil {
-			if ctr, err := tpm.OpenCounter(t, w.Index); err == nil {
-				if v, err := ctr.Read(t); err == nil {
-					st.Counter = &v
-				}
-			}
-		}
-		out = append(out, st)
+		out = append(out, statusReport{in.names[i], st})
 	}
 	if c.Bool("json") {
 		if err := e.writeJSON(out); err != nil {
@@ -455,21 +433,7 @@ func updateStatus(e *env, c *cli.Context) error {
 		return firstErr
 	}
 	for _, st := range out {
-		switch st.Unseals {
-		case "main":
-			fmt.Fprintf(e.stdout, "%s: the main object unseals", st.File)
-		case "update":
-			fmt.Fprintf(e.stdout, "%s: the update object unseals (the main object is refused: %s)", st.File, strings.TrimPrefix(st.Refusal, "unseal refused: "))
-		default:
-			fmt.Fprintf(e.stdout, "%s: refused: %s", st.File, strings.TrimPrefix(st.Refusal, "unseal refused: "))
-		}
-		if w := st.Window; w != nil {
-			fmt.Fprintf(e.stdout, "; update window: counter %#08x in %d..%d", w.Index, w.Min, w.Max)
-			if st.Counter != nil {
-				fmt.Fprintf(e.stdout, ", now %d", *st.Counter)
-			}
-		}
-		fmt.Fprintln(e.stdout)
+		fmt.Fprintf(e.stdout, "%s: %s\n", st.File, st.Status)
 	}
 	return firstErr
 }
