@@ -113,6 +113,8 @@ func drtmVerify(e *env, c *cli.Context) error {
 		for _, b := range r.Banks {
 			st := "log matches"
 			switch {
+			case b.InLog && r.LogError != "":
+				st = "the log does not replay: " + r.LogError
 			case !b.InLog && b.Match:
 				st = "not in the log; PCR 17 left its reset value"
 			case !b.InLog:
