@@ -7,7 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -298,28 +297,8 @@ func drtmStageEmulated(e *env, c *cli.Context) error {
 	if err != nil {
 		return inputErr(c.String("kernel"), err)
 	}
-	slrt, err := st.SLRT.MarshalBinary()
-	if err != nil {
-		return err
-	}
-	logPrefix, err := st.LogPrefix.MarshalBinary()
-	if err != nil {
-		return err
-	}
-	expected, err := json.MarshalIndent(st.Prediction.Expected(), "", "  ")
-	if err != nil {
-		return err
-	}
-	pred, err := json.MarshalIndent(st.Prediction, "", "  ")
-	if err != nil {
-		return err
-	}
 	dir := c.String("out")
-	err = writeStageDir(dir, []stageFile{
-		{"slb.bin", st.SLB}, {"dce-blob.bin", st.DCEBlob}, {"slrt.bin", slrt},
-		{"drtm-log-prefix.bin", logPrefix}, {"expected.json", append(expected, '\n')}, {"prediction.json", append(pred, '\n')},
-	})
-	if err != nil {
+	if err := st.WriteDir(dir); err != nil {
 		return err
 	}
 	if c.Bool("json") {
@@ -332,58 +311,6 @@ func drtmStageEmulated(e *env, c *cli.Context) error {
 		fmt.Fprintf(e.stdout, "  %s PCR17 %s\n  %s PCR18 %s\n", a, p17, a, p18)
 	}
 	return nil
-}
-
-type stageFile struct {
-	name string
-	data []byte
-}
-
-// writeStageDir writes the files into a new directory next to dir and
-// swaps it into place, so that dir holds the old set or the new one, never
-// a mix. An existing dir may only hold a previous stage's files.
-func writeStageDir(dir string, files []stageFile) (err error) {
-	dir = filepath.Clean(dir)
-	known := map[string]bool{}
-	for _, f := range files {
-		known[f.name] = true
-	}
-	old, rerr := os.ReadDir(dir)
-	switch {
-	case rerr == nil:
-		for _, de := range old {
-			if !known[de.Name()] {
-				return inputError{dir, fmt.Errorf("exists and holds %s, which a stage does not write: give a new or empty directory", de.Name())}
-			}
-		}
-	case !errors.Is(rerr, fs.ErrNotExist):
-		return rerr
-	}
-	tmp, err := os.MkdirTemp(filepath.Dir(dir), "."+filepath.Base(dir)+".new-")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			os.RemoveAll(tmp)
-		}
-	}()
-	for _, f := range files {
-		if err := atomicfile.WriteFile(filepath.Join(tmp, f.name), f.data, 0o644); err != nil {
-			return err
-		}
-	}
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return err
-	}
-	if rerr == nil {
-		prev := tmp + ".old"
-		if err := os.Rename(dir, prev); err != nil {
-			return err
-		}
-		defer os.RemoveAll(prev)
-	}
-	return os.Rename(tmp, dir)
 }
 
 func drtmStageGRUB(e *env, c *cli.Context) error {
