@@ -177,40 +177,10 @@ func efiVarsGet(e *env, c *cli.Context, open varsOpener) error {
 		return e.writeJSON(x)
 	}
 	fmt.Fprintf(e.stdout, "%s\nattributes: %s (%#08x)\nsize: %d\ndata: %s\n", x.Name, x.Attr, uint32(x.Attr), len(x.Data), hex.EncodeToString(x.Data))
-	if d := describeValue(x); d != "" {
+	if d := efi.Describe(x); d != "" {
 		fmt.Fprintln(e.stdout, d)
 	}
 	return nil
-}
-
-// describeValue decodes the globally defined variables slkit knows.
-func describeValue(x *efi.Variable) string {
-	if x.Name.GUID != efi.GlobalGUID {
-		return ""
-	}
-	switch name := x.Name.Name; {
-	case name == "BootOrder" || name == "DriverOrder":
-		if o, err := efi.ParseBootOrder(x.Data); err == nil {
-			s := make([]string, len(o))
-			for i, n := range o {
-				s[i] = fmt.Sprintf("%04X", n)
-			}
-			return "order: " + strings.Join(s, ",")
-		}
-	case name == "BootNext" || name == "BootCurrent" || name == "Timeout":
-		if n, err := efi.ParseUint16(x.Data); err == nil {
-			return fmt.Sprintf("value: %04X (%d)", n, n)
-		}
-	case name == "OsIndications" || name == "OsIndicationsSupported":
-		if n, err := efi.ParseUint64(x.Data); err == nil {
-			return fmt.Sprintf("bits: %#x %s", n, strings.Join(efi.OsIndicationNames(n), ","))
-		}
-	case strings.HasPrefix(name, "Boot") && len(name) == 8:
-		if lo, err := efi.ParseLoadOption(x.Data); err == nil {
-			return fmt.Sprintf("load option: %q attributes %#x, %d bytes of device path, %d bytes of optional data", lo.Description, lo.Attributes, len(lo.FilePath), len(lo.OptionalData))
-		}
-	}
-	return ""
 }
 
 func journalPaths(c *cli.Context) (string, string, error) {
