@@ -14,6 +14,8 @@ import (
 // Plan is what Prepare did with one sealed file.
 type Plan struct {
 	Via Via `json:"via"`
+	// Bank is the sealed file's bank, the bank of every value below.
+	Bank tpm.Alg `json:"bank"`
 	// PCRs are the update object's PCRs; Dropped the firmware PCRs of the
 	// main object it leaves out (covered by the window instead).
 	PCRs    []int `json:"pcrs"`
@@ -60,7 +62,7 @@ func Prepare(t tpm.TPMSender, s *tpm.Sealed, save func(*tpm.Sealed) error, opts 
 	if err != nil {
 		return nil, err
 	}
-	plan := &Plan{Via: cfg.via}
+	plan := &Plan{Via: cfg.via, Bank: s.Policy.Bank}
 	for _, i := range s.Policy.PCRs {
 		if cfg.via == ViaReboot && IsSRTM(i) {
 			plan.Dropped = append(plan.Dropped, i)

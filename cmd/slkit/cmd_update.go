@@ -240,8 +240,8 @@ func updatePrepare(e *env, c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if via == update.ViaKexec && len(pending.Reboot) > 0 {
-		return fmt.Errorf("%w: journal entry %s takes effect only through a firmware reboot, which a kexec round trip skips: use --via reboot", update.ErrPlan, pending.Reboot[0])
+	if err := pending.CheckVia(via); err != nil {
+		return err
 	}
 	names, files, err := sealedFiles(c)
 	if err != nil {
@@ -276,50 +276,16 @@ func updatePrepare(e *env, c *cli.Context) error {
 	if c.Bool("json") {
 		return e.writeJSON(rep)
 	}
-	verified := "signature not checked (give --pub)"
-	if pending.Verified {
-		verified = "signature verified"
-	}
-	fmt.Fprintf(e.stdout, "journal %s: generation %d, %d of %d entries pending, %s\n", jp, pending.Generation, pending.Pending, pending.Entries, verified)
-	if len(pending.Reboot) > 0 {
-		fmt.Fprintf(e.stdout, "  the pre-launch environment reboots through the firmware after committing (%s)\n", strings.Join(pending.Reboot, "; "))
-	}
+	fmt.Fprint(e.stdout, pending.Text(jp))
 	for _, f := range rep.Files {
-		p := f.Plan
-		if p.Unchanged != "" {
-			fmt.Fprintf(e.stdout, "%s: unchanged: %s\n", f.File, p.Unchanged)
-			continue
-		}
-		line := fmt.Sprintf("%s: update object sealed to %s PCRs %s", f.File, files[0].Policy.Bank, pcrList(p.PCRs))
-		if len(p.Predicted) > 0 {
-			line += fmt.Sprintf(", PCRs %s %s", pcrList(p.Predicted), nextWhat)
-		}
-		if w := p.Window; w != nil {
-			line += fmt.Sprintf("; firmware PCRs %s left out, bounded by the update window: counter %#08x in %d..%d (now %d", pcrList(p.Dropped), w.Index, w.Min, w.Max, p.Counter)
-			if p.DefinedCounter {
-				line += ", defined now"
-			}
-			line += ": the next launch opens it)"
-		}
-		fmt.Fprintln(e.stdout, line)
+		fmt.Fprintf(e.stdout, "%s: %s\n", f.File, f.Plan.Text(nextWhat))
 	}
 	return nil
 }
 
-func pcrList(pcrs []int) string {
-	s := make([]string, len(pcrs))
-	for i, p := range pcrs {
-		s[i] = strconv.Itoa(p)
-	}
-	return strings.Join(s, ",")
-}
-
 type finishedFile struct {
-	File     string             `json:"file"`
-	ByUpdate bool               `json:"by_update"`
-	Refusal  string             `json:"main_refusal,omitempty"`
-	PCRs     []int              `json:"pcrs"`
-	Window   *tpm.SealedCounter `json:"window,omitempty"`
+	File string `json:"file"`
+	*update.Finished
 }
 
 // sealedInputs are what update finish and status work on.
@@ -371,11 +337,7 @@ func updateFinish(e *env, c *cli.Context) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", names[i], err)
 		}
-		x := finishedFile{File: names[i], ByUpdate: f.ByUpdate, PCRs: f.PCRs, Window: f.Window}
-		if f.Refusal != nil {
-			x.Refusal = oneLine(f.Refusal.Error())
-		}
-		done = append(done, x)
+		done = append(done, finishedFile{names[i], f})
 		windows = append(windows, f.Window)
 	}
 	// Every file is saved: only now close the windows.
@@ -390,11 +352,7 @@ func updateFinish(e *env, c *cli.Context) error {
 		}{done, after})
 	}
 	for _, f := range done {
-		how := "the main object released the secret"
-		if f.ByUpdate {
-			how = "the update object released the secret; the main object was refused: " + strings.TrimPrefix(f.Refusal, "unseal refused: ")
-		}
-		fmt.Fprintf(e.stdout, "%s: resealed to the current PCRs %s (%s)\n", f.File, pcrList(f.PCRs), how)
+		fmt.Fprintf(e.stdout, "%s: %s\n", f.File, f.Finished)
 	}
 	for idx, v := range after {
 		fmt.Fprintf(e.stdout, "update window closed: counter %#08x is now %d\n", idx, v)
