@@ -35,4 +35,9 @@ func TestReportDRTMReplayFailure(t *testing.T) {
 			t.Errorf("sha256: in log %v, match %v; want a bank of the log that does not match", b.InLog, b.Match)
 		}
 	}
+	for _, line := range strings.Split(r.Text("drtm.bin"), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "sha256 ") && !strings.HasSuffix(line, "the log does not replay: malformed event log: event 1: sha256 digest is 20 bytes") {
+			t.Errorf("sha256 line: %s", line)
+		}
+	}
 }

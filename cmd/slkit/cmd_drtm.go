@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"slices"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -104,25 +103,7 @@ func drtmVerify(e *env, c *cli.Context) error {
 			return err
 		}
 	} else {
-		verdict := "DRTM happened: " + name + " replays to PCR 17 and 18 in every bank it carries"
-		if !r.OK {
-			verdict = "DRTM did not happen"
-		}
-		fmt.Fprintln(e.stdout, verdict)
-		for _, b := range r.Banks {
-			st := "log matches"
-			switch {
-			case b.InLog && r.LogError != "":
-				st = "the log does not replay: " + r.LogError
-			case !b.InLog && b.Match:
-				st = "not in the log; PCR 17 left its reset value"
-			case !b.InLog:
-				st = "not in the log"
-			case !b.Match:
-				st = fmt.Sprintf("log gives PCR17 %s, PCR18 %s", b.Log17.Short(), b.Log18.Short())
-			}
-			fmt.Fprintf(e.stdout, "  %-6s PCR17 %s  PCR18 %s  %s\n", b.Bank, b.PCR17, b.PCR18, st)
-		}
+		fmt.Fprint(e.stdout, r.Text(name))
 	}
 	if r.OK {
 		return nil
@@ -172,30 +153,7 @@ func drtmStatus(e *env, c *cli.Context) error {
 	if c.Bool("json") {
 		return e.writeJSON(s)
 	}
-	for _, r := range []slaunch.Readiness{s.TXT, s.SKINIT} {
-		name := map[string]string{"txt": "Intel TXT", "skinit": "AMD SKINIT"}[r.Arch]
-		fmt.Fprintf(e.stdout, "%s: %s\n", name, r.Verdict)
-		for _, x := range r.Reasons {
-			fmt.Fprintf(e.stdout, "  - %s\n", x)
-		}
-		for _, x := range r.Notes {
-			fmt.Fprintf(e.stdout, "  note: %s\n", x)
-		}
-	}
-	tpmLine := "no TPM device"
-	switch {
-	case s.TPMError != "":
-		tpmLine = "unknown (" + s.TPMError + ")"
-	case s.TPM.Present:
-		tpmLine = fmt.Sprintf("TPM %d.0 at %s", s.TPM.VersionMajor, s.TPM.Device)
-		if s.TPM.Driver != "" {
-			tpmLine += ", driver " + s.TPM.Driver
-		}
-		if s.TPM.Locality >= 0 {
-			tpmLine += fmt.Sprintf(", locality %d", s.TPM.Locality)
-		}
-	}
-	fmt.Fprintf(e.stdout, "CPU: %s, signature %#x; TPM: %s\n", strings.TrimSpace(s.CPU.Vendor), uint32(s.CPU.Signature), tpmLine)
+	fmt.Fprint(e.stdout, s.Text())
 	return nil
 }
 
