@@ -391,37 +391,7 @@ func efiQueueList(e *env, c *cli.Context, verify bool) error {
 	if c.Bool("json") {
 		return e.writeJSON(l)
 	}
-	sig := "signature not checked (give --pub)"
-	if l.Verified {
-		sig = "signature verified"
-	}
-	progress := "commit not started"
-	if l.Committed {
-		progress = "commit state " + sp
-	}
-	fmt.Fprintf(e.stdout, "%s: generation %d, %d entries, key %s, %s, %s\n", jp, l.Journal.Generation, len(l.Journal.Entries), hex.EncodeToString(l.Journal.KeyID[:]), sig, progress)
-	if verify {
-		return nil
-	}
-	for _, x := range l.Entries() {
-		line := fmt.Sprintf("%3d %-13s %-10s %s", x.Seq, x.Op, x.Status, x.Var)
-		if x.Data != "" {
-			line += fmt.Sprintf(" %s %d bytes", x.Attr, len(x.Data)/2)
-		}
-		if x.SetBits != nil {
-			line += " set " + strings.Join(x.SetBits, ",")
-		}
-		if x.ClearBits != nil {
-			line += " clear " + strings.Join(x.ClearBits, ",")
-		}
-		if x.Expect != "" {
-			line += " if " + x.Expect
-		}
-		if x.Reason != "" || x.Errno != "" {
-			line += " (" + strings.Trim(x.Reason+" "+x.Errno, " ") + ")"
-		}
-		fmt.Fprintln(e.stdout, line)
-	}
+	fmt.Fprint(e.stdout, l.Text(jp, sp, !verify))
 	return nil
 }
 
@@ -462,19 +432,7 @@ func efiCommit(e *env, c *cli.Context, open varsOpener) error {
 		}
 		return res.Err()
 	}
-	if !res.Journal {
-		fmt.Fprintf(e.stdout, "%s: nothing queued\n", jp)
-		return nil
-	}
-	for i := range res.Entries {
-		fmt.Fprintln(e.stdout, res.Entries[i].String())
-	}
-	switch {
-	case res.RebootRequired:
-		fmt.Fprintln(e.stdout, "firmware reboot required for the changes to take effect")
-	case res.RetryAfterReboot:
-		fmt.Fprintln(e.stdout, "variable store full: the rest is retried after the next reboot")
-	}
+	fmt.Fprint(e.stdout, res.Text(jp))
 	return res.Err()
 }
 
