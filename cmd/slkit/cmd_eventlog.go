@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -62,11 +61,7 @@ func eventlogShow(e *env, c *cli.Context) error {
 	if c.Bool("json") {
 		return e.writeJSON(l)
 	}
-	fmt.Fprintf(e.stdout, "format %s, banks %s, %d events\n", l.Format, algList(l.Algs()), len(l.Events))
-	for _, ev := range l.Events {
-		d := ev.Digests[l.Algs()[len(l.Algs())-1]]
-		fmt.Fprintf(e.stdout, "%4d  PCR %2d  %-34s %s  %s\n", ev.Index, ev.PCR, ev.Type, d.Short(), clip(ev.Description(), 60))
-	}
+	fmt.Fprint(e.stdout, l.Text())
 	return nil
 }
 
@@ -83,7 +78,7 @@ func eventlogReplay(e *env, c *cli.Context) error {
 		if c.Bool("json") {
 			return e.writeJSON(p)
 		}
-		printPCRs(e, p)
+		fmt.Fprint(e.stdout, p.Text())
 		return nil
 	}
 	t, err := e.openTPM(c)
@@ -105,7 +100,7 @@ func eventlogReplay(e *env, c *cli.Context) error {
 			return err
 		}
 	} else {
-		printPCRs(e, v.Replayed)
+		fmt.Fprint(e.stdout, v.Replayed.Text())
 		for _, a := range v.SkippedBanks {
 			fmt.Fprintf(e.stdout, "bank %s of the log is not active in the TPM: not compared\n", a)
 		}
@@ -134,19 +129,4 @@ func eventlogExport(e *env, c *cli.Context) error {
 	}
 	_, err = e.stdout.Write(append(b, '\n'))
 	return err
-}
-
-func algList(as []tpm.Alg) string {
-	s := make([]string, len(as))
-	for i, a := range as {
-		s[i] = a.String()
-	}
-	return strings.Join(s, ",")
-}
-
-func clip(s string, n int) string {
-	if r := []rune(s); len(r) > n {
-		return string(r[:n-1]) + "…"
-	}
-	return s
 }

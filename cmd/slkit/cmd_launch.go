@@ -11,6 +11,7 @@ import (
 
 	"github.com/slkit/slkit/launch"
 	"github.com/slkit/slkit/launch/policy"
+	"github.com/slkit/slkit/tpm"
 )
 
 func measureCommand(e *env) *cli.Command {
@@ -37,13 +38,13 @@ func measure(e *env, c *cli.Context) error {
 	defer t.Close()
 	m, err := launch.Measure(t, ent, prof, launch.WithLogFile(c.String("log")))
 	if m != nil {
-		printLaunchEvents(e, m.Events, m.Banks)
+		fmt.Fprint(e.stdout, tpm.EventsText(m.Events, m.Banks[len(m.Banks)-1]))
 	}
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "extended %d events in banks %s; event log %s (%d events)\n",
-		len(m.Events), algList(m.Banks), m.LogPath, len(m.Log.Events))
+		len(m.Events), tpm.AlgList(m.Banks), m.LogPath, len(m.Log.Events))
 	return nil
 }
 

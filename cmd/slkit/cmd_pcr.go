@@ -87,18 +87,8 @@ func pcrRead(e *env, c *cli.Context) error {
 	if c.Bool("json") {
 		return e.writeJSON(vals)
 	}
-	printPCRs(e, vals)
+	fmt.Fprint(e.stdout, vals.Text())
 	return nil
-}
-
-func printPCRs(e *env, vals *tpm.PCRs) {
-	for _, a := range vals.Algs() {
-		fmt.Fprintf(e.stdout, "%s:\n", a)
-		for _, i := range vals.Indices(a) {
-			d, _ := vals.Get(a, i)
-			fmt.Fprintf(e.stdout, "  %2d: %s\n", i, d)
-		}
-	}
 }
 
 func pcrExtend(e *env, c *cli.Context) error {

@@ -172,18 +172,9 @@ func predict(e *env, c *cli.Context) error {
 	if d := c.String("drtm"); d != "" {
 		name += " + DRTM " + d + " (PCR 17/18 events numbered in the DRTM log)"
 	}
-	fmt.Fprintf(e.stdout, "profile %s, banks %s, %d events:\n", name, algList(p.Banks), len(p.Events))
-	printLaunchEvents(e, p.Events, p.Banks)
+	fmt.Fprintf(e.stdout, "profile %s, banks %s, %d events:\n", name, tpm.AlgList(p.Banks), len(p.Events))
+	fmt.Fprint(e.stdout, tpm.EventsText(p.Events, p.Banks[len(p.Banks)-1]))
 	fmt.Fprintln(e.stdout, "PCR values after the launch:")
-	printPCRs(e, p.PCRs)
+	fmt.Fprint(e.stdout, p.PCRs.Text())
 	return nil
-}
-
-// printLaunchEvents lists events as `eventlog show` does, with the digest
-// of the last bank.
-func printLaunchEvents(e *env, evs []tpm.Event, banks []tpm.Alg) {
-	last := banks[len(banks)-1]
-	for _, ev := range evs {
-		fmt.Fprintf(e.stdout, "%4d  PCR %2d  %-8s %s %s  %s\n", ev.Index, ev.PCR, ev.Type, last, ev.Digests[last].Short(), clip(ev.Description(), 60))
-	}
 }
