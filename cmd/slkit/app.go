@@ -82,10 +82,17 @@ func newApp(e *env) *cli.App {
 	}
 	app.Commands = commands(e)
 	for _, c := range app.Commands {
-		setUsageErrors(c)
-		enforceRequired(c, "")
+		checkFlags(c)
 	}
 	return app
+}
+
+// checkFlags installs the CLI's flag checks on a command tree: usage
+// errors, required flags and empty paths, each as one line (exit 1).
+func checkFlags(c *cli.Command) {
+	setUsageErrors(c)
+	enforceRequired(c, "")
+	refuseEmptyPaths(c)
 }
 
 // commands lists every command group; each lives in its own cmd_*.go file.

@@ -214,7 +214,7 @@ func TestDRTMStageBadInput(t *testing.T) {
 		want string
 	}{
 		{[]string{"--backend", "emulated", "--kernel", filepath.Join(dir, "missing"), "--out", dir}, 1, "missing: no such file or directory"},
-		{[]string{"--backend", "emulated", "--kernel", notKernel, "--out", dir}, 1, notKernel + `: kernel: at byte offset 0x202: no "HdrS" boot header`},
+		{[]string{"--backend", "emulated", "--kernel", notKernel, "--out", dir}, 1, "--kernel " + notKernel + `: at byte offset 0x202: no "HdrS" boot header`},
 		{[]string{"--backend", "emulated", "--kernel", kernel}, 1, "--out is required"},
 		{[]string{"--backend", "teleport", "--kernel", kernel}, 1, `--backend "teleport": want emulated, grub or hardware`},
 		{[]string{"--kernel", kernel}, 1, "--backend is required"},
@@ -347,7 +347,7 @@ func TestPredictDRTMEmulatedCLI(t *testing.T) {
 		want string
 	}{
 		{[]string{"--drtm", "hardware", "--kernel", kernel, "--cmdline", ""}, `--drtm "hardware": want emulated`},
-		{[]string{"--drtm", "emulated", "--kernel", notKernel, "--cmdline", ""}, notKernel + `: kernel: at byte offset 0x202: no "HdrS" boot header`},
+		{[]string{"--drtm", "emulated", "--kernel", notKernel, "--cmdline", ""}, "--kernel " + notKernel + `: at byte offset 0x202: no "HdrS" boot header`},
 	} {
 		r := runSlkit(t, nil, append([]string{"predict"}, tc.args...)...)
 		if r.code != 1 || !strings.Contains(r.stderr, tc.want) || strings.Count(r.stderr, "\n") != 1 || r.stdout != "" {

@@ -230,14 +230,6 @@ func stageBanks(c *cli.Context) ([]tpm.Alg, error) {
 	return banks, nil
 }
 
-// inputErr names the input an slaunch error is about.
-func inputErr(name string, err error) error {
-	if errors.Is(err, slaunch.ErrMalformed) || errors.Is(err, slaunch.ErrNoMLEHeader) {
-		return inputError{name, err}
-	}
-	return err
-}
-
 func drtmStageEmulated(e *env, c *cli.Context) error {
 	if err := needFlags(c, "out"); err != nil {
 		return err
@@ -253,7 +245,7 @@ func drtmStageEmulated(e *env, c *cli.Context) error {
 	defer closeAll()
 	st, err := slaunch.StageEmulated(in, banks)
 	if err != nil {
-		return inputErr(c.String("kernel"), err)
+		return flagInputError(c, "kernel", err)
 	}
 	dir := c.String("out")
 	if err := st.WriteDir(dir); err != nil {
@@ -291,7 +283,7 @@ func drtmStageGRUB(e *env, c *cli.Context) error {
 	defer closeAll()
 	// TrenchBoot GRUB launches only a Secure Launch kernel: it needs the MLE header.
 	if _, _, err := slaunch.FindMLEHeader(in.Kernel, in.KernelSize); err != nil {
-		return inputErr(c.String("kernel"), err)
+		return flagInputError(c, "kernel", err)
 	}
 	ge := slaunch.GRUBEntry{Title: c.String("title"), Cmdline: c.String("cmdline"), Unrestricted: c.Bool("unrestricted")}
 	for _, p := range []struct {
@@ -339,11 +331,8 @@ func drtmStageHardware(e *env, c *cli.Context) error {
 	defer closeAll()
 	_, err = slaunch.StageHardware(slaunch.HardwareInput{Platform: p, Images: im, DCE: dce, Banks: banks})
 	var fe *slaunch.FormatError
-	switch {
-	case errors.As(err, &fe) && fe.What == "kernel", errors.Is(err, slaunch.ErrNoMLEHeader):
-		return inputError{c.String("kernel"), err}
-	case errors.Is(err, slaunch.ErrMalformed):
-		return inputError{c.String("dce"), err}
+	if errors.As(err, &fe) && fe.What == "kernel" || errors.Is(err, slaunch.ErrNoMLEHeader) {
+		return flagInputError(c, "kernel", err)
 	}
-	return err
+	return flagInputError(c, "dce", err)
 }

@@ -158,7 +158,7 @@ func predict(e *env, c *cli.Context) error {
 	p, err := predictFn(ent, prof, banks, opts...)
 	if err != nil {
 		if c.IsSet("drtm") {
-			err = inputErr(c.String("kernel"), err)
+			err = flagInputError(c, "kernel", err)
 		}
 		if name := c.String("start"); name != "" && errors.Is(err, launch.ErrStart) {
 			return inputError{name, err}
