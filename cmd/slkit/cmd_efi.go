@@ -48,6 +48,7 @@ func queueFlags(data bool) []cli.Flag {
 		&cli.StringFlag{Name: "expect-file", Usage: "apply only if the variable's current data is the content of `FILE`"},
 		&cli.BoolFlag{Name: "expect-absent", Usage: "apply only if the variable does not exist"},
 		&cli.BoolFlag{Name: "reboot", Usage: "the change takes effect only through a firmware reboot"},
+		&cli.BoolFlag{Name: "json", Usage: "print {\"op\",\"var\",\"journal\":FILE,\"generation\":N,\"entries\":N}"},
 	)
 	if data {
 		fs = append(fs,
@@ -111,8 +112,9 @@ func newEFICommand(e *env, open varsOpener) *cli.Command {
 					&cli.StringFlag{Name: "dir", Usage: "mount point `DIR`, created when missing (required)"},
 					&cli.StringFlag{Name: "fstype", Value: "ext4", Usage: "file system `TYPE`"},
 					&cli.DurationFlag{Name: "wait", Value: 10 * time.Second, Usage: "wait this long for the device to appear"},
+					&cli.BoolFlag{Name: "json", Usage: "print {\"device\",\"dir\",\"fstype\",\"options\"}"},
 				},
-				Action: func(c *cli.Context) error { return efiMount(c, pid1.NewSystem()) },
+				Action: func(c *cli.Context) error { return efiMount(e, c) },
 			},
 			{
 				Name: "commit", Usage: "apply the journal to the variables (pre-launch); reports whether a firmware reboot is needed",
@@ -351,8 +353,8 @@ func efiQueue(e *env, c *cli.Context, op journal.Op) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "queued %s %s: %s generation %d, %d entries\n", op, ch.Var, jp, j.Generation, len(j.Entries))
-	return nil
+	return e.report(c, map[string]any{"op": op.String(), "var": ch.Var, "journal": jp, "generation": j.Generation, "entries": len(j.Entries)},
+		fmt.Sprintf("queued %s %s: %s generation %d, %d entries\n", op, ch.Var, jp, j.Generation, len(j.Entries)))
 }
 
 func efiQueueList(e *env, c *cli.Context, verify bool) error {
@@ -451,7 +453,7 @@ func parseAllow(args []string, flag string) ([]efi.Pattern, error) {
 
 // efiMount mounts the journal's disk (pid1.MountDisk; a mounted DIR is
 // left as it is).
-func efiMount(c *cli.Context, sys pid1.System) error {
+func efiMount(e *env, c *cli.Context) error {
 	if err := needArgs(c, 0, 0, "no arguments"); err != nil {
 		return err
 	}
@@ -463,5 +465,10 @@ func efiMount(c *cli.Context, sys pid1.System) error {
 			return usageError{fmt.Errorf("efi mount: --%s %q: want an absolute, clean path (not /)", f, p)}
 		}
 	}
-	return pid1.MountDisk(sys, pid1.Disk{Device: c.String("device"), Dir: c.String("dir"), FSType: c.String("fstype"), Wait: c.Duration("wait")})
+	d := pid1.Disk{Device: c.String("device"), Dir: c.String("dir"), FSType: c.String("fstype"), Wait: c.Duration("wait")}
+	if err := pid1.MountDisk(e.system(), d); err != nil {
+		return err
+	}
+	return e.report(c, map[string]string{"device": d.Device, "dir": d.Dir, "fstype": d.FSType, "options": pid1.DiskOptions},
+		fmt.Sprintf("%s mounted on %s (%s, %s)\n", d.Device, d.Dir, d.FSType, pid1.DiskOptions))
 }
