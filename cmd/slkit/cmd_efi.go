@@ -9,8 +9,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -268,41 +266,26 @@ func changeFromFlags(c *cli.Context, op journal.Op) (journal.Change, error) {
 	return ch, err
 }
 
+// dataFromFlags is the data of exactly one of --hex, --file, --u16 and
+// --boot-order (efi.ParseValueText).
 func dataFromFlags(c *cli.Context) ([]byte, error) {
 	var set []string
-	for _, f := range []string{"hex", "file", "u16", "boot-order"} {
+	for _, f := range []string{efi.ValueHex, "file", efi.ValueU16, efi.ValueBootOrder} {
 		if c.IsSet(f) {
-			set = append(set, "--"+f)
+			set = append(set, f)
 		}
 	}
 	if len(set) != 1 {
 		return nil, usageError{fmt.Errorf("%s: give exactly one of --hex, --file, --u16, --boot-order (got %d)", c.Command.FullName(), len(set))}
 	}
-	switch {
-	case c.IsSet("hex"):
-		b, err := hex.DecodeString(c.String("hex"))
-		if err != nil {
-			return nil, usageError{fmt.Errorf("--hex: %v", err)}
-		}
-		return b, nil
-	case c.IsSet("file"):
+	if set[0] == "file" {
 		return readInput(c.String("file"))
-	case c.IsSet("u16"):
-		n, err := strconv.ParseUint(c.String("u16"), 0, 16)
-		if err != nil {
-			return nil, usageError{fmt.Errorf("--u16: %v", err)}
-		}
-		return []byte{byte(n), byte(n >> 8)}, nil
 	}
-	var order []uint16
-	for _, f := range strings.Split(c.String("boot-order"), ",") {
-		n, err := strconv.ParseUint(strings.TrimSpace(f), 16, 16)
-		if err != nil {
-			return nil, usageError{fmt.Errorf("--boot-order: %q is not a hex option number", f)}
-		}
-		order = append(order, uint16(n))
+	b, err := efi.ParseValueText(set[0], c.String(set[0]))
+	if err != nil {
+		return nil, usageError{fmt.Errorf("--%s: %w", set[0], err)}
 	}
-	return efi.MarshalBootOrder(order), nil
+	return b, nil
 }
 
 func expectFromFlags(c *cli.Context) (journal.Expect, error) {
@@ -318,9 +301,9 @@ func expectFromFlags(c *cli.Context) (journal.Expect, error) {
 	case c.Bool("expect-absent"):
 		return journal.Expect{Kind: journal.ExpectAbsent}, nil
 	case c.IsSet("expect-hex"):
-		b, err := hex.DecodeString(c.String("expect-hex"))
+		b, err := efi.ParseValueText(efi.ValueHex, c.String("expect-hex"))
 		if err != nil {
-			return journal.Expect{}, usageError{fmt.Errorf("--expect-hex: %v", err)}
+			return journal.Expect{}, usageError{fmt.Errorf("--expect-hex: %w", err)}
 		}
 		return journal.ExpectData(b), nil
 	case c.IsSet("expect-file"):
