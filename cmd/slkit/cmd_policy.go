@@ -138,25 +138,5 @@ func policyVerify(e *env, c *cli.Context) error {
 	if err != nil {
 		return inputError{name, err}
 	}
-	if c.Bool("json") {
-		return e.writeJSON(struct {
-			Verified bool           `json:"verified"`
-			KeyID    string         `json:"keyid"`
-			Policy   *policy.Policy `json:"policy"`
-		}{true, v.KeyID, v.Policy})
-	}
-	fmt.Fprintf(e.stdout, "%s: signature OK (key %s), policy version %d, %d entries:\n", name, v.KeyID, v.Policy.Version, len(v.Policy.Entries))
-	for _, pe := range v.Policy.Entries {
-		initrd := "no initrd"
-		if pe.Initrd != nil {
-			initrd = fmt.Sprintf("initrd %s sha256 %s…", pe.Initrd.Path, pe.Initrd.SHA256[:8])
-		}
-		drtm := "DRTM optional"
-		if pe.RequireDRTM {
-			drtm = "DRTM required"
-		}
-		fmt.Fprintf(e.stdout, "  %s: kernel %s sha256 %s…, %s, cmdline %q, profile %s, %s\n",
-			pe.Name, pe.Kernel.Path, pe.Kernel.SHA256[:8], initrd, pe.Cmdline, pe.Profile, drtm)
-	}
-	return nil
+	return e.report(c, v, v.Text(name))
 }
