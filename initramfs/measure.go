@@ -2,6 +2,7 @@ package initramfs
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/slkit/slkit/launch"
 	"github.com/slkit/slkit/tpm"
@@ -55,4 +56,24 @@ func InitrdContribution(digests tpm.Digests) (*Contribution, error) {
 		c.Banks[alg] = BankContribution{Event: ev.Digests[alg], FromZero: v}
 	}
 	return c, nil
+}
+
+// Text describes the built image written to out: kind, size, files, its
+// SHA-256, and its contribution when measured as the initrd, per bank.
+func (r *Result) Text(out string, seconds float64) string {
+	kind := "minimal"
+	if r.Full {
+		kind = "full"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "wrote %s: %s image, %d bytes, %d files, in %.1fs\n", out, kind, r.Size, r.Files, seconds)
+	fmt.Fprintf(&b, "sha256 %s\n", r.Digests[tpm.SHA256])
+	if m := r.Measurement; m != nil {
+		fmt.Fprintf(&b, "measured as the initrd: PCR %d, %s, event digest = H(archive); PCR %d after one extend from zero:\n", m.PCR, m.TypeName, m.PCR)
+		for _, a := range Banks {
+			bc := m.Banks[a]
+			fmt.Fprintf(&b, "  %-6s event %s\n         pcr%d  %s\n", a, bc.Event, m.PCR, bc.FromZero)
+		}
+	}
+	return b.String()
 }
