@@ -56,3 +56,8 @@ func PredictEmulatedDRTM(e *Entry, p *Profile, banks []tpm.Alg, opts ...PredictO
 	pred.Stage = st
 	return pred, nil
 }
+
+// DRTMImages are the entry's images as a DRTM backend stages them
+// (slaunch.Images; the same conversion the backends get through
+// DRTMInput), without digests: slaunch hashes what it needs.
+func DRTMImages(e *Entry) slaunch.Images { return (&DRTMInput{Entry: e}).images() }

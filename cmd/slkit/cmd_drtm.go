@@ -173,46 +173,6 @@ func drtmStage(e *env, c *cli.Context) error {
 	}
 }
 
-// stageImages opens --kernel and, when given, --initrd, and takes
-// --cmdline; closeAll closes the files.
-func stageImages(c *cli.Context) (im slaunch.Images, closeAll func(), err error) {
-	var files []*os.File
-	closeAll = func() {
-		for _, f := range files {
-			f.Close()
-		}
-	}
-	open := func(path string) (*os.File, int64, error) {
-		f, err := openInput(path)
-		if err != nil {
-			return nil, 0, err
-		}
-		files = append(files, f)
-		st, err := f.Stat()
-		if err != nil {
-			return nil, 0, inputError{path, err}
-		}
-		if st.Size() == 0 {
-			return nil, 0, inputError{path, errors.New("empty file")}
-		}
-		return f, st.Size(), nil
-	}
-	im.Cmdline = c.String("cmdline")
-	if im.Kernel, im.KernelSize, err = open(c.String("kernel")); err != nil {
-		closeAll()
-		return im, nil, err
-	}
-	if p := c.String("initrd"); p != "" {
-		f, n, err := open(p)
-		if err != nil {
-			closeAll()
-			return im, nil, err
-		}
-		im.Initrd, im.InitrdSize = f, n
-	}
-	return im, closeAll, nil
-}
-
 func stageBanks(c *cli.Context) ([]tpm.Alg, error) {
 	var banks []tpm.Alg
 	for _, s := range c.StringSlice("bank") {
@@ -238,16 +198,16 @@ func drtmStageEmulated(e *env, c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	in, closeAll, err := stageImages(c)
+	ent, prof, done, err := loadEntry(c)
 	if err != nil {
 		return err
 	}
-	defer closeAll()
-	st, err := slaunch.StageEmulated(in, banks)
+	defer done()
+	pred, err := launch.PredictEmulatedDRTM(ent, prof, banks)
 	if err != nil {
 		return flagInputError(c, "kernel", err)
 	}
-	dir := c.String("out")
+	st, dir := pred.Stage, c.String("out")
 	if err := st.WriteDir(dir); err != nil {
 		return err
 	}
@@ -276,13 +236,13 @@ func drtmStageGRUB(e *env, c *cli.Context) error {
 			return inputError{c.String("dce"), fmt.Errorf("neither a SINIT ACM (%v) nor an SKL (%v)", aerr, serr)}
 		}
 	}
-	in, closeAll, err := stageImages(c)
+	ent, _, done, err := loadEntry(c)
 	if err != nil {
 		return err
 	}
-	defer closeAll()
+	defer done()
 	// TrenchBoot GRUB launches only a Secure Launch kernel: it needs the MLE header.
-	if _, _, err := slaunch.FindMLEHeader(in.Kernel, in.KernelSize); err != nil {
+	if _, _, err := slaunch.FindMLEHeader(ent.Kernel.R, ent.Kernel.Size); err != nil {
 		return flagInputError(c, "kernel", err)
 	}
 	ge := slaunch.GRUBEntry{Title: c.String("title"), Cmdline: c.String("cmdline"), Unrestricted: c.Bool("unrestricted")}
@@ -324,12 +284,12 @@ func drtmStageHardware(e *env, c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	im, closeAll, err := stageImages(c)
+	ent, _, done, err := loadEntry(c)
 	if err != nil {
 		return err
 	}
-	defer closeAll()
-	_, err = slaunch.StageHardware(slaunch.HardwareInput{Platform: p, Images: im, DCE: dce, Banks: banks})
+	defer done()
+	_, err = slaunch.StageHardware(slaunch.HardwareInput{Platform: p, Images: launch.DRTMImages(ent), DCE: dce, Banks: banks})
 	var fe *slaunch.FormatError
 	if errors.As(err, &fe) && fe.What == "kernel" || errors.Is(err, slaunch.ErrNoMLEHeader) {
 		return flagInputError(c, "kernel", err)

@@ -29,7 +29,7 @@ func measureCommand(e *env) *cli.Command {
 }
 
 func measure(e *env, c *cli.Context) error {
-	ent, prof, done, err := loadEntry(c)
+	ent, prof, done, err := loadEntry(c, "kernel", "cmdline")
 	if err != nil {
 		return err
 	}

@@ -60,9 +60,11 @@ func predictCommand(e *env) *cli.Command {
 	}
 }
 
-// loadEntry opens the entry's files; the caller closes them with done.
-func loadEntry(c *cli.Context) (ent *launch.Entry, prof *launch.Profile, done func(), err error) {
-	if err := needFlags(c, "kernel", "cmdline"); err != nil {
+// loadEntry opens the entry's files (--kernel, --initrd, --cmdline, and,
+// for a command that has them, --policy and --profile; without --profile
+// the default profile); the caller closes them with done.
+func loadEntry(c *cli.Context, flags ...string) (ent *launch.Entry, prof *launch.Profile, done func(), err error) {
+	if err := needFlags(c, flags...); err != nil {
 		return nil, nil, nil, err
 	}
 	var files []io.Closer
@@ -76,7 +78,11 @@ func loadEntry(c *cli.Context) (ent *launch.Entry, prof *launch.Profile, done fu
 			closeAll()
 		}
 	}()
-	if prof, err = launch.ProfileByName(c.String("profile")); err != nil {
+	name := c.String("profile")
+	if name == "" {
+		name = launch.ProfileMeasured
+	}
+	if prof, err = launch.ProfileByName(name); err != nil {
 		return nil, nil, nil, usageError{err}
 	}
 	img := func(name string) (*launch.Image, error) {
@@ -150,7 +156,7 @@ func predict(e *env, c *cli.Context) error {
 	default:
 		return usageError{fmt.Errorf("predict: --drtm %q: want emulated (the hardware PCRs depend on the DCE: slkit drtm stage --backend hardware)", d)}
 	}
-	ent, prof, done, err := loadEntry(c)
+	ent, prof, done, err := loadEntry(c, "kernel", "cmdline")
 	if err != nil {
 		return err
 	}
