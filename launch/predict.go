@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/slkit/slkit/slaunch"
 	"github.com/slkit/slkit/tpm"
@@ -168,6 +169,21 @@ func (p *Prediction) Expected() tpm.Expected {
 // MarshalJSON writes the tpm.Expected shape:
 // {"banks":{"sha256":{"8":"…","9":"…"}},"events":[…]}.
 func (p *Prediction) MarshalJSON() ([]byte, error) { return json.Marshal(p.Expected()) }
+
+// Text describes the prediction for profile (its name, and for a DRTM
+// prediction the backend): the banks, the events, the PCR values after.
+func (p *Prediction) Text(profile string) string {
+	name := profile
+	if p.Stage != nil {
+		name += " + DRTM emulated (PCR 17/18 events numbered in the DRTM log)"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "profile %s, banks %s, %d events:\n", name, tpm.AlgList(p.Banks), len(p.Events))
+	b.WriteString(tpm.EventsText(p.Events, p.Banks[len(p.Banks)-1]))
+	b.WriteString("PCR values after the launch:\n")
+	b.WriteString(p.PCRs.Text())
+	return b.String()
+}
 
 // EventLog returns the predicted events as a fresh crypto-agile log whose
 // Spec ID header lists the predicted banks (MarshalBinary gives its bytes).

@@ -61,3 +61,14 @@ func (r *DRTMReport) Text(log string) string {
 	}
 	return b.String()
 }
+
+// Text lists PCR17 and PCR18 of every bank predicted.
+func (p *Prediction) Text() string {
+	var b strings.Builder
+	for _, a := range p.Banks {
+		p17, _ := p.PCRs.Get(a, PCRDCE)
+		p18, _ := p.PCRs.Get(a, PCRPolicy)
+		fmt.Fprintf(&b, "  %s PCR17 %s\n  %s PCR18 %s\n", a, p17, a, p18)
+	}
+	return b.String()
+}

@@ -211,16 +211,8 @@ func drtmStageEmulated(e *env, c *cli.Context) error {
 	if err := st.WriteDir(dir); err != nil {
 		return err
 	}
-	if c.Bool("json") {
-		return e.writeJSON(st.Prediction)
-	}
-	fmt.Fprintf(e.stdout, "emulated DCE staged in %s: the rig host runs _TPM_Hash over dce-blob.bin (%d bytes)\n", dir, len(st.DCEBlob))
-	for _, a := range st.Prediction.Banks {
-		p17, _ := st.Prediction.PCRs.Get(a, slaunch.PCRDCE)
-		p18, _ := st.Prediction.PCRs.Get(a, slaunch.PCRPolicy)
-		fmt.Fprintf(e.stdout, "  %s PCR17 %s\n  %s PCR18 %s\n", a, p17, a, p18)
-	}
-	return nil
+	return e.report(c, st.Prediction, fmt.Sprintf("emulated DCE staged in %s: the rig host runs _TPM_Hash over %s (%d bytes)\n%s",
+		dir, slaunch.StageDCEBlob, len(st.DCEBlob), st.Prediction.Text()))
 }
 
 func drtmStageGRUB(e *env, c *cli.Context) error {

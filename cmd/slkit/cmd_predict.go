@@ -171,16 +171,5 @@ func predict(e *env, c *cli.Context) error {
 		}
 		return err
 	}
-	if c.Bool("json") {
-		return e.writeJSON(p)
-	}
-	name := prof.Name
-	if d := c.String("drtm"); d != "" {
-		name += " + DRTM " + d + " (PCR 17/18 events numbered in the DRTM log)"
-	}
-	fmt.Fprintf(e.stdout, "profile %s, banks %s, %d events:\n", name, tpm.AlgList(p.Banks), len(p.Events))
-	fmt.Fprint(e.stdout, tpm.EventsText(p.Events, p.Banks[len(p.Banks)-1]))
-	fmt.Fprintln(e.stdout, "PCR values after the launch:")
-	fmt.Fprint(e.stdout, p.PCRs.Text())
-	return nil
+	return e.report(c, p, p.Text(prof.Name))
 }
