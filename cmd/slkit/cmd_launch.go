@@ -122,7 +122,7 @@ func launchAction(e *env, c *cli.Context, es efiSeams) error {
 	}
 	entry := c.String("entry")
 	if entry == "" && e.kernelCmdline != nil {
-		entry = cmdlineParam(e.kernelCmdline(), "slkit.entry")
+		entry = launch.EntryFromCmdline(e.kernelCmdline())
 	}
 	t, err := e.openTPM(c)
 	if err != nil {
@@ -192,14 +192,4 @@ func handoverFiles(args []string) ([]launch.HandoverFile, error) {
 		out = append(out, launch.HandoverFile{Path: dst, Data: b})
 	}
 	return out, nil
-}
-
-// cmdlineParam returns the value of key=value on a kernel command line.
-func cmdlineParam(cmdline, key string) string {
-	for _, f := range strings.Fields(cmdline) {
-		if v, ok := strings.CutPrefix(f, key+"="); ok {
-			return v
-		}
-	}
-	return ""
 }
