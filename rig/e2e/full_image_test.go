@@ -3,8 +3,6 @@ package e2e_test
 import (
 	"crypto/sha256"
 	"encoding/json"
-	"fmt"
-	"os"
 	"strings"
 	"testing"
 
@@ -29,11 +27,7 @@ func TestFullImageLaunchOnRig(t *testing.T) {
 	const cmdline = qemu.DefaultAppend
 	target := e.Image("target.cpio", "--run", "pcr read --json 8 9", "--then", "eventlog replay --against-tpm "+launchLog)
 	kernel := e.Kernel.Path
-	e.Run("policy", "keygen", "--out", e.Path("policy.key"), "--pub", e.Path("policy.pub"))
-	e.WriteFile("policy.json", fmt.Sprintf(`{"version": 1, "entries": [{"name": "full",
- "kernel": {"path": "/boot/vmlinuz", "sha256": %q}, "initrd": {"path": "/boot/target.cpio", "sha256": %q},
- "cmdline": %q, "profile": "measured-v1"}]}`, rigtest.FileSHA256(t, kernel), rigtest.FileSHA256(t, target), cmdline))
-	e.Run("policy", "sign", "--key", e.Path("policy.key"), "--in", e.Path("policy.json"), "--out", e.Path("policy.signed"))
+	oneEntryPolicy(e, "full", kernel, target, cmdline)
 	pred := e.Run("predict", "--kernel", kernel, "--initrd", target, "--cmdline", cmdline, "--policy", e.Path("policy.signed"), "--json")
 
 	var built struct {
@@ -62,7 +56,7 @@ func TestFullImageLaunchOnRig(t *testing.T) {
 	if len(welcome) != 1 {
 		t.Fatalf("%d \"Welcome to u-root!\" lines, want 1 (the full pre-launch image)", len(welcome))
 	}
-	if phases := b.Between("Welcome to u-root!", "phase=kexec"); !containsLine(phases, "slkit: phase=verify-policy") {
+	if phases := b.Between("Welcome to u-root!", "phase=kexec"); !contains(phases, "slkit: phase=verify-policy") {
 		t.Errorf("slkit did not verify the policy after u-root's init started:\n%s", strings.Join(phases, "\n"))
 	}
 	if n := len(b.Lines("event log matches the TPM")); n != 1 {
@@ -75,8 +69,8 @@ func TestFullImageLaunchOnRig(t *testing.T) {
 		t.Fatalf("the target's pcr read: %v", err)
 	}
 	want := map[int][]byte{
-		8: sha256Chain(t, readFile(t, e.Path("policy.signed")), []byte(cmdline)),
-		9: sha256Chain(t, readFile(t, kernel), readFile(t, target)),
+		8: sha256Chain(t, mustRead(t, e.Path("policy.signed")), []byte(cmdline)),
+		9: sha256Chain(t, mustRead(t, kernel), mustRead(t, target)),
 	}
 	for i, w := range want {
 		if got, _ := read.Get(tpm.SHA256, i); !got.Equal(w) {
@@ -84,24 +78,6 @@ func TestFullImageLaunchOnRig(t *testing.T) {
 		}
 	}
 	b.CheckPCRs(t, pred, 4, 8, 9)
-}
-
-func containsLine(lines []string, s string) bool {
-	for _, l := range lines {
-		if strings.Contains(l, s) {
-			return true
-		}
-	}
-	return false
-}
-
-func readFile(t *testing.T, p string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 // sha256Chain extends a zero SHA-256 PCR with H(m) for each m in order.

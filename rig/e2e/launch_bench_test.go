@@ -18,41 +18,53 @@ import (
 //	                  log, kexec_file_load, execute
 //	impl=u-root-kexec the baseline: plain u-root pkg/boot kexec of the same
 //	                  kernel, initrd and command line (rig/e2e/internal/kexecbaseline)
+//	impl=hash-only    the guest's own hashing limit: only read the same files and
+//	                  hash them in the same four banks with the standard library,
+//	                  a goroutine per bank (rig/e2e/internal/hashbaseline)
 //
-// Metric s/launch: host time from the pre-launch environment's phase=run
-// line to the target's phase=init line (the target's kernel boot is in
-// both). Each iteration is a VM boot (10-25 s here): run with -benchtime 1x.
+// each with a guest of 1 and of 2 vCPUs (cpus=N). Metric s/launch: host
+// time from the pre-launch environment's phase=run line to the target's
+// phase=init line (the target's kernel boot is in both); s/hash: from
+// phase=run to phase=hashed. slkit's overhead over plain kexec is
+// s/launch(slkit) − s/launch(u-root-kexec); scripts/bench.d/30 divides it
+// by s/hash. Each iteration is a VM boot (10-25 s here): run with
+// -benchtime 1x.
 func BenchmarkLaunchVsKexec(b *testing.B) {
 	e := rigtest.New(b)
 	const cmdline = qemu.DefaultAppend
 	target := e.Image("target.cpio", "--run", "pcr read 8")
 	kernel := e.Kernel.Path
-	e.Run("policy", "keygen", "--out", e.Path("policy.key"), "--pub", e.Path("policy.pub"))
-	e.WriteFile("policy.json", fmt.Sprintf(`{"version": 1, "entries": [{"name": "bench",
- "kernel": {"path": "/boot/vmlinuz", "sha256": %q}, "initrd": {"path": "/boot/target.cpio", "sha256": %q},
- "cmdline": %q, "profile": "measured-v1"}]}`, rigtest.FileSHA256(b, kernel), rigtest.FileSHA256(b, target), cmdline))
-	e.Run("policy", "sign", "--key", e.Path("policy.key"), "--in", e.Path("policy.json"), "--out", e.Path("policy.signed"))
+	oneEntryPolicy(e, "bench", kernel, target, cmdline)
 	e.WriteFile("cmdline", cmdline)
 	payloads := []string{"--add", kernel + ":/boot/vmlinuz", "--add", target + ":/boot/target.cpio"}
+	withCmdline := append(payloads, "--add", e.Path("cmdline")+":/boot/cmdline")
+	policy := []string{"--policy", e.Path("policy.signed"), "--policy-key", e.Path("policy.pub")}
 	images := map[string]string{
-		"slkit": e.Image("slkit.cpio", append(payloads, "--policy", e.Path("policy.signed"), "--policy-key", e.Path("policy.pub"))...),
-		"u-root-kexec": e.Image("baseline.cpio", append(payloads, "--add", e.Path("cmdline")+":/boot/cmdline",
+		"slkit": e.Image("slkit.cpio", append(payloads, policy...)...),
+		"u-root-kexec": e.Image("baseline.cpio", append(withCmdline,
 			"--slkit-binary", e.GoBinary("github.com/slkit/slkit/rig/e2e/internal/kexecbaseline"), "--run", "unused")...),
+		"hash-only": e.Image("hash.cpio", append(append(withCmdline, policy...),
+			"--slkit-binary", e.GoBinary("github.com/slkit/slkit/rig/e2e/internal/hashbaseline"), "--run", "unused")...),
 	}
-	for _, impl := range []string{"slkit", "u-root-kexec"} {
-		b.Run("impl="+impl, func(b *testing.B) {
-			var total time.Duration
-			for i := 0; i < b.N; i++ {
-				boot := e.Boot(images[impl], cmdline)
-				boot.MustSucceed(b)
-				run, ok1 := boot.Phase("run", "")
-				init, ok2 := boot.Phase("init", "run")
-				if !ok1 || !ok2 {
-					b.Fatalf("phases run and then init not both seen: %s", boot)
+	// Each impl ends its timed span with its own phase.
+	ends := map[string]string{"slkit": "init", "u-root-kexec": "init", "hash-only": "hashed"}
+	units := map[string]string{"slkit": "s/launch", "u-root-kexec": "s/launch", "hash-only": "s/hash"}
+	for _, cpus := range []int{1, 2} {
+		for _, impl := range []string{"slkit", "u-root-kexec", "hash-only"} {
+			b.Run(fmt.Sprintf("cpus=%d/impl=%s", cpus, impl), func(b *testing.B) {
+				var total time.Duration
+				for i := 0; i < b.N; i++ {
+					boot := e.Boot(images[impl], cmdline, rigtest.WithVM(qemu.WithCPUs(cpus)))
+					boot.MustSucceed(b)
+					run, ok1 := boot.Phase("run", "")
+					end, ok2 := boot.Phase(ends[impl], "run")
+					if !ok1 || !ok2 {
+						b.Fatalf("phases run and then %s not both seen: %s", ends[impl], boot)
+					}
+					total += end - run
 				}
-				total += init - run
-			}
-			b.ReportMetric(total.Seconds()/float64(b.N), "s/launch")
-		})
+				b.ReportMetric(total.Seconds()/float64(b.N), units[impl])
+			})
+		}
 	}
 }
