@@ -1,6 +1,7 @@
 package tpm
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 )
@@ -54,4 +55,29 @@ func AlgList(as []Alg) string {
 		s[i] = a.String()
 	}
 	return strings.Join(s, ",")
+}
+
+// Text is the replayed values, the banks not compared, and, when every
+// compared PCR matched, the verdict (`slkit eventlog replay --against-tpm`).
+func (v *LogVerification) Text() string {
+	var b strings.Builder
+	b.WriteString(v.Replayed.Text())
+	for _, a := range v.SkippedBanks {
+		fmt.Fprintf(&b, "bank %s of the log is not active in the TPM: not compared\n", a)
+	}
+	if v.OK() {
+		b.WriteString("event log matches the TPM\n")
+	}
+	return b.String()
+}
+
+// MarshalJSON writes the replayed values as "banks" (the shape of `slkit
+// pcr read --json`), the comparison, and "verified".
+func (v *LogVerification) MarshalJSON() ([]byte, error) {
+	type plain LogVerification
+	return json.Marshal(struct {
+		Banks map[Alg]map[int]Digest `json:"banks"`
+		*plain
+		Verified bool `json:"verified"`
+	}{v.Replayed.Banks, (*plain)(v), v.OK()})
 }

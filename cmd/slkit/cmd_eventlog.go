@@ -75,11 +75,7 @@ func eventlogReplay(e *env, c *cli.Context) error {
 		if err != nil {
 			return inputError{c.Args().First(), err}
 		}
-		if c.Bool("json") {
-			return e.writeJSON(p)
-		}
-		fmt.Fprint(e.stdout, p.Text())
-		return nil
+		return e.report(c, p, p.Text())
 	}
 	t, err := e.openTPM(c)
 	if err != nil {
@@ -90,23 +86,8 @@ func eventlogReplay(e *env, c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if c.Bool("json") {
-		out := struct {
-			Banks map[tpm.Alg]map[int]tpm.Digest `json:"banks"`
-			*tpm.LogVerification
-			Verified bool `json:"verified"`
-		}{v.Replayed.Banks, v, v.OK()}
-		if err := e.writeJSON(out); err != nil {
-			return err
-		}
-	} else {
-		fmt.Fprint(e.stdout, v.Replayed.Text())
-		for _, a := range v.SkippedBanks {
-			fmt.Fprintf(e.stdout, "bank %s of the log is not active in the TPM: not compared\n", a)
-		}
-		if v.OK() {
-			fmt.Fprintln(e.stdout, "event log matches the TPM")
-		}
+	if err := e.report(c, v, v.Text()); err != nil {
+		return err
 	}
 	return v.Err()
 }
