@@ -7,7 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"slices"
 
 	"github.com/urfave/cli/v2"
 
@@ -173,21 +172,13 @@ func drtmStage(e *env, c *cli.Context) error {
 	}
 }
 
+// stageBanks are the --bank banks, by default those predict covers.
 func stageBanks(c *cli.Context) ([]tpm.Alg, error) {
-	var banks []tpm.Alg
-	for _, s := range c.StringSlice("bank") {
-		a, err := tpm.ParseAlg(s)
-		if err != nil {
-			return nil, usageError{fmt.Errorf("--bank: %w", err)}
-		}
-		if !slices.Contains(banks, a) {
-			banks = append(banks, a)
-		}
-	}
+	banks, err := bankFlags(c)
 	if len(banks) == 0 {
 		banks = defaultPredictBanks
 	}
-	return banks, nil
+	return banks, err
 }
 
 func drtmStageEmulated(e *env, c *cli.Context) error {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/urfave/cli/v2"
 
@@ -118,17 +119,29 @@ func loadEntry(c *cli.Context, flags ...string) (ent *launch.Entry, prof *launch
 	return ent, prof, closeAll, nil
 }
 
-func predict(e *env, c *cli.Context) error {
+// bankFlags are the banks --bank names, each once and computable (nil
+// when none is given).
+func bankFlags(c *cli.Context) ([]tpm.Alg, error) {
 	var banks []tpm.Alg
 	for _, b := range c.StringSlice("bank") {
 		a, err := tpm.ParseAlg(b)
+		if err == nil {
+			_, err = a.Hash()
+		}
 		if err != nil {
-			return usageError{fmt.Errorf("--bank: %w", err)}
+			return nil, usageError{fmt.Errorf("--bank: %w", err)}
 		}
-		if _, err := a.Hash(); err != nil {
-			return usageError{fmt.Errorf("--bank: %w", err)}
+		if !slices.Contains(banks, a) {
+			banks = append(banks, a)
 		}
-		banks = append(banks, a)
+	}
+	return banks, nil
+}
+
+func predict(e *env, c *cli.Context) error {
+	banks, err := bankFlags(c)
+	if err != nil {
+		return err
 	}
 	var opts []launch.PredictOption
 	if name := c.String("start"); name != "" {
