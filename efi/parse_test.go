@@ -16,9 +16,20 @@ func TestWellKnownGUIDs(t *testing.T) {
 	if !bytes.Equal(GlobalGUID[:], want) {
 		t.Fatalf("GlobalGUID = % x", GlobalGUID[:])
 	}
-	for _, g := range []GUID{ImageSecurityGUID, LinuxCrashGUID, CertPKCS7GUID} {
-		if g == (GUID{}) {
-			t.Fatal("a well-known GUID failed to parse")
+	// Each well-known GUID against its registry form, parsed here: the
+	// field-by-field table and the text must be the same GUID.
+	for _, c := range []struct {
+		g    GUID
+		text string
+	}{
+		{GlobalGUID, "8be4df61-93ca-11d2-aa0d-00e098032b8c"},
+		{ImageSecurityGUID, "d719b2cb-3d3a-4596-a3bc-dad00e67656f"},
+		{LinuxCrashGUID, "cfc8fc79-be2e-4ddc-97f0-9f98bfe298a0"},
+		{CertPKCS7GUID, "4aafd29d-68df-49ee-8aa9-347d375665a7"},
+	} {
+		p, err := ParseGUID(c.text)
+		if err != nil || p != c.g || c.g.String() != c.text {
+			t.Errorf("%s: table % x, parsed % x (%v)", c.text, c.g[:], p[:], err)
 		}
 	}
 	// EFI_CERT_TYPE_PKCS7_GUID {0x4aafd29d,0x68df,0x49ee,{0x8a,0xa9,0x34,0x7d,0x37,0x56,0x65,0xa7}}
@@ -298,4 +309,13 @@ func TestAttrAndOsIndications(t *testing.T) {
 	if o, err := ParseBootOrder([]byte{1, 0, 0x10, 0x20}); err != nil || o[0] != 1 || o[1] != 0x2010 {
 		t.Fatal(o, err)
 	}
+}
+
+// mustGUID parses a GUID literal of a test (a malformed one fails loudly).
+func mustGUID(s string) GUID {
+	g, err := ParseGUID(s)
+	if err != nil {
+		panic(err)
+	}
+	return g
 }

@@ -2,6 +2,7 @@ package initramfs
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/slkit/slkit/launch"
 	"github.com/slkit/slkit/tpm"
@@ -12,7 +13,7 @@ var Banks = []tpm.Alg{tpm.SHA1, tpm.SHA256, tpm.SHA384, tpm.SHA512}
 
 // Contribution is what an image adds to the TPM when it is measured as
 // the initrd under the default measurement profile (launch.MeasuredProfile,
-// step "initrd"; DESIGN.md): one event of type Type on PCR whose digest in
+// step "initrd"; launch/README.md): one event of type Type on PCR whose digest in
 // every bank is the hash of the archive's bytes.
 type Contribution struct {
 	PCR  int           `json:"pcr"`
@@ -35,26 +36,44 @@ type BankContribution struct {
 }
 
 // InitrdContribution computes the contribution of an initrd whose bytes
-// hash to digests (one per bank), taking the PCR and event type from the
-// profile's initrd step. It is the one place that knows the profile.
+// hash to digests (one per bank): launch.PredictComponent of the default
+// profile's initrd step with those digests pinned, so the PCR, the event
+// type and the extend come from the one prediction path.
 func InitrdContribution(digests tpm.Digests) (*Contribution, error) {
-	var step *launch.Step
-	p := launch.MeasuredProfile()
-	for i := range p.Steps {
-		if p.Steps[i].Component == launch.Initrd {
-			step = &p.Steps[i]
-		}
+	banks := digests.Algs()
+	im := launch.Image{Name: "image", Pinned: digests}
+	p, err := launch.PredictComponent(launch.MeasuredProfile(), launch.Initrd, im, banks)
+	if err != nil {
+		return nil, err
 	}
-	if step == nil {
-		return nil, fmt.Errorf("profile %s measures no initrd", p.Name)
+	if len(p.Events) != 1 {
+		return nil, fmt.Errorf("profile %s measures the initrd in %d events", launch.ProfileMeasured, len(p.Events))
 	}
-	c := &Contribution{PCR: step.PCR, Type: step.Type, TypeName: step.Type.String(), Banks: map[tpm.Alg]BankContribution{}}
-	for _, alg := range digests.Algs() {
-		pcr, err := tpm.ExtendDigest(alg, tpm.ZeroDigest(alg), digests[alg])
-		if err != nil {
-			return nil, err
-		}
-		c.Banks[alg] = BankContribution{Event: digests[alg], FromZero: pcr}
+	ev := p.Events[0]
+	c := &Contribution{PCR: ev.PCR, Type: ev.Type, TypeName: ev.Type.String(), Banks: map[tpm.Alg]BankContribution{}}
+	for _, alg := range banks {
+		v, _ := p.PCRs.Get(alg, ev.PCR)
+		c.Banks[alg] = BankContribution{Event: ev.Digests[alg], FromZero: v}
 	}
 	return c, nil
+}
+
+// Text describes the built image written to out: kind, size, files, its
+// SHA-256, and its contribution when measured as the initrd, per bank.
+func (r *Result) Text(out string, seconds float64) string {
+	kind := "minimal"
+	if r.Full {
+		kind = "full"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "wrote %s: %s image, %d bytes, %d files, in %.1fs\n", out, kind, r.Size, r.Files, seconds)
+	fmt.Fprintf(&b, "sha256 %s\n", r.Digests[tpm.SHA256])
+	if m := r.Measurement; m != nil {
+		fmt.Fprintf(&b, "measured as the initrd: PCR %d, %s, event digest = H(archive); PCR %d after one extend from zero:\n", m.PCR, m.TypeName, m.PCR)
+		for _, a := range Banks {
+			bc := m.Banks[a]
+			fmt.Fprintf(&b, "  %-6s event %s\n         pcr%d  %s\n", a, bc.Event, m.PCR, bc.FromZero)
+		}
+	}
+	return b.String()
 }

@@ -22,6 +22,12 @@ type Image struct {
 	Size int64
 	// Name is where the image came from, for messages (a path).
 	Name string
+	// Pinned are digests of the image given ahead of reading it: the
+	// SHA-256 a signed launch policy pins. With R nil, a prediction takes
+	// them instead of reading the image (and refuses a bank they lack:
+	// ErrNeedImage); with R set, the image is read and must match them
+	// (ErrImageMismatch).
+	Pinned tpm.Digests
 }
 
 // Entry is a boot entry: what a launch measures and hands over to.
@@ -67,6 +73,8 @@ func ValidateCmdline(s string) error {
 
 func (im *Image) validate(c Component) error {
 	switch {
+	case im.R == nil && len(im.Pinned) > 0:
+		return nil
 	case im.R == nil:
 		return fmt.Errorf("%w: %s: no image", ErrEntry, c)
 	case im.Size <= 0:

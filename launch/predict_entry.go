@@ -19,24 +19,11 @@ func PredictPolicyEntry(fsys fs.FS, signed []byte, pe *policy.Entry, banks []tpm
 	if err != nil {
 		return nil, err
 	}
-	st, err := stageEntry(fsys, pe, signed)
+	e, done, err := PolicyEntry(signed, pe, fsys)
 	if err != nil {
 		return nil, err
 	}
-	defer st.Close()
-	e := st.Entry()
-	check := policyCheck(pe)
-	for _, c := range []Component{Kernel, Initrd} {
-		ds, ok, err := e.digest(c, []tpm.Alg{tpm.SHA256})
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			if err := check(c, ds); err != nil {
-				return nil, err
-			}
-		}
-	}
+	defer done()
 	if drtm {
 		return PredictEmulatedDRTM(e, prof, banks)
 	}

@@ -13,6 +13,9 @@ type DRTMReport struct {
 	OK bool `json:"ok"`
 	// Reason says why not (the *NoDRTMError's reason), empty when OK.
 	Reason string `json:"reason,omitempty"`
+	// LogError is why the log, which carries the banks it lists, could
+	// not be replayed (empty when it could, or when there is no log).
+	LogError string `json:"log_error,omitempty"`
 	// Banks are the TPM's active banks, in its order.
 	Banks []BankReport `json:"banks"`
 	// Log describes the log read when it came from a Secure Launch
@@ -66,19 +69,23 @@ func ReportDRTM(t transport.TPM, log *tpm.EventLog) (*DRTMReport, error) {
 	var replayed *tpm.PCRs
 	var logBanks []tpm.Alg
 	if log != nil && log.SpecID != nil && log.Format == tpm.FormatCryptoAgile {
-		if p, err := log.Replay(); err == nil {
-			replayed, logBanks = p, log.Algs()
+		logBanks = log.Algs()
+		if replayed, err = log.Replay(); err != nil {
+			r.LogError = err.Error()
 		}
 	}
 	for _, a := range banks {
-		b := BankReport{Bank: a, InLog: replayed != nil && containsAlg(logBanks, a)}
+		b := BankReport{Bank: a, InLog: containsAlg(logBanks, a)}
 		b.PCR17, _ = pcrs.Get(a, PCRDCE)
 		b.PCR18, _ = pcrs.Get(a, PCRPolicy)
-		if b.InLog {
+		switch {
+		case b.InLog && replayed == nil:
+			// The log carries the bank but does not replay: no match.
+		case b.InLog:
 			b.Log17 = replayedOrZero(replayed, a, PCRDCE)
 			b.Log18 = replayedOrZero(replayed, a, PCRPolicy)
 			b.Match = b.PCR17.Equal(b.Log17) && b.PCR18.Equal(b.Log18)
-		} else {
+		default:
 			b.Match = !b.PCR17.Equal(tpm.OnesDigest(a))
 		}
 		r.Banks = append(r.Banks, b)

@@ -1,5 +1,10 @@
 package tpm
 
+import (
+	"fmt"
+	"strings"
+)
+
 // PCRComparison is one (bank, PCR) of a comparison of expected values (a
 // prediction, or the values a secret was sealed to) with actual ones.
 type PCRComparison struct {
@@ -16,8 +21,8 @@ type PCRComparison struct {
 // (the TPM may not have it active: `slkit predict` covers four banks), so
 // the caller should check that something was compared; a PCR missing from
 // a bank that actual has is a difference.
-func ComparePCRs(expected, actual *PCRs) []PCRComparison {
-	var out []PCRComparison
+func ComparePCRs(expected, actual *PCRs) Comparison {
+	var out Comparison
 	for _, a := range expected.Algs() {
 		if _, ok := actual.Banks[a]; !ok {
 			continue
@@ -29,4 +34,40 @@ func ComparePCRs(expected, actual *PCRs) []PCRComparison {
 		}
 	}
 	return out
+}
+
+// Comparison is what ComparePCRs found, in bank and PCR order.
+type Comparison []PCRComparison
+
+// Err is nil when every compared value is equal, else ErrPCRMismatch
+// with the number of differences.
+func (c Comparison) Err() error {
+	diffs := 0
+	for _, x := range c {
+		if !x.Equal {
+			diffs++
+		}
+	}
+	if diffs > 0 {
+		return fmt.Errorf("%w: %d of %d compared", ErrPCRMismatch, diffs, len(c))
+	}
+	return nil
+}
+
+// Text is the comparison as a table: bank, PCR, both values (short) and
+// the verdict.
+func (c Comparison) Text() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-7s %3s  %-18s %-18s %s\n", "bank", "PCR", "expected", "actual", "")
+	for _, x := range c {
+		verdict, actual := "equal", x.Actual.Short()
+		if !x.Equal {
+			verdict = "DIFFERS"
+		}
+		if x.Actual == nil {
+			actual = "(absent)"
+		}
+		fmt.Fprintf(&b, "%-7s %3d  %-18s %-18s %s\n", x.Bank, x.PCR, x.Expected.Short(), actual, verdict)
+	}
+	return b.String()
 }

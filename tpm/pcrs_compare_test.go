@@ -2,6 +2,8 @@ package tpm
 
 import (
 	"bytes"
+	"errors"
+	"strings"
 	"testing"
 )
 
@@ -29,5 +31,21 @@ func TestComparePCRs(t *testing.T) {
 		if g.Bank != SHA256 || g.PCR != w.pcr || !bytes.Equal(g.Actual, w.actual) || g.Equal != w.equal {
 			t.Errorf("comparison %d: %+v, want sha256 PCR %d actual %x equal %v", i, g, w.pcr, w.actual, w.equal)
 		}
+	}
+}
+
+func TestComparisonErrAndText(t *testing.T) {
+	d := func(b byte) Digest { return bytes.Repeat([]byte{b}, SHA256.Size()) }
+	same := Comparison{{Bank: SHA256, PCR: 8, Expected: d(1), Actual: d(1), Equal: true}}
+	if err := same.Err(); err != nil {
+		t.Fatal(err)
+	}
+	diff := append(same, PCRComparison{Bank: SHA256, PCR: 9, Expected: d(2)})
+	if err := diff.Err(); !errors.Is(err, ErrPCRMismatch) || !strings.Contains(err.Error(), "1 of 2 compared") {
+		t.Fatalf("err %v", err)
+	}
+	txt := diff.Text()
+	if !strings.Contains(txt, "sha256    8  01010101…") || !strings.Contains(txt, "(absent)           DIFFERS") {
+		t.Fatalf("text:\n%s", txt)
 	}
 }

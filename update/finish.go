@@ -10,14 +10,16 @@ import (
 type Finished struct {
 	// ByUpdate: the secret was released by the update object (the main
 	// object was refused: the update changed its PCRs).
-	ByUpdate bool
-	// Refusal is why the main object was refused, when ByUpdate.
-	Refusal error
+	ByUpdate bool `json:"by_update"`
+	// Refusal is why the main object was refused, when ByUpdate;
+	// MainRefusal is its text.
+	Refusal     error  `json:"-"`
+	MainRefusal string `json:"main_refusal,omitempty"`
 	// PCRs were resealed to their current values.
-	PCRs []int
+	PCRs []int `json:"pcrs"`
 	// Window is the update window of the dropped update object (nil if
 	// it had none): close it with CloseWindows once every file is saved.
-	Window *tpm.SealedCounter
+	Window *tpm.SealedCounter `json:"window,omitempty"`
 }
 
 // Finish completes an update after the post-update launch: it unseals s,
@@ -52,6 +54,9 @@ func Finish(t tpm.TPMSender, s *tpm.Sealed, save func(*tpm.Sealed) error, opts .
 		return nil, err
 	}
 	f.ByUpdate, f.Refusal = info.Update, info.Refusal
+	if f.Refusal != nil {
+		f.MainRefusal = oneLine(f.Refusal.Error())
+	}
 	defer clear(secret)
 
 	pol, err := tpm.CurrentPolicy(t, s.Policy.Bank, s.Policy.PCRs)

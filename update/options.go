@@ -16,7 +16,7 @@ const (
 	// ViaKexec: the launched OS kexecs back into the pre-launch
 	// environment, which commits and relaunches. No firmware runs and the
 	// TPM is not reset: PCRs 0–7 keep their values, PCRs 8/9 are extended
-	// further (predict them with PredictLaunches from the current values).
+	// further (WithNextLaunches predicts them from the current values).
 	ViaKexec Via = "kexec"
 )
 
@@ -33,19 +33,29 @@ func ParseVia(s string) (Via, error) {
 const MaxLaunches = 16
 
 type config struct {
-	via      Via
-	next     *tpm.Expected
-	counter  uint32
-	launches uint64
-	pin      []byte
-	logs     []*tpm.EventLog
-	force    bool
+	via  Via
+	next *tpm.Expected
+	// nextLaunches are predicted in the sealed bank (WithNextLaunches),
+	// from start (WithStart).
+	nextLaunches []Launch
+	start        *tpm.PCRs
+	counter      uint32
+	launches     uint64
+	pin          []byte
+	logs         []*tpm.EventLog
+	force        bool
 }
 
 func newConfig(opts []Option) (*config, error) {
 	c := &config{via: ViaReboot, counter: tpm.DefaultCounterIndex, launches: 1}
 	for _, o := range opts {
 		o(c)
+	}
+	if c.next != nil && len(c.nextLaunches) > 0 {
+		return nil, fmt.Errorf("%w: give the next launch's values or its launches, not both", ErrPlan)
+	}
+	if c.start != nil && (c.via != ViaReboot || len(c.nextLaunches) == 0) {
+		return nil, fmt.Errorf("%w: start values are for predicting launches after a firmware reboot (a kexec continues from the current values)", ErrPlan)
 	}
 	if c.launches < 1 || c.launches > MaxLaunches {
 		return nil, fmt.Errorf("%w: an update window of %d launches (1-%d)", ErrPlan, c.launches, MaxLaunches)
@@ -60,9 +70,20 @@ type Option func(*config)
 func WithVia(v Via) Option { return func(c *config) { c.via = v } }
 
 // WithNext gives the values the next launch extends PCRs to (from
-// PredictLaunches, or `slkit predict --json`); PCRs it does not hold keep
-// their current values.
+// PredictLaunches, or `slkit predict --json`); it must hold the sealed
+// file's bank, and PCRs it does not hold keep their current values.
 func WithNext(x *tpm.Expected) Option { return func(c *config) { c.next = x } }
+
+// WithNextLaunches gives the launches before the next unseal instead:
+// Prepare predicts them in the sealed file's bank (PredictLaunches), from
+// the current values with ViaKexec, else from WithStart's.
+func WithNextLaunches(ls ...Launch) Option {
+	return func(c *config) { c.nextLaunches = append(c.nextLaunches, ls...) }
+}
+
+// WithStart gives the PCR values before the next boot's launch for
+// WithNextLaunches after a firmware reboot (default: reset values).
+func WithStart(p *tpm.PCRs) Option { return func(c *config) { c.start = p } }
 
 // WithCounter sets the update-window counter's NV index (default
 // tpm.DefaultCounterIndex; Prepare defines it when missing).

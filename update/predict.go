@@ -2,9 +2,9 @@ package update
 
 import (
 	"crypto/ed25519"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
+	"io/fs"
+	"slices"
 
 	"github.com/slkit/slkit/launch"
 	"github.com/slkit/slkit/launch/policy"
@@ -21,106 +21,127 @@ type Launch struct {
 	Pub ed25519.PublicKey
 	// Entry is the entry's name ("" for the first entry).
 	Entry string
+	// Images, when set, holds the entry's kernel and initrd at the
+	// policy's paths (as `slkit launch --root` finds them). A policy pins
+	// its images by SHA-256 only, so a prediction in any other bank reads
+	// them from here (and checks them against the pins); without Images
+	// such a prediction is refused (launch.ErrNeedImage).
+	Images fs.FS
+	// Name names the launch in error messages (e.g. the policy's file).
+	Name string
 }
 
-// PredictLaunches predicts the sha256 values of the PCRs that the launches
-// extend, one after the other, starting from start (nil: the reset value
-// 0 of PCRs 0–16 and 23). No image is read: a policy pins the kernel and
-// initrd by SHA-256, which is their sha256 event digest; the policy file's
-// and the command line's digests are computed. Every policy is verified
-// under its key first. The events are returned too (numbered as one log),
-// so that a refused unseal can name the event that differs.
+// resolve verifies the policy under its key, selects the entry and looks
+// up its profile.
+func (ln Launch) resolve() (*policy.Entry, *launch.Profile, error) {
+	v, err := launch.VerifyPolicy(ln.Signed, ln.Pub)
+	if err != nil {
+		return nil, nil, err
+	}
+	pe, err := v.Policy.Entry(ln.Entry)
+	if err != nil {
+		return nil, nil, err
+	}
+	prof, err := launch.ProfileByName(pe.Profile)
+	if err != nil {
+		return nil, nil, err
+	}
+	return pe, prof, nil
+}
+
+func (ln Launch) errorf(i int, err error) error {
+	if ln.Name != "" {
+		return fmt.Errorf("%s: %w", ln.Name, err)
+	}
+	return fmt.Errorf("launch %d: %w", i+1, err)
+}
+
+// PredictLaunches predicts, in banks, the values of the PCRs that the
+// launches extend, one after the other with no PCR reset in between,
+// starting from start (nil: the reset value 0 of PCRs 0–16 and 23). Each
+// launch is launch.Predict of its policy entry (launch.PolicyEntry:
+// the policy file's and the command line's digests are computed, the
+// images' are the policy's SHA-256 pins or, with Launch.Images, read),
+// chained with launch.WithAfter. Every policy is verified under its key
+// first. The events are returned too (numbered as one log), so that a
+// refused unseal can name the event that differs.
 //
 // Only the components of the measurement profiles are predicted (PCRs 8
 // and 9 for measured-v1); a DRTM launch's PCR 17/18 are reset by the
 // dynamic launch and keep their values for the same entry.
-func PredictLaunches(start *tpm.PCRs, launches ...Launch) (*tpm.Expected, error) {
-	l, err := tpm.NewEventLog([]tpm.Alg{tpm.SHA256})
-	if err != nil {
-		return nil, err
+func PredictLaunches(start *tpm.PCRs, banks []tpm.Alg, launches ...Launch) (*tpm.Expected, error) {
+	if len(launches) == 0 {
+		return nil, fmt.Errorf("%w: no launch to predict", ErrPlan)
 	}
+	var pred *launch.Prediction
 	for i, ln := range launches {
-		if err := appendLaunch(l, ln); err != nil {
-			return nil, fmt.Errorf("launch %d: %w", i+1, err)
-		}
-	}
-	var ropts []tpm.ReplayOption
-	if start != nil {
-		st := tpm.NewPCRs()
-		for _, e := range l.Events {
-			v, ok := start.Get(tpm.SHA256, e.PCR)
-			if !ok {
-				return nil, fmt.Errorf("%w: no start value for sha256 PCR %d", ErrPlan, e.PCR)
-			}
-			st.Set(tpm.SHA256, e.PCR, v)
-		}
-		ropts = append(ropts, tpm.WithStartValues(st))
-	}
-	vals, err := l.Replay(ropts...)
-	if err != nil {
-		return nil, err
-	}
-	return &tpm.Expected{PCRs: *vals, Events: l.Events}, nil
-}
-
-// appendLaunch appends the events of one launch to l, walking its
-// profile's steps as launch.Measure does.
-func appendLaunch(l *tpm.EventLog, ln Launch) error {
-	v, err := launch.VerifyPolicy(ln.Signed, ln.Pub)
-	if err != nil {
-		return err
-	}
-	pe, err := v.Policy.Entry(ln.Entry)
-	if err != nil {
-		return err
-	}
-	prof, err := launch.ProfileByName(pe.Profile)
-	if err != nil {
-		return err
-	}
-	for _, s := range prof.Steps {
-		d, ok, err := componentDigest(s.Component, ln.Signed, pe)
+		pe, prof, err := ln.resolve()
 		if err != nil {
-			return fmt.Errorf("policy entry %q: %w", pe.Name, err)
+			return nil, ln.errorf(i, err)
 		}
-		if !ok {
-			if s.Optional {
-				continue
+		e, done, err := launch.PolicyEntry(ln.Signed, pe, ln.Images)
+		if err != nil {
+			return nil, ln.errorf(i, err)
+		}
+		opt := launch.WithStart(start)
+		if pred != nil {
+			opt = launch.WithAfter(pred)
+		}
+		pred, err = launch.Predict(e, prof, banks, opt)
+		done()
+		if err != nil {
+			return nil, ln.errorf(i, err)
+		}
+	}
+	x := pred.Expected()
+	return &x, nil
+}
+
+// LaunchPCRs lists the PCRs the launches extend (their profiles'),
+// ascending: the values a kexec round trip continues from.
+func LaunchPCRs(launches ...Launch) ([]int, error) {
+	var out []int
+	for i, ln := range launches {
+		_, prof, err := ln.resolve()
+		if err != nil {
+			return nil, ln.errorf(i, err)
+		}
+		for _, p := range prof.PCRs() {
+			if !slices.Contains(out, p) {
+				out = append(out, p)
 			}
-			return fmt.Errorf("%w: policy entry %q has no %s, which profile %s needs", ErrPlan, pe.Name, s.Component, prof.Name)
-		}
-		if _, err := l.Append(s.PCR, s.Type, tpm.Digests{tpm.SHA256: d}, []byte(s.Description)); err != nil {
-			return err
 		}
 	}
-	return nil
+	slices.Sort(out)
+	return out, nil
 }
 
-// componentDigest is the sha256 event digest of a component of a
-// policy-driven launch (launch.Component: the bytes each one stands for).
-func componentDigest(c launch.Component, signed []byte, pe *policy.Entry) (tpm.Digest, bool, error) {
-	switch c {
-	case launch.LaunchPolicy:
-		s := sha256.Sum256(signed)
-		return s[:], true, nil
-	case launch.Cmdline:
-		s := sha256.Sum256([]byte(pe.Cmdline))
-		return s[:], true, nil
-	case launch.Kernel:
-		return imageDigest(&pe.Kernel)
-	case launch.Initrd:
-		if pe.Initrd == nil {
-			return nil, false, nil
+// nextValues are the values the next launch extends the sealed file's
+// PCRs to, in its bank: WithNext's, or WithNextLaunches' predicted in that
+// bank — from the TPM's current values for ViaKexec (no PCR is reset on
+// the way), else from WithStart's (default: reset values). A prediction
+// without the bank is an error, never a fallback to the current values.
+func (c *config) nextValues(t tpm.TPMSender, bank tpm.Alg) (*tpm.Expected, error) {
+	next := c.next
+	if len(c.nextLaunches) > 0 {
+		start := c.start
+		if c.via == ViaKexec {
+			pcrs, err := LaunchPCRs(c.nextLaunches...)
+			if err != nil {
+				return nil, err
+			}
+			if start, err = tpm.ReadPCRs(t, tpm.Selection{bank: pcrs}); err != nil {
+				return nil, err
+			}
 		}
-		return imageDigest(pe.Initrd)
+		var err error
+		if next, err = PredictLaunches(start, []tpm.Alg{bank}, c.nextLaunches...); err != nil {
+			return nil, err
+		}
 	}
-	return nil, false, fmt.Errorf("%w: component %q cannot be predicted from a policy", ErrPlan, c)
-}
-
-func imageDigest(im *policy.Image) (tpm.Digest, bool, error) {
-	b, err := hex.DecodeString(im.SHA256)
-	if err != nil || len(b) != sha256.Size {
-		return nil, false, fmt.Errorf("%w: %s: bad sha256 %q", ErrPlan, im.Path, im.SHA256)
+	if next != nil && len(next.Indices(bank)) == 0 {
+		return nil, fmt.Errorf("%w: the next launch's values hold no %s values (banks: %v), the bank the file is sealed in: predict in that bank",
+			ErrPlan, bank, next.Algs())
 	}
-	return b, true, nil
+	return next, nil
 }

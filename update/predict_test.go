@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/slkit/slkit/launch"
 	"github.com/slkit/slkit/launch/policy"
@@ -64,11 +65,11 @@ func TestPredictLaunchesMatchesPredict(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	one, err := update.PredictLaunches(start, update.Launch{Signed: relaunch, Pub: pub})
+	one, err := update.PredictLaunches(start, banks, update.Launch{Signed: relaunch, Pub: pub})
 	if err != nil {
 		t.Fatal(err)
 	}
-	two, err := update.PredictLaunches(start, update.Launch{Signed: relaunch, Pub: pub}, update.Launch{Signed: next, Pub: pub, Entry: "target"})
+	two, err := update.PredictLaunches(start, banks, update.Launch{Signed: relaunch, Pub: pub}, update.Launch{Signed: next, Pub: pub, Entry: "target"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,17 +89,17 @@ func TestPredictLaunchesMatchesPredict(t *testing.T) {
 		t.Fatalf("events %d", len(two.Events))
 	}
 	// Reset start values (nil) are zero.
-	z, _ := update.PredictLaunches(nil, update.Launch{Signed: next, Pub: pub})
+	z, _ := update.PredictLaunches(nil, banks, update.Launch{Signed: next, Pub: pub})
 	fromZero, _ := launch.Predict(tgt.entry(next), prof, banks)
 	if a, _ := z.Get(tpm.SHA256, 9); !a.Equal(must(fromZero.PCRs.Get(tpm.SHA256, 9))) {
 		t.Fatal("prediction from reset values differs")
 	}
 	// A policy under another key is refused.
 	other, _ := newKey(t)
-	if _, err := update.PredictLaunches(nil, update.Launch{Signed: next, Pub: other}); !errors.Is(err, policy.ErrSignature) {
+	if _, err := update.PredictLaunches(nil, banks, update.Launch{Signed: next, Pub: other}); !errors.Is(err, policy.ErrSignature) {
 		t.Fatalf("other key: %v", err)
 	}
-	if _, err := update.PredictLaunches(nil, update.Launch{Signed: next, Pub: pub, Entry: "nope"}); !errors.Is(err, policy.ErrNoEntry) {
+	if _, err := update.PredictLaunches(nil, banks, update.Launch{Signed: next, Pub: pub, Entry: "nope"}); !errors.Is(err, policy.ErrNoEntry) {
 		t.Fatalf("missing entry: %v", err)
 	}
 }
@@ -125,12 +126,9 @@ func TestKexecRoundTrip(t *testing.T) {
 	secret := []byte("kexec secret")
 	f := sealTo(t, tt, secret, 0, 8, 9)
 
-	cur, _ := tpm.ReadPCRs(tt, tpm.Selection{tpm.SHA256: {8, 9}})
-	x, err := update.PredictLaunches(cur, update.Launch{Signed: relaunch, Pub: pub}, update.Launch{Signed: next, Pub: pub})
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := update.Prepare(tt, f.s, f.save, update.WithVia(update.ViaKexec), update.WithNext(x))
+	// Prepare predicts both launches from the current PCR values.
+	plan, err := update.Prepare(tt, f.s, f.save, update.WithVia(update.ViaKexec),
+		update.WithNextLaunches(update.Launch{Signed: relaunch, Pub: pub}, update.Launch{Signed: next, Pub: pub}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,5 +149,41 @@ func TestKexecRoundTrip(t *testing.T) {
 	}
 	if info := mustUnseal(t, tt, f.s, secret); info.Update {
 		t.Fatal("main object refused after finish")
+	}
+}
+
+// TestPredictLaunchesOtherBanks: a policy pins only SHA-256, so predicting
+// another bank without the images is refused (launch.ErrNeedImage), and
+// with them (Launch.Images, at the policy's paths) gives what
+// launch.Predict computes from the images; an image that does not match
+// the policy's pin is refused (launch.ErrImageMismatch).
+func TestPredictLaunchesOtherBanks(t *testing.T) {
+	pub, key := newKey(t)
+	tgt := images{bytes.Repeat([]byte("K"), 4000), bytes.Repeat([]byte("i"), 9000), "console=ttyS0"}
+	signed := signedPolicy(t, key, "target", tgt)
+	root := fstest.MapFS{"boot/vmlinuz": {Data: tgt.kernel}, "boot/initrd": {Data: tgt.initrd}}
+	for _, a := range []tpm.Alg{tpm.SHA1, tpm.SHA384, tpm.SHA512} {
+		banks := []tpm.Alg{a}
+		_, err := update.PredictLaunches(nil, banks, update.Launch{Signed: signed, Pub: pub, Name: "next.json"})
+		if !errors.Is(err, launch.ErrNeedImage) || !strings.Contains(err.Error(), "next.json: image needed for this bank: kernel /boot/vmlinuz: only its sha256 is pinned") {
+			t.Fatalf("%s without images: %v", a, err)
+		}
+		got, err := update.PredictLaunches(nil, banks, update.Launch{Signed: signed, Pub: pub, Images: root})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := launch.Predict(tgt.entry(signed), launch.MeasuredProfile(), banks)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, i := range []int{8, 9} {
+			if g, w := must(got.Get(a, i)), must(want.PCRs.Get(a, i)); g == nil || !g.Equal(w) {
+				t.Errorf("%s PCR %d: %s from the policy and its images, %s from launch.Predict", a, i, g, w)
+			}
+		}
+	}
+	bad := fstest.MapFS{"boot/vmlinuz": {Data: []byte("another kernel")}, "boot/initrd": {Data: tgt.initrd}}
+	if _, err := update.PredictLaunches(nil, []tpm.Alg{tpm.SHA384}, update.Launch{Signed: signed, Pub: pub, Images: bad}); !errors.Is(err, launch.ErrImageMismatch) {
+		t.Fatalf("image that does not match the pin: %v", err)
 	}
 }

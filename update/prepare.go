@@ -14,6 +14,8 @@ import (
 // Plan is what Prepare did with one sealed file.
 type Plan struct {
 	Via Via `json:"via"`
+	// Bank is the sealed file's bank, the bank of every value below.
+	Bank tpm.Alg `json:"bank"`
 	// PCRs are the update object's PCRs; Dropped the firmware PCRs of the
 	// main object it leaves out (covered by the window instead).
 	PCRs    []int `json:"pcrs"`
@@ -42,8 +44,9 @@ type Plan struct {
 //   - its PCRs are s's, minus PCRs 0–7 when the next launch is reached
 //     through a firmware reboot (ViaReboot): the firmware measures those
 //     anew and they cannot be predicted offline;
-//   - each at the value the next launch produces (WithNext), or its
-//     current value;
+//   - each at the value the next launch produces in the file's bank
+//     (WithNext, WithNextLaunches; a prediction without that bank is
+//     refused), or its current value;
 //   - with the same PIN and locality requirements as s;
 //   - when PCRs were left out, bound to an update window: the counter at
 //     WithCounter (defined here when missing) must be above its value now
@@ -59,7 +62,7 @@ func Prepare(t tpm.TPMSender, s *tpm.Sealed, save func(*tpm.Sealed) error, opts 
 	if err != nil {
 		return nil, err
 	}
-	plan := &Plan{Via: cfg.via}
+	plan := &Plan{Via: cfg.via, Bank: s.Policy.Bank}
 	for _, i := range s.Policy.PCRs {
 		if cfg.via == ViaReboot && IsSRTM(i) {
 			plan.Dropped = append(plan.Dropped, i)
@@ -70,7 +73,7 @@ func Prepare(t tpm.TPMSender, s *tpm.Sealed, save func(*tpm.Sealed) error, opts 
 	if len(plan.PCRs) == 0 {
 		return nil, fmt.Errorf("%w: every sealed PCR (%s) is measured by the firmware: an update object would be bound to nothing but the window counter; seal the secret to PCR 8/9 or 17/18 too", ErrPlan, pcrString(s.Policy.PCRs))
 	}
-	if cfg.via == ViaKexec && cfg.next == nil {
+	if cfg.via == ViaKexec && cfg.next == nil && len(cfg.nextLaunches) == 0 {
 		// kexec resets no PCR: the relaunch and the next launch extend the
 		// measured-launch PCRs further, so their values must be predicted.
 		for _, i := range launch.MeasuredProfile().PCRs() {
@@ -80,6 +83,10 @@ func Prepare(t tpm.TPMSender, s *tpm.Sealed, save func(*tpm.Sealed) error, opts 
 		}
 	}
 	bank := s.Policy.Bank
+	next, err := cfg.nextValues(t, bank)
+	if err != nil {
+		return nil, err
+	}
 	cur, err := tpm.ReadPCRs(t, tpm.Selection{bank: plan.PCRs})
 	if err != nil {
 		return nil, err
@@ -88,12 +95,12 @@ func Prepare(t tpm.TPMSender, s *tpm.Sealed, save func(*tpm.Sealed) error, opts 
 	for _, i := range plan.PCRs {
 		v, _ := cur.Get(bank, i)
 		evs := s.Expected.Events
-		if cfg.next != nil {
-			if p, ok := cfg.next.Get(bank, i); ok {
+		if next != nil {
+			if p, ok := next.Get(bank, i); ok {
 				if !p.Equal(v) {
 					plan.Predicted = append(plan.Predicted, i)
 				}
-				v, evs = p, cfg.next.Events
+				v, evs = p, next.Events
 			}
 		}
 		vals.Set(bank, i, v)

@@ -269,3 +269,29 @@ func newKey(t *testing.T) (ed25519.PublicKey, ed25519.PrivateKey) {
 	}
 	return pub, key
 }
+
+// TestPrepareNextWithoutTheSealedBank: a prediction that holds no value
+// in the sealed file's bank is an error, never a silent fallback to the
+// current values (which would leave the update object sealed to values
+// the next launch does not produce).
+func TestPrepareNextWithoutTheSealedBank(t *testing.T) {
+	tt := tpmtest.Open(t)
+	extend(t, tt, 8, "entry A")
+	pol, err := tpm.CurrentPolicy(tt, tpm.SHA384, []int{8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := tpm.Seal(tt, []byte("k"), pol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &file{t: t, s: s}
+	h, _ := tpm.SHA256.Sum([]byte("entry B"))
+	next, _ := tpm.ExtendDigest(tpm.SHA256, tpm.ZeroDigest(tpm.SHA256), h)
+	x := &tpm.Expected{PCRs: *tpm.NewPCRs()}
+	x.Set(tpm.SHA256, 8, next)
+	plan, err := update.Prepare(tt, f.s, f.save, update.WithNext(x))
+	if !errors.Is(err, update.ErrPlan) || !strings.Contains(err.Error(), "no sha384 values") || f.saves != 0 {
+		t.Fatalf("prediction without the sealed bank: plan %+v, err %v, %d saves", plan, err, f.saves)
+	}
+}

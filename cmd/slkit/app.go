@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
+	"github.com/slkit/slkit/initramfs/pid1"
 	"github.com/slkit/slkit/tpm"
 )
 
@@ -28,6 +29,17 @@ type env struct {
 	// readPassword prompts on the terminal without echo; ok is false when
 	// stdin is not a terminal.
 	readPassword func(prompt string) (pin []byte, ok bool, err error)
+	// newSystem is the machine that `efi mount` mounts on (nil:
+	// pid1.NewSystem; tests pass a fake).
+	newSystem func() pid1.System
+}
+
+// system returns the machine's pid1.System.
+func (e *env) system() pid1.System {
+	if e.newSystem != nil {
+		return e.newSystem()
+	}
+	return pid1.NewSystem()
 }
 
 func newEnv() *env {
@@ -82,10 +94,17 @@ func newApp(e *env) *cli.App {
 	}
 	app.Commands = commands(e)
 	for _, c := range app.Commands {
-		setUsageErrors(c)
-		enforceRequired(c, "")
+		checkFlags(c)
 	}
 	return app
+}
+
+// checkFlags installs the CLI's flag checks on a command tree: usage
+// errors, required flags and empty paths, each as one line (exit 1).
+func checkFlags(c *cli.Command) {
+	setUsageErrors(c)
+	enforceRequired(c, "")
+	refuseEmptyPaths(c)
 }
 
 // commands lists every command group; each lives in its own cmd_*.go file.
@@ -133,6 +152,15 @@ func (e *env) writeJSON(v any) error {
 	enc := json.NewEncoder(e.stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// report prints v as indented JSON with --json, else text.
+func (e *env) report(c *cli.Context, v any, text string) error {
+	if c.Bool("json") {
+		return e.writeJSON(v)
+	}
+	_, err := io.WriteString(e.stdout, text)
+	return err
 }
 
 // jsonFlag is the --json flag every reporting command has.

@@ -27,8 +27,7 @@ func runEFI(t *testing.T, st *efitest.Store, stdin string, args ...string) cliRe
 	for i, c := range app.Commands {
 		if c.Name == "efi" {
 			app.Commands[i] = newEFICommand(e, func(_ *cli.Context, opts ...efi.Option) (*efi.Vars, error) { return st.Vars(opts...), nil })
-			setUsageErrors(app.Commands[i])
-			enforceRequired(app.Commands[i], "")
+			checkFlags(app.Commands[i])
 		}
 	}
 	code := 0

@@ -8,8 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -129,7 +127,7 @@ func drtmVerify(e *env, c *cli.Context) error {
 			return err
 		}
 	} else {
-		printDRTMReport(e, r, name)
+		fmt.Fprint(e.stdout, r.Text(name))
 	}
 	if r.OK {
 		return nil
@@ -138,47 +136,6 @@ func drtmVerify(e *env, c *cli.Context) error {
 		return fmt.Errorf("%w (no DRTM log: %s does not exist)", r.Err(), name)
 	}
 	return r.Err()
-}
-
-func printDRTMReport(e *env, r *slaunch.DRTMReport, name string) {
-	verdict := "DRTM happened: " + name + " replays to PCR 17 and 18 in every bank it carries"
-	if !r.OK {
-		verdict = "DRTM did not happen"
-	}
-	fmt.Fprintln(e.stdout, verdict)
-	if k := r.Log; k != nil && (k.Unused > 0 || k.Format == slaunch.KernelLogTPM12) {
-		fmt.Fprintf(e.stdout, "  log: %s, %d events, a %d-byte buffer of which %d bytes are unused\n", k.Format, len(k.Log.Events), k.BufferSize, k.Unused)
-	}
-	if k := r.Log; k != nil && k.Markers > 0 {
-		fmt.Fprintf(e.stdout, "  log: %d start/end markers (0x503/0x504) of Secure Launch v14 or earlier: not measurements, not replayed\n", k.Markers)
-	}
-	for _, b := range r.Banks {
-		st := "log matches"
-		switch {
-		case !b.InLog && b.Match:
-			st = "not in the log; PCR 17 left its reset value"
-		case !b.InLog:
-			st = "not in the log"
-		case !b.Match:
-			st = fmt.Sprintf("log gives PCR17 %s, PCR18 %s", b.Log17.Short(), b.Log18.Short())
-		}
-		fmt.Fprintf(e.stdout, "  %-6s PCR17 %s  PCR18 %s  %s\n", b.Bank, b.PCR17, b.PCR18, st)
-	}
-	if x := r.TXT; x != nil {
-		var regs []string
-		for _, f := range []struct {
-			name string
-			v    *slaunch.Reg
-		}{{"STS", x.STS}, {"ESTS", x.ESTS}, {"ERRORCODE", x.ErrorCode}, {"DIDVID", x.DIDVID}, {"VER.EMIF", x.VerEMIF}, {"SCRATCHPAD", x.Scratchpad}, {"E2STS", x.E2STS}} {
-			if f.v != nil {
-				regs = append(regs, fmt.Sprintf("%s %#x", f.name, uint64(*f.v)))
-			}
-		}
-		fmt.Fprintf(e.stdout, "  TXT registers (securityfs): %s\n", strings.Join(regs, ", "))
-		for _, n := range x.Notes() {
-			fmt.Fprintf(e.stdout, "  note: %s\n", n)
-		}
-	}
 }
 
 func exists(path string) bool {
@@ -225,30 +182,7 @@ func drtmStatus(e *env, c *cli.Context) error {
 	if c.Bool("json") {
 		return e.writeJSON(s)
 	}
-	for _, r := range []slaunch.Readiness{s.TXT, s.SKINIT} {
-		name := map[string]string{"txt": "Intel TXT", "skinit": "AMD SKINIT"}[r.Arch]
-		fmt.Fprintf(e.stdout, "%s: %s\n", name, r.Verdict)
-		for _, x := range r.Reasons {
-			fmt.Fprintf(e.stdout, "  - %s\n", x)
-		}
-		for _, x := range r.Notes {
-			fmt.Fprintf(e.stdout, "  note: %s\n", x)
-		}
-	}
-	tpmLine := "no TPM device"
-	switch {
-	case s.TPMError != "":
-		tpmLine = "unknown (" + s.TPMError + ")"
-	case s.TPM.Present:
-		tpmLine = fmt.Sprintf("TPM %d.0 at %s", s.TPM.VersionMajor, s.TPM.Device)
-		if s.TPM.Driver != "" {
-			tpmLine += ", driver " + s.TPM.Driver
-		}
-		if s.TPM.Locality >= 0 {
-			tpmLine += fmt.Sprintf(", locality %d", s.TPM.Locality)
-		}
-	}
-	fmt.Fprintf(e.stdout, "CPU: %s, signature %#x; TPM: %s\n", strings.TrimSpace(s.CPU.Vendor), uint32(s.CPU.Signature), tpmLine)
+	fmt.Fprint(e.stdout, s.Text())
 	return nil
 }
 
@@ -268,69 +202,13 @@ func drtmStage(e *env, c *cli.Context) error {
 	}
 }
 
-// stageImages opens --kernel and, when given, --initrd, and takes
-// --cmdline; closeAll closes the files.
-func stageImages(c *cli.Context) (im slaunch.Images, closeAll func(), err error) {
-	var files []*os.File
-	closeAll = func() {
-		for _, f := range files {
-			f.Close()
-		}
-	}
-	open := func(path string) (*os.File, int64, error) {
-		f, err := openInput(path)
-		if err != nil {
-			return nil, 0, err
-		}
-		files = append(files, f)
-		st, err := f.Stat()
-		if err != nil {
-			return nil, 0, inputError{path, err}
-		}
-		if st.Size() == 0 {
-			return nil, 0, inputError{path, errors.New("empty file")}
-		}
-		return f, st.Size(), nil
-	}
-	im.Cmdline = c.String("cmdline")
-	if im.Kernel, im.KernelSize, err = open(c.String("kernel")); err != nil {
-		closeAll()
-		return im, nil, err
-	}
-	if p := c.String("initrd"); p != "" {
-		f, n, err := open(p)
-		if err != nil {
-			closeAll()
-			return im, nil, err
-		}
-		im.Initrd, im.InitrdSize = f, n
-	}
-	return im, closeAll, nil
-}
-
+// stageBanks are the --bank banks, by default those predict covers.
 func stageBanks(c *cli.Context) ([]tpm.Alg, error) {
-	var banks []tpm.Alg
-	for _, s := range c.StringSlice("bank") {
-		a, err := tpm.ParseAlg(s)
-		if err != nil {
-			return nil, usageError{fmt.Errorf("--bank: %w", err)}
-		}
-		if !slices.Contains(banks, a) {
-			banks = append(banks, a)
-		}
-	}
+	banks, err := bankFlags(c)
 	if len(banks) == 0 {
 		banks = defaultPredictBanks
 	}
-	return banks, nil
-}
-
-// inputErr names the input an slaunch error is about.
-func inputErr(name string, err error) error {
-	if errors.Is(err, slaunch.ErrMalformed) || errors.Is(err, slaunch.ErrNoMLEHeader) {
-		return inputError{name, err}
-	}
-	return err
+	return banks, err
 }
 
 func drtmStageEmulated(e *env, c *cli.Context) error {
@@ -341,101 +219,21 @@ func drtmStageEmulated(e *env, c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	in, closeAll, err := stageImages(c)
+	ent, prof, done, err := loadEntry(c)
 	if err != nil {
 		return err
 	}
-	defer closeAll()
-	st, err := slaunch.StageEmulated(in, banks)
+	defer done()
+	pred, err := launch.PredictEmulatedDRTM(ent, prof, banks)
 	if err != nil {
-		return inputErr(c.String("kernel"), err)
+		return flagInputError(c, "kernel", err)
 	}
-	slrt, err := st.SLRT.MarshalBinary()
-	if err != nil {
+	st, dir := pred.Stage, c.String("out")
+	if err := st.WriteDir(dir); err != nil {
 		return err
 	}
-	logPrefix, err := st.LogPrefix.MarshalBinary()
-	if err != nil {
-		return err
-	}
-	expected, err := json.MarshalIndent(st.Prediction.Expected(), "", "  ")
-	if err != nil {
-		return err
-	}
-	pred, err := json.MarshalIndent(st.Prediction, "", "  ")
-	if err != nil {
-		return err
-	}
-	dir := c.String("out")
-	err = writeStageDir(dir, []stageFile{
-		{"slb.bin", st.SLB}, {"dce-blob.bin", st.DCEBlob}, {"slrt.bin", slrt},
-		{"drtm-log-prefix.bin", logPrefix}, {"expected.json", append(expected, '\n')}, {"prediction.json", append(pred, '\n')},
-	})
-	if err != nil {
-		return err
-	}
-	if c.Bool("json") {
-		return e.writeJSON(st.Prediction)
-	}
-	fmt.Fprintf(e.stdout, "emulated DCE staged in %s: the rig host runs _TPM_Hash over dce-blob.bin (%d bytes)\n", dir, len(st.DCEBlob))
-	for _, a := range st.Prediction.Banks {
-		p17, _ := st.Prediction.PCRs.Get(a, slaunch.PCRDCE)
-		p18, _ := st.Prediction.PCRs.Get(a, slaunch.PCRPolicy)
-		fmt.Fprintf(e.stdout, "  %s PCR17 %s\n  %s PCR18 %s\n", a, p17, a, p18)
-	}
-	return nil
-}
-
-type stageFile struct {
-	name string
-	data []byte
-}
-
-// writeStageDir writes the files into a new directory next to dir and
-// swaps it into place, so that dir holds the old set or the new one, never
-// a mix. An existing dir may only hold a previous stage's files.
-func writeStageDir(dir string, files []stageFile) (err error) {
-	dir = filepath.Clean(dir)
-	known := map[string]bool{}
-	for _, f := range files {
-		known[f.name] = true
-	}
-	old, rerr := os.ReadDir(dir)
-	switch {
-	case rerr == nil:
-		for _, de := range old {
-			if !known[de.Name()] {
-				return inputError{dir, fmt.Errorf("exists and holds %s, which a stage does not write: give a new or empty directory", de.Name())}
-			}
-		}
-	case !errors.Is(rerr, fs.ErrNotExist):
-		return rerr
-	}
-	tmp, err := os.MkdirTemp(filepath.Dir(dir), "."+filepath.Base(dir)+".new-")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			os.RemoveAll(tmp)
-		}
-	}()
-	for _, f := range files {
-		if err := atomicfile.WriteFile(filepath.Join(tmp, f.name), f.data, 0o644); err != nil {
-			return err
-		}
-	}
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return err
-	}
-	if rerr == nil {
-		prev := tmp + ".old"
-		if err := os.Rename(dir, prev); err != nil {
-			return err
-		}
-		defer os.RemoveAll(prev)
-	}
-	return os.Rename(tmp, dir)
+	return e.report(c, st.Prediction, fmt.Sprintf("emulated DCE staged in %s: the rig host runs _TPM_Hash over %s (%d bytes)\n%s",
+		dir, slaunch.StageDCEBlob, len(st.DCEBlob), st.Prediction.Text()))
 }
 
 func drtmStageGRUB(e *env, c *cli.Context) error {
@@ -451,18 +249,18 @@ func drtmStageGRUB(e *env, c *cli.Context) error {
 			return inputError{c.String("dce"), fmt.Errorf("neither a SINIT ACM (%v) nor an SKL (%v)", aerr, serr)}
 		}
 	}
-	in, closeAll, err := stageImages(c)
+	ent, _, done, err := loadEntry(c)
 	if err != nil {
 		return err
 	}
-	defer closeAll()
+	defer done()
 	// Only a Secure Launch kernel can be launched: a v15 kernel with its
 	// static MLE header, or a v16 kernel that hands the header's offset to
 	// the loader at run time. The entry says which, and what the loader
 	// does.
-	k, err := slaunch.DetectSecureLaunch(in.Kernel, in.KernelSize)
+	k, err := slaunch.DetectSecureLaunch(ent.Kernel.R, ent.Kernel.Size)
 	if err != nil {
-		return inputErr(c.String("kernel"), err)
+		return flagInputError(c, "kernel", err)
 	}
 	ge := slaunch.GRUBEntry{Title: c.String("title"), Cmdline: c.String("cmdline"), Unrestricted: c.Bool("unrestricted"),
 		Comments: k.Describe()}
@@ -505,56 +303,21 @@ func drtmStageHardware(e *env, c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	im, closeAll, err := stageImages(c)
+	ent, _, done, err := loadEntry(c)
 	if err != nil {
 		return err
 	}
-	defer closeAll()
-	st, err := slaunch.StageHardware(slaunch.HardwareInput{Platform: p, Images: im, DCE: dce, Banks: banks})
+	defer done()
+	st, err := slaunch.StageHardware(slaunch.HardwareInput{Platform: p, Images: launch.DRTMImages(ent), DCE: dce, Banks: banks})
 	var fe *slaunch.FormatError
-	switch {
-	case errors.As(err, &fe) && fe.What == "kernel", errors.Is(err, slaunch.ErrNoMLEHeader):
-		return inputError{c.String("kernel"), err}
-	case errors.Is(err, slaunch.ErrMalformed):
-		return inputError{c.String("dce"), err}
+	if errors.As(err, &fe) && fe.What == "kernel" || errors.Is(err, slaunch.ErrNoMLEHeader) {
+		return flagInputError(c, "kernel", err)
 	}
 	if dir := c.String("out"); dir != "" && (errors.Is(err, slaunch.ErrNeedsDLStub) || errors.Is(err, slaunch.ErrNotCapable)) {
-		if werr := writeHardwareStage(dir, st); werr != nil {
+		if werr := st.WriteDir(dir); werr != nil {
 			return werr
 		}
-		fmt.Fprintf(e.stdout, "staged in %s; %s lists what a ring-0 launch still needs on this machine\n", dir, hardwareChecklist)
+		fmt.Fprintf(e.stdout, "staged in %s; %s lists what a ring-0 launch still needs on this machine\n", dir, slaunch.HardwareChecklistFile)
 	}
-	return err
-}
-
-// hardwareChecklist is the checklist's file name in a hardware stage.
-const hardwareChecklist = "checklist.txt"
-
-// writeHardwareStage writes what the hardware backend staged (the SLRT,
-// TXT OsSinitData, the SKINIT prediction, as far as it got) and the
-// checklist of what a ring-0 launch still needs next to it.
-func writeHardwareStage(dir string, st *slaunch.HardwareStage) error {
-	files := []stageFile{{hardwareChecklist, []byte(st.Checklist())}}
-	if st.SLRT != nil {
-		b, err := st.SLRT.MarshalBinary()
-		if err != nil {
-			return err
-		}
-		files = append(files, stageFile{"slrt.bin", b})
-	}
-	if st.OsSinitData != nil {
-		b, err := st.OsSinitData.MarshalBinary()
-		if err != nil {
-			return err
-		}
-		files = append(files, stageFile{"os-sinit-data.bin", b})
-	}
-	if st.Prediction != nil {
-		b, err := json.MarshalIndent(st.Prediction.Expected(), "", "  ")
-		if err != nil {
-			return err
-		}
-		files = append(files, stageFile{"expected.json", append(b, '\n')})
-	}
-	return writeStageDir(dir, files)
+	return flagInputError(c, "dce", err)
 }

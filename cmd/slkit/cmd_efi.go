@@ -2,15 +2,11 @@ package main
 
 import (
 	"context"
-	"crypto/ed25519"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -38,27 +34,6 @@ func journalFlags() []cli.Flag {
 		&cli.StringFlag{Name: "journal", EnvVars: []string{"SLKIT_EFI_JOURNAL"}, Usage: "journal `FILE` (required)"},
 		&cli.StringFlag{Name: "state", EnvVars: []string{"SLKIT_EFI_STATE"}, Usage: "state `FILE` (default: the journal's name + .state)"},
 	}
-}
-
-// queueFlags are the flags of every `efi queue` change command.
-func queueFlags(data bool) []cli.Flag {
-	fs := append(journalFlags(),
-		&cli.StringFlag{Name: "key", Usage: "Ed25519 private key `FILE` signing the journal, raw or PEM; - reads stdin (required)"},
-		&cli.StringFlag{Name: "expect-hex", Usage: "apply only if the variable's current data is `HEX`"},
-		&cli.StringFlag{Name: "expect-file", Usage: "apply only if the variable's current data is the content of `FILE`"},
-		&cli.BoolFlag{Name: "expect-absent", Usage: "apply only if the variable does not exist"},
-		&cli.BoolFlag{Name: "reboot", Usage: "the change takes effect only through a firmware reboot"},
-	)
-	if data {
-		fs = append(fs,
-			&cli.StringFlag{Name: "attr", Value: "NV|BS|RT", Usage: "attributes (NV, BS, RT, AT or a number)"},
-			&cli.StringFlag{Name: "hex", Usage: "the data as `HEX`"},
-			&cli.StringFlag{Name: "file", Usage: "the data from `FILE` (e.g. a signed EFI_VARIABLE_AUTHENTICATION_2 write)"},
-			&cli.StringFlag{Name: "u16", Usage: "the data as a little-endian 16-bit `NUMBER` (BootNext, Timeout)"},
-			&cli.StringFlag{Name: "boot-order", Usage: "the data as a BootOrder `LIST` of hex option numbers (0001,0003)"},
-		)
-	}
-	return fs
 }
 
 func newEFICommand(e *env, open varsOpener) *cli.Command {
@@ -111,8 +86,9 @@ func newEFICommand(e *env, open varsOpener) *cli.Command {
 					&cli.StringFlag{Name: "dir", Usage: "mount point `DIR`, created when missing (required)"},
 					&cli.StringFlag{Name: "fstype", Value: "ext4", Usage: "file system `TYPE`"},
 					&cli.DurationFlag{Name: "wait", Value: 10 * time.Second, Usage: "wait this long for the device to appear"},
+					&cli.BoolFlag{Name: "json", Usage: "print {\"device\",\"dir\",\"fstype\",\"options\"}"},
 				},
-				Action: func(c *cli.Context) error { return efiMount(c, pid1.NewSystem()) },
+				Action: func(c *cli.Context) error { return efiMount(e, c) },
 			},
 			{
 				Name: "commit", Usage: "apply the journal to the variables (pre-launch); reports whether a firmware reboot is needed",
@@ -177,40 +153,10 @@ func efiVarsGet(e *env, c *cli.Context, open varsOpener) error {
 		return e.writeJSON(x)
 	}
 	fmt.Fprintf(e.stdout, "%s\nattributes: %s (%#08x)\nsize: %d\ndata: %s\n", x.Name, x.Attr, uint32(x.Attr), len(x.Data), hex.EncodeToString(x.Data))
-	if d := describeValue(x); d != "" {
+	if d := efi.Describe(x); d != "" {
 		fmt.Fprintln(e.stdout, d)
 	}
 	return nil
-}
-
-// describeValue decodes the globally defined variables slkit knows.
-func describeValue(x *efi.Variable) string {
-	if x.Name.GUID != efi.GlobalGUID {
-		return ""
-	}
-	switch name := x.Name.Name; {
-	case name == "BootOrder" || name == "DriverOrder":
-		if o, err := efi.ParseBootOrder(x.Data); err == nil {
-			s := make([]string, len(o))
-			for i, n := range o {
-				s[i] = fmt.Sprintf("%04X", n)
-			}
-			return "order: " + strings.Join(s, ",")
-		}
-	case name == "BootNext" || name == "BootCurrent" || name == "Timeout":
-		if n, err := efi.ParseUint16(x.Data); err == nil {
-			return fmt.Sprintf("value: %04X (%d)", n, n)
-		}
-	case name == "OsIndications" || name == "OsIndicationsSupported":
-		if n, err := efi.ParseUint64(x.Data); err == nil {
-			return fmt.Sprintf("bits: %#x %s", n, strings.Join(efi.OsIndicationNames(n), ","))
-		}
-	case strings.HasPrefix(name, "Boot") && len(name) == 8:
-		if lo, err := efi.ParseLoadOption(x.Data); err == nil {
-			return fmt.Sprintf("load option: %q attributes %#x, %d bytes of device path, %d bytes of optional data", lo.Description, lo.Attributes, len(lo.FilePath), len(lo.OptionalData))
-		}
-	}
-	return ""
 }
 
 func journalPaths(c *cli.Context) (string, string, error) {
@@ -254,207 +200,6 @@ func loadJournalKey[K any](e *env, path string, parse func([]byte) (K, error)) (
 	return k, nil
 }
 
-// changeFromFlags maps the queue flags to a journal.Change.
-func changeFromFlags(c *cli.Context, op journal.Op) (journal.Change, error) {
-	ch := journal.Change{Op: op, Reboot: c.Bool("reboot")}
-	if op == journal.OpOsIndications {
-		if err := needArgs(c, 0, 0, "no arguments"); err != nil {
-			return ch, err
-		}
-		ch.Var = efi.OsIndications
-		for _, f := range []struct {
-			name string
-			dst  *uint64
-		}{{"set", &ch.SetBits}, {"clear", &ch.ClearBits}} {
-			if s := c.String(f.name); s != "" {
-				v, err := efi.ParseOsIndicationBits(s)
-				if err != nil {
-					return ch, usageError{err}
-				}
-				*f.dst = v
-			}
-		}
-	} else {
-		n, err := parseVarArg(c)
-		if err != nil {
-			return ch, err
-		}
-		ch.Var = n
-	}
-	if op == journal.OpSet || op == journal.OpAppend {
-		a, err := efi.ParseAttr(c.String("attr"))
-		if err != nil {
-			return ch, usageError{err}
-		}
-		ch.Attr = a
-		if ch.Data, err = dataFromFlags(c); err != nil {
-			return ch, err
-		}
-	}
-	x, err := expectFromFlags(c)
-	ch.Expect = x
-	return ch, err
-}
-
-func dataFromFlags(c *cli.Context) ([]byte, error) {
-	var set []string
-	for _, f := range []string{"hex", "file", "u16", "boot-order"} {
-		if c.IsSet(f) {
-			set = append(set, "--"+f)
-		}
-	}
-	if len(set) != 1 {
-		return nil, usageError{fmt.Errorf("%s: give exactly one of --hex, --file, --u16, --boot-order (got %d)", c.Command.FullName(), len(set))}
-	}
-	switch {
-	case c.IsSet("hex"):
-		b, err := hex.DecodeString(c.String("hex"))
-		if err != nil {
-			return nil, usageError{fmt.Errorf("--hex: %v", err)}
-		}
-		return b, nil
-	case c.IsSet("file"):
-		return readInput(c.String("file"))
-	case c.IsSet("u16"):
-		n, err := strconv.ParseUint(c.String("u16"), 0, 16)
-		if err != nil {
-			return nil, usageError{fmt.Errorf("--u16: %v", err)}
-		}
-		return []byte{byte(n), byte(n >> 8)}, nil
-	}
-	var order []uint16
-	for _, f := range strings.Split(c.String("boot-order"), ",") {
-		n, err := strconv.ParseUint(strings.TrimSpace(f), 16, 16)
-		if err != nil {
-			return nil, usageError{fmt.Errorf("--boot-order: %q is not a hex option number", f)}
-		}
-		order = append(order, uint16(n))
-	}
-	return efi.MarshalBootOrder(order), nil
-}
-
-func expectFromFlags(c *cli.Context) (journal.Expect, error) {
-	n := 0
-	for _, f := range []string{"expect-hex", "expect-file", "expect-absent"} {
-		if c.IsSet(f) {
-			n++
-		}
-	}
-	switch {
-	case n > 1:
-		return journal.Expect{}, usageError{errors.New("give at most one of --expect-hex, --expect-file, --expect-absent")}
-	case c.Bool("expect-absent"):
-		return journal.Expect{Kind: journal.ExpectAbsent}, nil
-	case c.IsSet("expect-hex"):
-		b, err := hex.DecodeString(c.String("expect-hex"))
-		if err != nil {
-			return journal.Expect{}, usageError{fmt.Errorf("--expect-hex: %v", err)}
-		}
-		return journal.ExpectData(b), nil
-	case c.IsSet("expect-file"):
-		b, err := os.ReadFile(c.String("expect-file"))
-		if err != nil {
-			return journal.Expect{}, inputError{c.String("expect-file"), err}
-		}
-		return journal.ExpectData(b), nil
-	}
-	return journal.Expect{}, nil
-}
-
-func efiQueue(e *env, c *cli.Context, op journal.Op) error {
-	if err := needFlags(c, "key"); err != nil {
-		return err
-	}
-	jp, sp, err := journalPaths(c)
-	if err != nil {
-		return err
-	}
-	ch, err := changeFromFlags(c, op)
-	if err != nil {
-		return err
-	}
-	key, err := loadJournalKey(e, c.String("key"), journal.ParsePrivateKey)
-	if err != nil {
-		return err
-	}
-	j, err := journal.Enqueue(jp, sp, key, []journal.Change{ch})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "queued %s %s: %s generation %d, %d entries\n", op, ch.Var, jp, j.Generation, len(j.Entries))
-	return nil
-}
-
-func efiQueueList(e *env, c *cli.Context, verify bool) error {
-	if err := needArgs(c, 0, 0, "no arguments"); err != nil {
-		return err
-	}
-	if verify {
-		if err := needFlags(c, "pub"); err != nil {
-			return err
-		}
-	}
-	jp, sp, err := journalPaths(c)
-	if err != nil {
-		return err
-	}
-	var pub ed25519.PublicKey
-	if c.IsSet("pub") {
-		if pub, err = loadJournalKey(e, c.String("pub"), journal.ParsePublicKey); err != nil {
-			return err
-		}
-	}
-	l, err := journal.Inspect(jp, sp, pub)
-	if err != nil {
-		return err
-	}
-	if l == nil {
-		if verify {
-			return inputError{jp, errors.New("no journal")}
-		}
-		if c.Bool("json") {
-			return e.writeJSON(nil)
-		}
-		fmt.Fprintf(e.stdout, "%s: nothing queued\n", jp)
-		return nil
-	}
-	if c.Bool("json") {
-		return e.writeJSON(l)
-	}
-	sig := "signature not checked (give --pub)"
-	if l.Verified {
-		sig = "signature verified"
-	}
-	progress := "commit not started"
-	if l.Committed {
-		progress = "commit state " + sp
-	}
-	fmt.Fprintf(e.stdout, "%s: generation %d, %d entries, key %s, %s, %s\n", jp, l.Journal.Generation, len(l.Journal.Entries), hex.EncodeToString(l.Journal.KeyID[:]), sig, progress)
-	if verify {
-		return nil
-	}
-	for _, x := range l.Entries() {
-		line := fmt.Sprintf("%3d %-13s %-10s %s", x.Seq, x.Op, x.Status, x.Var)
-		if x.Data != "" {
-			line += fmt.Sprintf(" %s %d bytes", x.Attr, len(x.Data)/2)
-		}
-		if x.SetBits != nil {
-			line += " set " + strings.Join(x.SetBits, ",")
-		}
-		if x.ClearBits != nil {
-			line += " clear " + strings.Join(x.ClearBits, ",")
-		}
-		if x.Expect != "" {
-			line += " if " + x.Expect
-		}
-		if x.Reason != "" || x.Errno != "" {
-			line += " (" + strings.Trim(x.Reason+" "+x.Errno, " ") + ")"
-		}
-		fmt.Fprintln(e.stdout, line)
-	}
-	return nil
-}
-
 func efiCommit(e *env, c *cli.Context, open varsOpener) error {
 	if err := needArgs(c, 0, 0, "no arguments"); err != nil {
 		return err
@@ -492,19 +237,7 @@ func efiCommit(e *env, c *cli.Context, open varsOpener) error {
 		}
 		return res.Err()
 	}
-	if !res.Journal {
-		fmt.Fprintf(e.stdout, "%s: nothing queued\n", jp)
-		return nil
-	}
-	for i := range res.Entries {
-		fmt.Fprintln(e.stdout, res.Entries[i].String())
-	}
-	switch {
-	case res.RebootRequired:
-		fmt.Fprintln(e.stdout, "firmware reboot required for the changes to take effect")
-	case res.RetryAfterReboot:
-		fmt.Fprintln(e.stdout, "variable store full: the rest is retried after the next reboot")
-	}
+	fmt.Fprint(e.stdout, res.Text(jp))
 	return res.Err()
 }
 
@@ -523,7 +256,7 @@ func parseAllow(args []string, flag string) ([]efi.Pattern, error) {
 
 // efiMount mounts the journal's disk (pid1.MountDisk; a mounted DIR is
 // left as it is).
-func efiMount(c *cli.Context, sys pid1.System) error {
+func efiMount(e *env, c *cli.Context) error {
 	if err := needArgs(c, 0, 0, "no arguments"); err != nil {
 		return err
 	}
@@ -535,5 +268,10 @@ func efiMount(c *cli.Context, sys pid1.System) error {
 			return usageError{fmt.Errorf("efi mount: --%s %q: want an absolute, clean path (not /)", f, p)}
 		}
 	}
-	return pid1.MountDisk(sys, pid1.Disk{Device: c.String("device"), Dir: c.String("dir"), FSType: c.String("fstype"), Wait: c.Duration("wait")})
+	d := pid1.Disk{Device: c.String("device"), Dir: c.String("dir"), FSType: c.String("fstype"), Wait: c.Duration("wait")}
+	if err := pid1.MountDisk(e.system(), d); err != nil {
+		return err
+	}
+	return e.report(c, map[string]string{"device": d.Device, "dir": d.Dir, "fstype": d.FSType, "options": pid1.DiskOptions},
+		fmt.Sprintf("%s mounted on %s (%s, %s)\n", d.Device, d.Dir, d.FSType, pid1.DiskOptions))
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -42,16 +41,7 @@ func loadEventLog(c *cli.Context) (*tpm.EventLog, error) {
 	if err := needArgs(c, 1, 1, "one event log FILE"); err != nil {
 		return nil, err
 	}
-	name := c.Args().First()
-	b, err := readInput(name)
-	if err != nil {
-		return nil, err
-	}
-	l, err := tpm.ParseEventLog(b)
-	if err != nil {
-		return nil, inputError{name, err}
-	}
-	return l, nil
+	return parseLogFile(c.Args().First())
 }
 
 func eventlogShow(e *env, c *cli.Context) error {
@@ -62,11 +52,7 @@ func eventlogShow(e *env, c *cli.Context) error {
 	if c.Bool("json") {
 		return e.writeJSON(l)
 	}
-	fmt.Fprintf(e.stdout, "format %s, banks %s, %d events\n", l.Format, algList(l.Algs()), len(l.Events))
-	for _, ev := range l.Events {
-		d := ev.Digests[l.Algs()[len(l.Algs())-1]]
-		fmt.Fprintf(e.stdout, "%4d  PCR %2d  %-34s %s  %s\n", ev.Index, ev.PCR, ev.Type, d.Short(), clip(ev.Description(), 60))
-	}
+	fmt.Fprint(e.stdout, l.Text())
 	return nil
 }
 
@@ -80,11 +66,7 @@ func eventlogReplay(e *env, c *cli.Context) error {
 		if err != nil {
 			return inputError{c.Args().First(), err}
 		}
-		if c.Bool("json") {
-			return e.writeJSON(p)
-		}
-		printPCRs(e, p)
-		return nil
+		return e.report(c, p, p.Text())
 	}
 	t, err := e.openTPM(c)
 	if err != nil {
@@ -95,23 +77,8 @@ func eventlogReplay(e *env, c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if c.Bool("json") {
-		out := struct {
-			Banks map[tpm.Alg]map[int]tpm.Digest `json:"banks"`
-			*tpm.LogVerification
-			Verified bool `json:"verified"`
-		}{v.Replayed.Banks, v, v.OK()}
-		if err := e.writeJSON(out); err != nil {
-			return err
-		}
-	} else {
-		printPCRs(e, v.Replayed)
-		for _, a := range v.SkippedBanks {
-			fmt.Fprintf(e.stdout, "bank %s of the log is not active in the TPM: not compared\n", a)
-		}
-		if v.OK() {
-			fmt.Fprintln(e.stdout, "event log matches the TPM")
-		}
+	if err := e.report(c, v, v.Text()); err != nil {
+		return err
 	}
 	return v.Err()
 }
@@ -134,19 +101,4 @@ func eventlogExport(e *env, c *cli.Context) error {
 	}
 	_, err = e.stdout.Write(append(b, '\n'))
 	return err
-}
-
-func algList(as []tpm.Alg) string {
-	s := make([]string, len(as))
-	for i, a := range as {
-		s[i] = a.String()
-	}
-	return strings.Join(s, ",")
-}
-
-func clip(s string, n int) string {
-	if r := []rune(s); len(r) > n {
-		return string(r[:n-1]) + "…"
-	}
-	return s
 }

@@ -68,22 +68,7 @@ func initramfsBuild(e *env, c *cli.Context) error {
 	for _, w := range res.Warnings {
 		fmt.Fprintf(e.stderr, "slkit: warning: %s\n", w)
 	}
-	if c.Bool("json") {
-		return e.writeJSON(initramfsReport{Out: out, Seconds: took.Seconds(), Result: res})
-	}
-	kind := "minimal"
-	if res.Full {
-		kind = "full"
-	}
-	m := res.Measurement
-	fmt.Fprintf(e.stdout, "wrote %s: %s image, %d bytes, %d files, in %.1fs\n", out, kind, res.Size, res.Files, took.Seconds())
-	fmt.Fprintf(e.stdout, "sha256 %s\n", res.Digests[initramfs.Banks[1]])
-	fmt.Fprintf(e.stdout, "measured as the initrd: PCR %d, %s, event digest = H(archive); PCR %d after one extend from zero:\n", m.PCR, m.TypeName, m.PCR)
-	for _, a := range initramfs.Banks {
-		b := m.Banks[a]
-		fmt.Fprintf(e.stdout, "  %-6s event %s\n         pcr%d  %s\n", a, b.Event, m.PCR, b.FromZero)
-	}
-	return nil
+	return e.report(c, initramfsReport{Out: out, Seconds: took.Seconds(), Result: res}, res.Text(out, took.Seconds()))
 }
 
 func initramfsOptions(e *env, c *cli.Context) ([]initramfs.Option, error) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/slkit/slkit/launch"
 	"github.com/slkit/slkit/launch/policy"
+	"github.com/slkit/slkit/tpm"
 )
 
 func measureCommand(e *env) *cli.Command {
@@ -19,13 +20,16 @@ func measureCommand(e *env) *cli.Command {
 		Usage: "measure a boot entry into the TPM (one PCR_Extend per event, all banks) and append to the event log",
 		Flags: append(entryFlags(),
 			&cli.StringFlag{Name: "log", Value: launch.DefaultLogPath, Usage: "pre-launch event log `FILE` to append to (created when missing)"},
+			jsonFlag,
 		),
+		Description: "--json prints {\"banks\":[ALG...],\"events\":[EVENT...],\"log\":FILE,\"log_events\":N}: the events\n" +
+			"extended (as `eventlog show --json` writes events) and the log's event count.",
 		Action: func(c *cli.Context) error { return measure(e, c) },
 	}
 }
 
 func measure(e *env, c *cli.Context) error {
-	ent, prof, done, err := loadEntry(c)
+	ent, prof, done, err := loadEntry(c, "kernel", "cmdline")
 	if err != nil {
 		return err
 	}
@@ -36,15 +40,28 @@ func measure(e *env, c *cli.Context) error {
 	}
 	defer t.Close()
 	m, err := launch.Measure(t, ent, prof, launch.WithLogFile(c.String("log")))
-	if m != nil {
-		printLaunchEvents(e, m.Events, m.Banks)
-	}
-	if err != nil {
+	if m == nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "extended %d events in banks %s; event log %s (%d events)\n",
-		len(m.Events), algList(m.Banks), m.LogPath, len(m.Log.Events))
-	return nil
+	text := tpm.EventsText(m.Events, m.Banks[len(m.Banks)-1])
+	if err == nil {
+		text += fmt.Sprintf("extended %d events in banks %s; event log %s (%d events)\n",
+			len(m.Events), tpm.AlgList(m.Banks), m.LogPath, len(m.Log.Events))
+	}
+	rep := measureReport{Banks: m.Banks, Events: m.Events, Log: m.LogPath, LogEvents: len(m.Log.Events)}
+	if rerr := e.report(c, rep, text); rerr != nil {
+		return rerr
+	}
+	return err
+}
+
+// measureReport is `measure --json` (also printed, for the events
+// extended before it, when the measurement fails partway).
+type measureReport struct {
+	Banks     []tpm.Alg   `json:"banks"`
+	Events    []tpm.Event `json:"events"`
+	Log       string      `json:"log"`
+	LogEvents int         `json:"log_events"`
 }
 
 func launchCommand(e *env) *cli.Command {
@@ -65,6 +82,7 @@ func launchCommand(e *env) *cli.Command {
 			&cli.StringFlag{Name: "log", Value: launch.DefaultLogPath, Usage: "pre-launch event log `FILE`"},
 			&cli.StringFlag{Name: "root", Value: "/", Usage: "look up the policy's image paths under `DIR`"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "do everything (PCRs are extended) but the kexec"},
+			&cli.BoolFlag{Name: "json", Usage: "with --dry-run: print {\"entry\",\"events\":[EVENT...],\"log\",\"kernel\",\"initrd\",\"cmdline\",\"drtm_handover\":[PATH...],\"drtm_fallback\"}"},
 		}, append(launchDRTMFlags(), launchEFIFlags()...)...),
 		Action: func(c *cli.Context) error { return launchAction(e, c, hostEFISeams()) },
 	}
@@ -77,6 +95,9 @@ func launchAction(e *env, c *cli.Context, es efiSeams) error {
 	}
 	if err := needFlags(c, "policy", "policy-key"); err != nil {
 		return err
+	}
+	if c.Bool("json") && !c.Bool("dry-run") {
+		return usageError{errors.New("launch: --json needs --dry-run (a launch that hands over does not return)")}
 	}
 	signedName := c.String("policy")
 	signed, err := readInput(signedName)
@@ -101,7 +122,7 @@ func launchAction(e *env, c *cli.Context, es efiSeams) error {
 	}
 	entry := c.String("entry")
 	if entry == "" && e.kernelCmdline != nil {
-		entry = cmdlineParam(e.kernelCmdline(), "slkit.entry")
+		entry = launch.EntryFromCmdline(e.kernelCmdline())
 	}
 	t, err := e.openTPM(c)
 	if err != nil {
@@ -127,12 +148,34 @@ func launchAction(e *env, c *cli.Context, es efiSeams) error {
 	}
 	pe := res.Entry
 	initrd := "none"
+	rep := dryRunReport{Entry: pe.Name, Events: res.Measurement.Events, Log: res.Measurement.LogPath, Kernel: pe.Kernel.Path, Cmdline: pe.Cmdline}
 	if pe.Initrd != nil {
+		rep.Initrd = pe.Initrd.Path
 		initrd = pe.Initrd.Path + " + event log at " + launch.TargetLogPath
 	}
-	fmt.Fprintf(e.stdout, "dry run: entry %q measured (%d events, log %s)%s; would kexec kernel %s, initrd %s, cmdline %q\n",
-		pe.Name, len(res.Measurement.Events), res.Measurement.LogPath, drtmDryRunNote(res), pe.Kernel.Path, initrd, pe.Cmdline)
-	return nil
+	for _, f := range res.DRTM {
+		rep.Handover = append(rep.Handover, f.Path)
+	}
+	if res.DRTMFallback != nil {
+		rep.DRTMFallback = oneLine(res.DRTMFallback.Error())
+	}
+	return e.report(c, rep, fmt.Sprintf("dry run: entry %q measured (%d events, log %s)%s; would kexec kernel %s, initrd %s, cmdline %q\n",
+		pe.Name, len(res.Measurement.Events), res.Measurement.LogPath, drtmDryRunNote(res), pe.Kernel.Path, initrd, pe.Cmdline))
+}
+
+// dryRunReport is `launch --dry-run --json`.
+type dryRunReport struct {
+	Entry  string      `json:"entry"`
+	Events []tpm.Event `json:"events"`
+	Log    string      `json:"log"`
+	Kernel string      `json:"kernel"`
+	Initrd string      `json:"initrd,omitempty"`
+	// Handover lists the DRTM backend's files handed to the target (the
+	// DRTM log), DRTMFallback why the dynamic launch did not happen for
+	// an entry that does not require it.
+	Handover     []string `json:"drtm_handover,omitempty"`
+	DRTMFallback string   `json:"drtm_fallback,omitempty"`
+	Cmdline      string   `json:"cmdline"`
 }
 
 // handoverFiles reads --handover SRC:DST arguments.
@@ -153,14 +196,4 @@ func handoverFiles(args []string) ([]launch.HandoverFile, error) {
 		out = append(out, launch.HandoverFile{Path: dst, Data: b})
 	}
 	return out, nil
-}
-
-// cmdlineParam returns the value of key=value on a kernel command line.
-func cmdlineParam(cmdline, key string) string {
-	for _, f := range strings.Fields(cmdline) {
-		if v, ok := strings.CutPrefix(f, key+"="); ok {
-			return v
-		}
-	}
-	return ""
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/hex"
 	"fmt"
 	"strconv"
 	"strings"
@@ -87,18 +86,8 @@ func pcrRead(e *env, c *cli.Context) error {
 	if c.Bool("json") {
 		return e.writeJSON(vals)
 	}
-	printPCRs(e, vals)
+	fmt.Fprint(e.stdout, vals.Text())
 	return nil
-}
-
-func printPCRs(e *env, vals *tpm.PCRs) {
-	for _, a := range vals.Algs() {
-		fmt.Fprintf(e.stdout, "%s:\n", a)
-		for _, i := range vals.Indices(a) {
-			d, _ := vals.Get(a, i)
-			fmt.Fprintf(e.stdout, "  %2d: %s\n", i, d)
-		}
-	}
 }
 
 func pcrExtend(e *env, c *cli.Context) error {
@@ -111,19 +100,12 @@ func pcrExtend(e *env, c *cli.Context) error {
 		return usageError{fmt.Errorf("pcr extend: give exactly one of --data FILE or --digest ALG:HEX")}
 	}
 	var ds tpm.Digests
+	var err error
 	if digest != "" {
-		an, hx, ok := strings.Cut(digest, ":")
-		alg, err := tpm.ParseAlg(an)
-		if !ok || err != nil {
-			return usageError{fmt.Errorf("--digest %q: want ALG:HEX, e.g. sha256:<64 hex digits>", digest)}
+		if ds, err = tpm.ParseDigestText(digest); err != nil {
+			return usageError{fmt.Errorf("--digest: %w", err)}
 		}
-		d, err := hex.DecodeString(strings.TrimPrefix(hx, "0x"))
-		if err != nil || len(d) != alg.Size() {
-			return usageError{fmt.Errorf("--digest: %s needs %d hex-encoded bytes", alg, alg.Size())}
-		}
-		ds = tpm.Digests{alg: d}
 	}
-	var f interface{ Close() error }
 	t, err := e.openTPM(c)
 	if err != nil {
 		return err
@@ -134,17 +116,15 @@ func pcrExtend(e *env, c *cli.Context) error {
 		if err != nil {
 			return err
 		}
-		f = in
-		defer f.Close()
+		defer in.Close()
 		banks, err := tpm.ActiveBanks(t)
 		if err != nil {
 			return err
 		}
-		if ds, err = tpm.HashReader(banks, in); err != nil {
-			return inputError{data, err}
+		if ds, err = tpm.ExtendData(t, pcr, banks, in); err != nil {
+			return err
 		}
-	}
-	if err := tpm.Extend(t, pcr, ds); err != nil {
+	} else if err := tpm.Extend(t, pcr, ds); err != nil {
 		return err
 	}
 	if c.Bool("json") {

@@ -41,31 +41,12 @@ func pcrCompare(e *env, c *cli.Context) error {
 	if len(cmp) == 0 {
 		return inputError{c.Args().Get(1), errors.New("no bank in common with " + c.Args().Get(0))}
 	}
-	diffs := 0
-	for _, x := range cmp {
-		if !x.Equal {
-			diffs++
-		}
-	}
 	if c.Bool("json") {
 		if err := e.writeJSON(cmp); err != nil {
 			return err
 		}
 	} else {
-		fmt.Fprintf(e.stdout, "%-7s %3s  %-18s %-18s %s\n", "bank", "PCR", "expected", "actual", "")
-		for _, x := range cmp {
-			verdict, actual := "equal", x.Actual.Short()
-			if !x.Equal {
-				verdict = "DIFFERS"
-			}
-			if x.Actual == nil {
-				actual = "(absent)"
-			}
-			fmt.Fprintf(e.stdout, "%-7s %3d  %-18s %-18s %s\n", x.Bank, x.PCR, x.Expected.Short(), actual, verdict)
-		}
+		fmt.Fprint(e.stdout, cmp.Text())
 	}
-	if diffs > 0 {
-		return fmt.Errorf("%w: %d of %d compared", tpm.ErrPCRMismatch, diffs, len(cmp))
-	}
-	return nil
+	return cmp.Err()
 }

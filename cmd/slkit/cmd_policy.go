@@ -28,6 +28,7 @@ func policyCommand(e *env) *cli.Command {
 					&cli.StringFlag{Name: "key", Usage: "private key `FILE` (required)"},
 					&cli.StringFlag{Name: "in", Usage: "policy document `FILE` (JSON, required)"},
 					&cli.StringFlag{Name: "out", Usage: "signed policy `FILE` to write (required)"},
+					&cli.BoolFlag{Name: "json", Usage: "print {\"in\":FILE,\"out\":FILE,\"entries\":N,\"keyid\":HEX}"},
 				},
 				Action: func(c *cli.Context) error { return policySign(e, c) },
 			},
@@ -64,6 +65,7 @@ func keygenFlags() []cli.Flag {
 		&cli.StringFlag{Name: "out", Usage: "private key `FILE` (required)"},
 		&cli.StringFlag{Name: "pub", Usage: "public key `FILE` (default: the private key's name + .pub)"},
 		&cli.BoolFlag{Name: "force", Usage: "replace existing key files"},
+		&cli.BoolFlag{Name: "json", Usage: "print {\"private\":FILE,\"public\":FILE,\"keyid\":HEX}"},
 	}
 }
 
@@ -79,8 +81,9 @@ func policyKeygen(e *env, c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "wrote %s (private, 0600) and %s; key id %s\n", key, pub, policy.KeyID(p))
-	return nil
+	id := policy.KeyID(p)
+	return e.report(c, map[string]string{"private": key, "public": pub, "keyid": id},
+		fmt.Sprintf("wrote %s (private, 0600) and %s; key id %s\n", key, pub, id))
 }
 
 func policySign(e *env, c *cli.Context) error {
@@ -110,8 +113,9 @@ func policySign(e *env, c *cli.Context) error {
 	if err := atomicfile.WriteFile(out, signed, 0o644); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "signed %s (%d entries) with key %s: %s\n", in, len(p.Entries), policy.KeyID(key.Public().(ed25519.PublicKey)), out)
-	return nil
+	id := policy.KeyID(key.Public().(ed25519.PublicKey))
+	return e.report(c, map[string]any{"in": in, "out": out, "entries": len(p.Entries), "keyid": id},
+		fmt.Sprintf("signed %s (%d entries) with key %s: %s\n", in, len(p.Entries), id, out))
 }
 
 func policyVerify(e *env, c *cli.Context) error {
@@ -134,25 +138,5 @@ func policyVerify(e *env, c *cli.Context) error {
 	if err != nil {
 		return inputError{name, err}
 	}
-	if c.Bool("json") {
-		return e.writeJSON(struct {
-			Verified bool           `json:"verified"`
-			KeyID    string         `json:"keyid"`
-			Policy   *policy.Policy `json:"policy"`
-		}{true, v.KeyID, v.Policy})
-	}
-	fmt.Fprintf(e.stdout, "%s: signature OK (key %s), policy version %d, %d entries:\n", name, v.KeyID, v.Policy.Version, len(v.Policy.Entries))
-	for _, pe := range v.Policy.Entries {
-		initrd := "no initrd"
-		if pe.Initrd != nil {
-			initrd = fmt.Sprintf("initrd %s sha256 %s…", pe.Initrd.Path, pe.Initrd.SHA256[:8])
-		}
-		drtm := "DRTM optional"
-		if pe.RequireDRTM {
-			drtm = "DRTM required"
-		}
-		fmt.Fprintf(e.stdout, "  %s: kernel %s sha256 %s…, %s, cmdline %q, profile %s, %s\n",
-			pe.Name, pe.Kernel.Path, pe.Kernel.SHA256[:8], initrd, pe.Cmdline, pe.Profile, drtm)
-	}
-	return nil
+	return e.report(c, v, v.Text(name))
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/urfave/cli/v2"
 
@@ -60,9 +61,11 @@ func predictCommand(e *env) *cli.Command {
 	}
 }
 
-// loadEntry opens the entry's files; the caller closes them with done.
-func loadEntry(c *cli.Context) (ent *launch.Entry, prof *launch.Profile, done func(), err error) {
-	if err := needFlags(c, "kernel", "cmdline"); err != nil {
+// loadEntry opens the entry's files (--kernel, --initrd, --cmdline, and,
+// for a command that has them, --policy and --profile; without --profile
+// the default profile); the caller closes them with done.
+func loadEntry(c *cli.Context, flags ...string) (ent *launch.Entry, prof *launch.Profile, done func(), err error) {
+	if err := needFlags(c, flags...); err != nil {
 		return nil, nil, nil, err
 	}
 	var files []io.Closer
@@ -76,7 +79,11 @@ func loadEntry(c *cli.Context) (ent *launch.Entry, prof *launch.Profile, done fu
 			closeAll()
 		}
 	}()
-	if prof, err = launch.ProfileByName(c.String("profile")); err != nil {
+	name := c.String("profile")
+	if name == "" {
+		name = launch.ProfileMeasured
+	}
+	if prof, err = launch.ProfileByName(name); err != nil {
 		return nil, nil, nil, usageError{err}
 	}
 	img := func(name string) (*launch.Image, error) {
@@ -112,17 +119,29 @@ func loadEntry(c *cli.Context) (ent *launch.Entry, prof *launch.Profile, done fu
 	return ent, prof, closeAll, nil
 }
 
-func predict(e *env, c *cli.Context) error {
+// bankFlags are the banks --bank names, each once and computable (nil
+// when none is given).
+func bankFlags(c *cli.Context) ([]tpm.Alg, error) {
 	var banks []tpm.Alg
 	for _, b := range c.StringSlice("bank") {
 		a, err := tpm.ParseAlg(b)
+		if err == nil {
+			_, err = a.Hash()
+		}
 		if err != nil {
-			return usageError{fmt.Errorf("--bank: %w", err)}
+			return nil, usageError{fmt.Errorf("--bank: %w", err)}
 		}
-		if _, err := a.Hash(); err != nil {
-			return usageError{fmt.Errorf("--bank: %w", err)}
+		if !slices.Contains(banks, a) {
+			banks = append(banks, a)
 		}
-		banks = append(banks, a)
+	}
+	return banks, nil
+}
+
+func predict(e *env, c *cli.Context) error {
+	banks, err := bankFlags(c)
+	if err != nil {
+		return err
 	}
 	var opts []launch.PredictOption
 	if name := c.String("start"); name != "" {
@@ -150,7 +169,7 @@ func predict(e *env, c *cli.Context) error {
 	default:
 		return usageError{fmt.Errorf("predict: --drtm %q: want emulated (the hardware PCRs depend on the DCE: slkit drtm stage --backend hardware)", d)}
 	}
-	ent, prof, done, err := loadEntry(c)
+	ent, prof, done, err := loadEntry(c, "kernel", "cmdline")
 	if err != nil {
 		return err
 	}
@@ -158,32 +177,12 @@ func predict(e *env, c *cli.Context) error {
 	p, err := predictFn(ent, prof, banks, opts...)
 	if err != nil {
 		if c.IsSet("drtm") {
-			err = inputErr(c.String("kernel"), err)
+			err = flagInputError(c, "kernel", err)
 		}
 		if name := c.String("start"); name != "" && errors.Is(err, launch.ErrStart) {
 			return inputError{name, err}
 		}
 		return err
 	}
-	if c.Bool("json") {
-		return e.writeJSON(p)
-	}
-	name := prof.Name
-	if d := c.String("drtm"); d != "" {
-		name += " + DRTM " + d + " (PCR 17/18 events numbered in the DRTM log)"
-	}
-	fmt.Fprintf(e.stdout, "profile %s, banks %s, %d events:\n", name, algList(p.Banks), len(p.Events))
-	printLaunchEvents(e, p.Events, p.Banks)
-	fmt.Fprintln(e.stdout, "PCR values after the launch:")
-	printPCRs(e, p.PCRs)
-	return nil
-}
-
-// printLaunchEvents lists events as `eventlog show` does, with the digest
-// of the last bank.
-func printLaunchEvents(e *env, evs []tpm.Event, banks []tpm.Alg) {
-	last := banks[len(banks)-1]
-	for _, ev := range evs {
-		fmt.Fprintf(e.stdout, "%4d  PCR %2d  %-8s %s %s  %s\n", ev.Index, ev.PCR, ev.Type, last, ev.Digests[last].Short(), clip(ev.Description(), 60))
-	}
+	return e.report(c, p, p.Text(prof.Name))
 }

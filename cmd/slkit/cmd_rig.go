@@ -4,10 +4,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -40,6 +37,7 @@ func rigCommand(e *env) *cli.Command {
 				&cli.BoolFlag{Name: "no-mux", Usage: "connect QEMU straight to swtpm: no control-channel mux, so no DRTM emulation (a launch with --drtm emulated then does not happen)"},
 				&cli.StringSliceFlag{Name: "disk", Usage: "attach the raw disk image `FILE` as an NVMe drive (repeatable; e.g. an ext4 image holding the EFI journal)"},
 				&cli.BoolFlag{Name: "allow-reboot", Usage: "let the guest reboot in place (same VARS, TPM state and disks: a firmware reboot of the update workflow) instead of ending the run"},
+				&cli.IntFlag{Name: "cpus", Value: 1, Usage: "the guest's number of vCPUs"},
 				&cli.StringFlag{Name: "dir", Usage: "keep the console log, QEMU's stderr and the sockets here (default: a temporary directory, removed)"},
 				&cli.DurationFlag{Name: "timeout", Value: 5 * time.Minute, Usage: "give up after this long (exit 2)"},
 				&cli.BoolFlag{Name: "quiet-console", Usage: "do not stream the console (phases are still shown)"},
@@ -50,136 +48,38 @@ func rigCommand(e *env) *cli.Command {
 	}
 }
 
-// rigReport is `rig run --json`.
-type rigReport struct {
-	Result  qemu.Result   `json:"result"`
-	Phases  []qemu.Phase  `json:"phases"`
-	Total   time.Duration `json:"total_ns"`
-	Accel   string        `json:"accel"`
-	Console string        `json:"console_log,omitempty"`
-	Error   string        `json:"error,omitempty"`
-	// Tail is the end of the console when the guest did not succeed.
-	Tail []string `json:"console_tail,omitempty"`
-}
-
 func rigRun(e *env, c *cli.Context) error {
 	if c.NArg() > 0 {
 		return usageError{fmt.Errorf("rig run takes no arguments (got %q)", c.Args().First())}
 	}
-	if !c.Bool("ovmf") && (c.Bool("secure-boot") || c.String("vars") != "") {
-		return usageError{errors.New("--secure-boot and --vars need --ovmf")}
-	}
-	if c.Bool("no-tpm") && (c.String("tpm-state") != "" || c.Bool("no-mux")) {
-		return usageError{errors.New("--no-tpm excludes --tpm-state and --no-mux")}
-	}
-	kernel := c.String("kernel")
-	if kernel == "" {
-		k, err := qemu.CachedKernel()
-		if err != nil {
-			return err
+	cfg := qemu.RunConfig{Kernel: c.String("kernel"), Initrd: c.String("initrd"), Append: c.String("append"),
+		OVMF: c.Bool("ovmf"), SecureBoot: c.Bool("secure-boot"), Vars: c.String("vars"),
+		TPMState: c.String("tpm-state"), NoTPM: c.Bool("no-tpm"), NoMux: c.Bool("no-mux"),
+		Disks: c.StringSlice("disk"), AllowReboot: c.Bool("allow-reboot"), CPUs: c.Int("cpus"), Dir: c.String("dir")}
+	if !c.Bool("json") {
+		if !c.Bool("quiet-console") {
+			cfg.Console = e.stdout
 		}
-		kernel = k.Path
-	}
-	for _, f := range append([]string{kernel, c.String("initrd")}, c.StringSlice("disk")...) {
-		if f == "" {
-			continue
-		}
-		if _, err := os.Stat(f); err != nil {
-			return inputError{f, errors.Unwrap(err)}
-		}
-	}
-	dir := c.String("dir")
-	if dir == "" {
-		d, err := os.MkdirTemp("", "slkit-rig-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(d)
-		dir = d
-	}
-	ctx, cancel := context.WithTimeout(c.Context, c.Duration("timeout"))
-	defer cancel()
-
-	start := time.Now()
-	tr := qemu.NewTracker(start, func(p qemu.Phase) {
-		if !c.Bool("json") {
+		cfg.OnPhase = func(p qemu.Phase) {
 			note := ""
 			if p.Estimated {
 				note = " (start estimated from the guest's uptime)"
 			}
 			fmt.Fprintf(e.stderr, "[%6.1fs] phase %s%s\n", p.Start.Seconds(), p.Name, note)
 		}
-	})
-	accel := qemu.Accel(kernel)
-	vmOpts := []qemu.VMOption{qemu.WithKernel(kernel), qemu.WithAppend(c.String("append")),
-		qemu.WithLineHook(tr.Line), qemu.WithAccel(accel)}
-	if c.String("initrd") != "" {
-		vmOpts = append(vmOpts, qemu.WithInitrd(c.String("initrd")))
 	}
-	if !c.Bool("quiet-console") && !c.Bool("json") {
-		vmOpts = append(vmOpts, qemu.WithConsoleWriter(e.stdout))
-	}
-	for _, d := range c.StringSlice("disk") {
-		vmOpts = append(vmOpts, qemu.WithDisk(d))
-	}
-	if c.Bool("allow-reboot") {
-		vmOpts = append(vmOpts, qemu.WithReboot())
-	}
-	if c.Bool("ovmf") {
-		vmOpts = append(vmOpts, qemu.WithOVMF(qemu.OVMF{SecureBoot: c.Bool("secure-boot"), Vars: c.String("vars")}))
-	}
-	opts := []qemu.RigOption{qemu.WithVM(vmOpts...)}
-	if c.Bool("no-tpm") {
-		opts = append(opts, qemu.WithoutTPM())
-	} else if s := c.String("tpm-state"); s != "" {
-		opts = append(opts, qemu.WithTPMState(s))
-	}
-	if c.Bool("no-mux") {
-		opts = append(opts, qemu.WithDirectTPM())
-	}
-	r, err := qemu.StartRig(ctx, dir, opts...)
-	if err != nil {
+	ctx, cancel := context.WithTimeout(c.Context, c.Duration("timeout"))
+	defer cancel()
+	rep, err := qemu.Run(ctx, cfg)
+	if rep == nil {
 		return err
 	}
-	defer r.Close()
-	werr := r.VM.Wait(ctx)
-	res := tr.Result()
-	werr = res.Err(werr)
-	rep := rigReport{Result: res, Phases: tr.Phases(), Total: time.Since(start), Accel: accel}
-	if c.String("dir") != "" {
-		rep.Console = filepath.Join(r.VM.Dir, "console.log")
-	}
-	if werr != nil {
-		rep.Error = oneLine(werr.Error())
-		lines := r.VM.Console().Lines()
-		rep.Tail = lines[max(0, len(lines)-20):]
-	}
 	if c.Bool("json") {
-		if err := e.writeJSON(rep); err != nil {
-			return err
+		if jerr := e.writeJSON(rep); jerr != nil {
+			return jerr
 		}
 	} else {
-		printPhaseTable(e, rep)
+		fmt.Fprint(e.stderr, rep.PhaseTable())
 	}
-	return werr
-}
-
-// printPhaseTable prints each phase's duration and the outcome to stderr.
-func printPhaseTable(e *env, rep rigReport) {
-	fmt.Fprintf(e.stderr, "\n%-12s %9s %9s\n", "phase", "start", "duration")
-	for i, p := range rep.Phases {
-		end := rep.Total
-		if i+1 < len(rep.Phases) {
-			end = rep.Phases[i+1].Start
-		}
-		fmt.Fprintf(e.stderr, "%-12s %8.1fs %8.1fs\n", p.Name, p.Start.Seconds(), (end - p.Start).Seconds())
-	}
-	outcome := "reported success"
-	switch {
-	case rep.Error != "" && rep.Result.Reported && !rep.Result.OK:
-		outcome = "reported failure: " + rep.Result.Reason
-	case rep.Error != "":
-		outcome = "did not finish: " + rep.Error
-	}
-	fmt.Fprintf(e.stderr, "[%6.1fs] guest %s (accel %s)\n", rep.Total.Seconds(), outcome, rep.Accel)
+	return err
 }

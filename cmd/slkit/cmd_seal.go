@@ -47,6 +47,7 @@ func sealCommands(e *env) []*cli.Command {
 				&cli.BoolFlag{Name: "fingerprint", Usage: "print only sha256:<hex> of the secret (safe on a terminal); with --out, also write the secret"},
 				&cli.StringSliceFlag{Name: "eventlog", Usage: "current event log(s) used to explain a refusal (default: the firmware log, if readable)"},
 				&cli.StringFlag{Name: "expect-fingerprint", Usage: "refuse (exit 3) unless the secret's fingerprint is `sha256:HEX` (pin it in the measured image that unseals a handed-over file)"},
+				&cli.BoolFlag{Name: "json", Usage: "print what was unsealed, never the secret: {\"file\",\"object\":\"main\"|\"update\",\"main_refusal\",\"bank\",\"pcrs\",\"pin\",\"out\",\"fingerprint\"} (the secret goes only to --out)"},
 			}, pinFlags...),
 			Action: func(c *cli.Context) error { return unsealAction(e, c) },
 		},
@@ -56,6 +57,7 @@ func sealCommands(e *env) []*cli.Command {
 			Subcommands: []*cli.Command{{
 				Name:  "provision",
 				Usage: "make the standard ECC P-256 SRK persistent at 0x81000001 (unseal then needs 5 TPM commands)",
+				Flags: []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print {\"handle\":\"0x81000001\",\"name\":HEX}"}},
 				Action: func(c *cli.Context) error {
 					t, err := e.openTPM(c)
 					if err != nil {
@@ -66,8 +68,8 @@ func sealCommands(e *env) []*cli.Command {
 					if err != nil {
 						return err
 					}
-					fmt.Fprintf(e.stdout, "SRK at %#x, name %s\n", uint32(srk.Handle), tpm.Digest(srk.Name.Buffer))
-					return nil
+					handle, name := fmt.Sprintf("%#x", uint32(srk.Handle)), tpm.Digest(srk.Name.Buffer)
+					return e.report(c, map[string]any{"handle": handle, "name": name}, fmt.Sprintf("SRK at %s, name %s\n", handle, name))
 				},
 			}},
 		},
@@ -177,7 +179,7 @@ func unsealAction(e *env, c *cli.Context) error {
 		}
 	}
 	out := c.String("out")
-	if out == "" && !c.Bool("fingerprint") && e.stdoutIsTerminal() {
+	if out == "" && !c.Bool("fingerprint") && !c.Bool("json") && e.stdoutIsTerminal() {
 		return usageError{errors.New("refusing to write the secret to a terminal: use --out FILE or a pipe")}
 	}
 	var pin []byte
@@ -198,10 +200,12 @@ func unsealAction(e *env, c *cli.Context) error {
 		return err
 	}
 	defer t.Close()
-	secret, err := tpm.Unseal(t, s, tpm.WithUnsealPIN(pin), tpm.WithEventLogs(logs...))
+	var info tpm.UnsealInfo
+	secret, err := tpm.Unseal(t, s, tpm.WithUnsealPIN(pin), tpm.WithEventLogs(logs...), tpm.WithUnsealInfo(&info))
 	if err != nil {
 		return err
 	}
+	defer clear(secret)
 	if pinned != nil {
 		if err := tpm.CheckFingerprint(secret, pinned); err != nil {
 			return inputError{name, err}
@@ -212,8 +216,15 @@ func unsealAction(e *env, c *cli.Context) error {
 			return err
 		}
 	}
+	fp := ""
 	if c.Bool("fingerprint") {
-		fmt.Fprintln(e.stdout, tpm.Fingerprint(secret))
+		fp = tpm.Fingerprint(secret)
+	}
+	if c.Bool("json") {
+		return e.writeJSON(newUnsealReport(name, s, &info, out, fp))
+	}
+	if fp != "" {
+		fmt.Fprintln(e.stdout, fp)
 		return nil
 	}
 	if out != "" {
@@ -301,4 +312,26 @@ func readPIN(e *env, c *cli.Context, stdinTaken bool) ([]byte, error) {
 func trimNewline(b []byte) []byte {
 	b = bytes.TrimSuffix(b, []byte("\n"))
 	return bytes.TrimSuffix(b, []byte("\r"))
+}
+
+// unsealReport is `unseal --json`: which object released the secret and
+// where it went; never the secret itself.
+type unsealReport struct {
+	File        string  `json:"file"`
+	Object      string  `json:"object"`
+	MainRefusal string  `json:"main_refusal,omitempty"`
+	Bank        tpm.Alg `json:"bank"`
+	PCRs        []int   `json:"pcrs"`
+	PIN         bool    `json:"pin"`
+	Out         string  `json:"out,omitempty"`
+	Fingerprint string  `json:"fingerprint,omitempty"`
+}
+
+func newUnsealReport(name string, s *tpm.Sealed, info *tpm.UnsealInfo, out, fingerprint string) unsealReport {
+	r := unsealReport{File: name, Object: "main", Bank: s.Policy.Bank, PCRs: s.Policy.PCRs, PIN: s.Policy.PIN, Out: out, Fingerprint: fingerprint}
+	if info.Update {
+		r.Object, r.MainRefusal = "update", oneLine(info.Refusal.Error())
+		r.PCRs, r.PIN = s.Update.Policy.PCRs, s.Update.Policy.PIN
+	}
+	return r
 }

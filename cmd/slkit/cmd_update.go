@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/slkit/slkit/efi/journal"
 	"github.com/slkit/slkit/internal/atomicfile"
+	"github.com/slkit/slkit/launch"
 	"github.com/slkit/slkit/launch/policy"
 	"github.com/slkit/slkit/tpm"
 	"github.com/slkit/slkit/update"
@@ -36,6 +38,8 @@ func updateCommand(e *env) *cli.Command {
 					&cli.StringFlag{Name: "next-entry", Usage: "the next launch's policy entry `NAME` (default: the first)"},
 					&cli.StringFlag{Name: "relaunch-policy", Usage: "--via kexec: the signed policy `FILE` this OS relaunches the pre-launch environment with (`slkit launch --policy FILE`)"},
 					&cli.StringFlag{Name: "relaunch-entry", Usage: "--via kexec: its entry `NAME` (default: the first)"},
+					&cli.StringFlag{Name: "next-root", Usage: "read the next launch's kernel and initrd at the policy's paths under `DIR` (needed for a file sealed in a bank other than sha256: a policy pins its images by sha256 only)"},
+					&cli.StringFlag{Name: "relaunch-root", Usage: "--via kexec: the same for the relaunch's images (`DIR`, as `slkit launch --root` reads them)"},
 					&cli.StringFlag{Name: "policy-key", Usage: "public key `FILE` the launch policies verify under (required with --next-policy or --relaunch-policy)"},
 					&cli.StringFlag{Name: "start", Usage: "--via reboot: PCR values before the next boot's launch, JSON as `slkit pcr read --json` prints (default: reset values)"},
 					&cli.StringFlag{Name: "next-pcrs", Usage: "seal to these predicted values instead (JSON of `slkit predict --json`)"},
@@ -124,17 +128,20 @@ func updatePIN(e *env, c *cli.Context, files []*tpm.Sealed) ([]byte, error) {
 	return readPIN(e, c, false)
 }
 
-// nextLaunch turns the prediction flags into the values the next launch
-// extends PCRs to (nil: keep the current values).
-func nextLaunch(c *cli.Context, t tpm.TPMSender, via update.Via) (*tpm.Expected, string, error) {
+// nextLaunch turns the prediction flags into Prepare's options, and says
+// where the next launch's values come from (no options: the current ones).
+func nextLaunch(c *cli.Context, via update.Via) ([]update.Option, string, error) {
 	if c.IsSet("next-pcrs") {
-		for _, f := range []string{"next-policy", "relaunch-policy", "start"} {
+		for _, f := range []string{"next-policy", "relaunch-policy", "start", "next-root", "relaunch-root"} {
 			if c.IsSet(f) {
 				return nil, "", usageError{fmt.Errorf("update prepare: --next-pcrs and --%s exclude each other", f)}
 			}
 		}
 		x, err := readExpected(c.String("next-pcrs"))
-		return x, "the values in " + c.String("next-pcrs"), err
+		if err != nil {
+			return nil, "", err
+		}
+		return []update.Option{update.WithNext(x)}, "the values in " + c.String("next-pcrs"), nil
 	}
 	if c.IsSet("relaunch-policy") && via != update.ViaKexec {
 		return nil, "", usageError{errors.New("update prepare: --relaunch-policy is for --via kexec")}
@@ -144,59 +151,50 @@ func nextLaunch(c *cli.Context, t tpm.TPMSender, via update.Via) (*tpm.Expected,
 	}
 	var launches []update.Launch
 	var what []string
-	add := func(pflag, eflag string) error {
+	for _, kind := range []string{"relaunch", "next"} {
+		pflag, eflag, rflag := kind+"-policy", kind+"-entry", kind+"-root"
 		if !c.IsSet(pflag) {
-			if c.IsSet(eflag) {
-				return usageError{fmt.Errorf("update prepare: --%s needs --%s", eflag, pflag)}
+			for _, f := range []string{eflag, rflag} {
+				if c.IsSet(f) {
+					return nil, "", usageError{fmt.Errorf("update prepare: --%s needs --%s", f, pflag)}
+				}
 			}
-			return nil
+			continue
 		}
 		if err := needFlags(c, "policy-key"); err != nil {
-			return err
+			return nil, "", err
 		}
 		signed, err := readInput(c.String(pflag))
 		if err != nil {
-			return err
+			return nil, "", err
 		}
 		pub, err := loadKey(c.String("policy-key"), policy.ParsePublicKey)
 		if err != nil {
-			return err
+			return nil, "", err
 		}
-		launches = append(launches, update.Launch{Signed: signed, Pub: pub, Entry: c.String(eflag)})
+		ln := update.Launch{Signed: signed, Pub: pub, Entry: c.String(eflag), Name: "--" + pflag + " " + c.String(pflag)}
+		if c.IsSet(rflag) {
+			ln.Images = os.DirFS(c.String(rflag))
+		}
+		launches = append(launches, ln)
 		what = append(what, fmt.Sprintf("%s entry %q", c.String(pflag), c.String(eflag)))
-		return nil
-	}
-	if err := add("relaunch-policy", "relaunch-entry"); err != nil {
-		return nil, "", err
-	}
-	if err := add("next-policy", "next-entry"); err != nil {
-		return nil, "", err
 	}
 	if len(launches) == 0 {
 		return nil, "", nil
 	}
-	var start *tpm.PCRs
+	opts := []update.Option{update.WithNextLaunches(launches...)}
 	from := "reset values"
 	switch {
 	case via == update.ViaKexec:
-		// No TPM reset on the way: the launches extend the current values.
-		cur, err := tpm.ReadPCRs(t, tpm.Selection{tpm.SHA256: {8, 9}})
-		if err != nil {
-			return nil, "", err
-		}
-		start, from = cur, "the current PCR values"
+		from = "the current PCR values"
 	case c.IsSet("start"):
 		x, err := readExpected(c.String("start"))
 		if err != nil {
 			return nil, "", err
 		}
-		start, from = &x.PCRs, c.String("start")
+		opts, from = append(opts, update.WithStart(&x.PCRs)), c.String("start")
 	}
-	x, err := update.PredictLaunches(start, launches...)
-	if err != nil {
-		return nil, "", err
-	}
-	return x, "predicted for " + strings.Join(what, " then ") + " from " + from, nil
+	return opts, "predicted for " + strings.Join(what, " then ") + " from " + from, nil
 }
 
 // prepareReport is `update prepare --json`.
@@ -242,8 +240,8 @@ func updatePrepare(e *env, c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if via == update.ViaKexec && len(pending.Reboot) > 0 {
-		return fmt.Errorf("%w: journal entry %s takes effect only through a firmware reboot, which a kexec round trip skips: use --via reboot", update.ErrPlan, pending.Reboot[0])
+	if err := pending.CheckVia(via); err != nil {
+		return err
 	}
 	names, files, err := sealedFiles(c)
 	if err != nil {
@@ -258,15 +256,18 @@ func updatePrepare(e *env, c *cli.Context) error {
 		return err
 	}
 	defer t.Close()
-	next, nextWhat, err := nextLaunch(c, t, via)
+	next, nextWhat, err := nextLaunch(c, via)
 	if err != nil {
 		return err
 	}
-	opts := []update.Option{update.WithVia(via), update.WithNext(next), update.WithCounter(uint32(idx)),
-		update.WithLaunches(c.Int("launches")), update.WithPIN(pin)}
+	opts := append([]update.Option{update.WithVia(via), update.WithCounter(uint32(idx)),
+		update.WithLaunches(c.Int("launches")), update.WithPIN(pin)}, next...)
 	rep := prepareReport{Journal: pending}
 	for i, s := range files {
 		plan, err := update.Prepare(t, s, saveSealed(names[i]), opts...)
+		if errors.Is(err, launch.ErrNeedImage) {
+			err = fmt.Errorf("%w (give the images with --next-root or --relaunch-root)", err)
+		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", names[i], err)
 		}
@@ -275,50 +276,16 @@ func updatePrepare(e *env, c *cli.Context) error {
 	if c.Bool("json") {
 		return e.writeJSON(rep)
 	}
-	verified := "signature not checked (give --pub)"
-	if pending.Verified {
-		verified = "signature verified"
-	}
-	fmt.Fprintf(e.stdout, "journal %s: generation %d, %d of %d entries pending, %s\n", jp, pending.Generation, pending.Pending, pending.Entries, verified)
-	if len(pending.Reboot) > 0 {
-		fmt.Fprintf(e.stdout, "  the pre-launch environment reboots through the firmware after committing (%s)\n", strings.Join(pending.Reboot, "; "))
-	}
+	fmt.Fprint(e.stdout, pending.Text(jp))
 	for _, f := range rep.Files {
-		p := f.Plan
-		if p.Unchanged != "" {
-			fmt.Fprintf(e.stdout, "%s: unchanged: %s\n", f.File, p.Unchanged)
-			continue
-		}
-		line := fmt.Sprintf("%s: update object sealed to %s PCRs %s", f.File, files[0].Policy.Bank, pcrList(p.PCRs))
-		if len(p.Predicted) > 0 {
-			line += fmt.Sprintf(", PCRs %s %s", pcrList(p.Predicted), nextWhat)
-		}
-		if w := p.Window; w != nil {
-			line += fmt.Sprintf("; firmware PCRs %s left out, bounded by the update window: counter %#08x in %d..%d (now %d", pcrList(p.Dropped), w.Index, w.Min, w.Max, p.Counter)
-			if p.DefinedCounter {
-				line += ", defined now"
-			}
-			line += ": the next launch opens it)"
-		}
-		fmt.Fprintln(e.stdout, line)
+		fmt.Fprintf(e.stdout, "%s: %s\n", f.File, f.Plan.Text(nextWhat))
 	}
 	return nil
 }
 
-func pcrList(pcrs []int) string {
-	s := make([]string, len(pcrs))
-	for i, p := range pcrs {
-		s[i] = strconv.Itoa(p)
-	}
-	return strings.Join(s, ",")
-}
-
 type finishedFile struct {
-	File     string             `json:"file"`
-	ByUpdate bool               `json:"by_update"`
-	Refusal  string             `json:"main_refusal,omitempty"`
-	PCRs     []int              `json:"pcrs"`
-	Window   *tpm.SealedCounter `json:"window,omitempty"`
+	File string `json:"file"`
+	*update.Finished
 }
 
 // sealedInputs are what update finish and status work on.
@@ -370,11 +337,7 @@ func updateFinish(e *env, c *cli.Context) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", names[i], err)
 		}
-		x := finishedFile{File: names[i], ByUpdate: f.ByUpdate, PCRs: f.PCRs, Window: f.Window}
-		if f.Refusal != nil {
-			x.Refusal = oneLine(f.Refusal.Error())
-		}
-		done = append(done, x)
+		done = append(done, finishedFile{names[i], f})
 		windows = append(windows, f.Window)
 	}
 	// Every file is saved: only now close the windows.
@@ -389,11 +352,7 @@ func updateFinish(e *env, c *cli.Context) error {
 		}{done, after})
 	}
 	for _, f := range done {
-		how := "the main object released the secret"
-		if f.ByUpdate {
-			how = "the update object released the secret; the main object was refused: " + strings.TrimPrefix(f.Refusal, "unseal refused: ")
-		}
-		fmt.Fprintf(e.stdout, "%s: resealed to the current PCRs %s (%s)\n", f.File, pcrList(f.PCRs), how)
+		fmt.Fprintf(e.stdout, "%s: %s\n", f.File, f.Finished)
 	}
 	for idx, v := range after {
 		fmt.Fprintf(e.stdout, "update window closed: counter %#08x is now %d\n", idx, v)
@@ -401,13 +360,10 @@ func updateFinish(e *env, c *cli.Context) error {
 	return nil
 }
 
-type fileStatus struct {
+// statusReport is one file of `update status --json`.
+type statusReport struct {
 	File string `json:"file"`
-	// Unseals is "main", "update" or "" (refused).
-	Unseals string             `json:"unseals"`
-	Refusal string             `json:"refusal,omitempty"`
-	Window  *tpm.SealedCounter `json:"window,omitempty"`
-	Counter *uint64            `json:"counter,omitempty"`
+	*update.Status
 }
 
 func updateStatus(e *env, c *cli.Context) error {
@@ -416,36 +372,17 @@ func updateStatus(e *env, c *cli.Context) error {
 		return err
 	}
 	defer in.t.Close()
-	names, files, pin, logs, t := in.names, in.files, in.pin, in.logs, in.t
-	var out []fileStatus
+	var out []statusReport
 	var firstErr error
-	for i, s := range files {
-		var info tpm.UnsealInfo
-		secret, err := tpm.Unseal(t, s, tpm.WithUnsealPIN(pin), tpm.WithEventLogs(logs...), tpm.WithUnsealInfo(&info))
-		clear(secret)
-		st := fileStatus{File: names[i]}
-		if s.Update != nil {
-			st.Window = s.Update.Policy.Counter
+	for i, s := range in.files {
+		st, err := update.FileStatus(in.t, s, update.WithPIN(in.pin), update.WithEventLogs(in.logs...))
+		if st == nil {
+			return fmt.Errorf("%s: %w", in.names[i], err)
 		}
-		switch {
-		case err != nil:
-			st.Refusal = oneLine(err.Error())
-			if firstErr == nil {
-				firstErr = fmt.Errorf("%s: %w", names[i], err)
-			}
-		case info.Update:
-			st.Unseals, st.Refusal = "update", oneLine(info.Refusal.Error())
-		default:
-			st.Unseals = "main"
+		if err != nil && firstErr == nil {
+			firstErr = fmt.Errorf("%s: %w", in.names[i], err)
 		}
-		if w := st.Window; w != nil {
-			if ctr, err := tpm.OpenCounter(t, w.Index); err == nil {
-				if v, err := ctr.Read(t); err == nil {
-					st.Counter = &v
-				}
-			}
-		}
-		out = append(out, st)
+		out = append(out, statusReport{in.names[i], st})
 	}
 	if c.Bool("json") {
 		if err := e.writeJSON(out); err != nil {
@@ -454,21 +391,7 @@ func updateStatus(e *env, c *cli.Context) error {
 		return firstErr
 	}
 	for _, st := range out {
-		switch st.Unseals {
-		case "main":
-			fmt.Fprintf(e.stdout, "%s: the main object unseals", st.File)
-		case "update":
-			fmt.Fprintf(e.stdout, "%s: the update object unseals (the main object is refused: %s)", st.File, strings.TrimPrefix(st.Refusal, "unseal refused: "))
-		default:
-			fmt.Fprintf(e.stdout, "%s: refused: %s", st.File, strings.TrimPrefix(st.Refusal, "unseal refused: "))
-		}
-		if w := st.Window; w != nil {
-			fmt.Fprintf(e.stdout, "; update window: counter %#08x in %d..%d", w.Index, w.Min, w.Max)
-			if st.Counter != nil {
-				fmt.Fprintf(e.stdout, ", now %d", *st.Counter)
-			}
-		}
-		fmt.Fprintln(e.stdout)
+		fmt.Fprintf(e.stdout, "%s: %s\n", st.File, st.Status)
 	}
 	return firstErr
 }

@@ -4,7 +4,10 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/urfave/cli/v2"
+
 	"github.com/slkit/slkit/internal/errkind"
+	"github.com/slkit/slkit/slaunch"
 )
 
 // Exit codes (documented in `slkit --help`).
@@ -62,3 +65,28 @@ func oneLine(s string) string {
 	s = strings.TrimSpace(s)
 	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
 }
+
+// flagInputError names the input a malformed-image error of package
+// slaunch is about, once: "--kernel PATH: at byte offset …" rather than
+// "PATH: kernel: at byte offset …" (the error's own prefix is the flag's
+// role). Other errors are returned as they are.
+func flagInputError(c *cli.Context, flag string, err error) error {
+	if !errors.Is(err, slaunch.ErrMalformed) && !errors.Is(err, slaunch.ErrNoMLEHeader) {
+		return err
+	}
+	name := "--" + flag + " " + c.String(flag)
+	var fe *slaunch.FormatError
+	if errors.As(err, &fe) && fe.What == flag {
+		return inputError{name, trimmedError{err, fe.What + ": "}}
+	}
+	return inputError{name, err}
+}
+
+// trimmedError is err without a prefix its message starts with.
+type trimmedError struct {
+	err    error
+	prefix string
+}
+
+func (t trimmedError) Error() string { return strings.TrimPrefix(t.err.Error(), t.prefix) }
+func (t trimmedError) Unwrap() error { return t.err }

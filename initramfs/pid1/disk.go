@@ -29,6 +29,9 @@ type Disk struct {
 // are checked by the TPM).
 const diskFlags = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
 
+// DiskOptions names diskFlags as mount(8) does.
+const DiskOptions = "nosuid,nodev,noexec"
+
 // diskPoll is how often MountDisk looks for the device.
 const diskPoll = 50 * time.Millisecond
 

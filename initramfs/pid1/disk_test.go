@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestMountDisk(t *testing.T) {
@@ -42,5 +44,22 @@ func TestMountDiskFailures(t *testing.T) {
 		if err := MountDisk(f, d); err == nil || !strings.Contains(err.Error(), "want absolute paths") {
 			t.Errorf("%+v: %v", d, err)
 		}
+	}
+}
+
+// TestDiskOptions: the options `efi mount` reports are the flags mounted.
+func TestDiskOptions(t *testing.T) {
+	rest := uintptr(diskFlags)
+	var got []string
+	for _, f := range []struct {
+		flag uintptr
+		name string
+	}{{unix.MS_NOSUID, "nosuid"}, {unix.MS_NODEV, "nodev"}, {unix.MS_NOEXEC, "noexec"}} {
+		if rest&f.flag != 0 {
+			got, rest = append(got, f.name), rest&^f.flag
+		}
+	}
+	if rest != 0 || strings.Join(got, ",") != DiskOptions {
+		t.Fatalf("flags %#x name %v (left %#x), DiskOptions %q", uintptr(diskFlags), got, rest, DiskOptions)
 	}
 }

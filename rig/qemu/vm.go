@@ -16,6 +16,7 @@ import (
 type vmConfig struct {
 	kernel, initrd, appendArgs string
 	memMiB                     int
+	cpus                       int
 	ovmf                       *OVMF
 	tpmSocket                  string
 	hostChanSocket             string
@@ -49,6 +50,9 @@ func WithAppend(args string) VMOption { return func(c *vmConfig) { c.appendArgs 
 
 // WithMemory sets guest memory in MiB (default 512).
 func WithMemory(mib int) VMOption { return func(c *vmConfig) { c.memMiB = mib } }
+
+// WithCPUs gives the guest n vCPUs (-smp n; default 1).
+func WithCPUs(n int) VMOption { return func(c *vmConfig) { c.cpus = n } }
 
 // WithOVMF boots UEFI firmware (q35) instead of SeaBIOS.
 func WithOVMF(o OVMF) VMOption { return func(c *vmConfig) { c.ovmf = &o } }

@@ -6,7 +6,8 @@ import (
 )
 
 func (c *vmConfig) args(dir string) ([]string, error) {
-	a := []string{"-accel", c.accel, "-m", strconv.Itoa(c.memMiB), "-smp", "1",
+	cpus := max(c.cpus, 1)
+	a := []string{"-accel", c.accel, "-m", strconv.Itoa(c.memMiB), "-smp", strconv.Itoa(cpus),
 		"-display", "none", "-monitor", "none", "-nodefaults", "-vga", "none",
 		"-chardev", "stdio,id=con,signal=off", "-serial", "chardev:con"}
 	if c.noReboot {

@@ -41,6 +41,7 @@ func TestArgs(t *testing.T) {
 				"-drive if=pflash,format=raw,unit=0,readonly=on,file=" + filepath.Join(ovmfDir, ovmfCodeSecure),
 				"-drive if=pflash,format=raw,unit=1,file=" + filepath.Join(dir, "OVMF_VARS.fd"), "-device tpm-crb,tpmdev=tpm0"},
 			[]string{"-no-reboot", "-initrd"}},
+		{"two vCPUs", vmConfig{kernel: "K", memMiB: 512, accel: "tcg", cpus: 2}, []string{"-smp 2"}, []string{"-smp 1"}},
 	} {
 		a, err := c.cfg.args(dir)
 		if err != nil {

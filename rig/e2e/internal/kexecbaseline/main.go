@@ -10,23 +10,16 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/u-root/u-root/pkg/boot"
 	"golang.org/x/sys/unix"
+
+	"github.com/slkit/slkit/rig/e2e/internal/guestphase"
 )
 
-func uptime() float64 {
-	var ts unix.Timespec
-	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts); err != nil {
-		return 0
-	}
-	return float64(ts.Nano()) / float64(time.Second)
-}
-
 func main() {
-	fmt.Printf("slkit: phase=init t=%.2fs\n", uptime())
-	fmt.Printf("slkit: phase=run t=%.2fs\n", uptime())
+	guestphase.Enter("init")
+	guestphase.Enter("run")
 	if err := kexec(); err != nil {
 		fmt.Printf("slkit: result=fail reason=kexec baseline: %v\n", err)
 	}
@@ -46,7 +39,7 @@ func kexec() error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("slkit: phase=kexec t=%.2fs\n", uptime())
+	guestphase.Enter("kexec")
 	img := &boot.LinuxImage{Name: "baseline", Kernel: k, Initrd: i, Cmdline: strings.TrimSpace(string(c))}
 	if err := img.Load(); err != nil {
 		return err

@@ -1,0 +1,43 @@
+package slaunch
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/slkit/slkit/tpm"
+	"github.com/slkit/slkit/tpm/tpmtest"
+)
+
+// TestReportDRTMReplayFailure: a DRTM log that carries a bank but cannot
+// be replayed (a digest of the wrong size, as a caller-built log can
+// hold) is reported as such, bank by bank and in LogError, never as a
+// bank the log does not carry.
+func TestReportDRTMReplayFailure(t *testing.T) {
+	tt := tpmtest.Open(t)
+	log, err := tpm.NewEventLog([]tpm.Alg{tpm.SHA256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := log.AppendData(PCRDCE, EventType, []byte("dce"), []byte(DescSKINIT))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev.Digests[tpm.SHA256] = ev.Digests[tpm.SHA256][:20]
+	r, err := ReportDRTM(tt, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.OK || !strings.Contains(r.LogError, "sha256 digest is 20 bytes") {
+		t.Fatalf("report: OK %v, log error %q", r.OK, r.LogError)
+	}
+	for _, b := range r.Banks {
+		if b.Bank == tpm.SHA256 && (!b.InLog || b.Match) {
+			t.Errorf("sha256: in log %v, match %v; want a bank of the log that does not match", b.InLog, b.Match)
+		}
+	}
+	for _, line := range strings.Split(r.Text("drtm.bin"), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "sha256 ") && !strings.HasSuffix(line, "the log does not replay: malformed event log: event 1: sha256 digest is 20 bytes") {
+			t.Errorf("sha256 line: %s", line)
+		}
+	}
+}

@@ -1,0 +1,57 @@
+package update
+
+import (
+	"fmt"
+	"strings"
+)
+
+// CheckVia refuses a kexec round trip when a pending entry takes effect
+// only through a firmware reboot, which the round trip skips.
+func (p *Pending) CheckVia(v Via) error {
+	if v == ViaKexec && len(p.Reboot) > 0 {
+		return fmt.Errorf("%w: journal entry %s takes effect only through a firmware reboot, which a kexec round trip skips: use --via reboot", ErrPlan, p.Reboot[0])
+	}
+	return nil
+}
+
+// Text describes the pending journal at path, in one or two lines.
+func (p *Pending) Text(path string) string {
+	verified := "signature not checked (give --pub)"
+	if p.Verified {
+		verified = "signature verified"
+	}
+	s := fmt.Sprintf("journal %s: generation %d, %d of %d entries pending, %s\n", path, p.Generation, p.Pending, p.Entries, verified)
+	if len(p.Reboot) > 0 {
+		s += fmt.Sprintf("  the pre-launch environment reboots through the firmware after committing (%s)\n", strings.Join(p.Reboot, "; "))
+	}
+	return s
+}
+
+// Text describes the plan in one line; next says where the predicted
+// values came from.
+func (p *Plan) Text(next string) string {
+	if p.Unchanged != "" {
+		return "unchanged: " + p.Unchanged
+	}
+	line := fmt.Sprintf("update object sealed to %s PCRs %s", p.Bank, pcrString(p.PCRs))
+	if len(p.Predicted) > 0 {
+		line += fmt.Sprintf(", PCRs %s %s", pcrString(p.Predicted), next)
+	}
+	if w := p.Window; w != nil {
+		line += fmt.Sprintf("; firmware PCRs %s left out, bounded by the update window: counter %#08x in %d..%d (now %d", pcrString(p.Dropped), w.Index, w.Min, w.Max, p.Counter)
+		if p.DefinedCounter {
+			line += ", defined now"
+		}
+		line += ": the next launch opens it)"
+	}
+	return line
+}
+
+// String describes what Finish did in one line.
+func (f *Finished) String() string {
+	how := "the main object released the secret"
+	if f.ByUpdate {
+		how = "the update object released the secret; the main object was refused: " + strings.TrimPrefix(f.MainRefusal, "unseal refused: ")
+	}
+	return fmt.Sprintf("resealed to the current PCRs %s (%s)", pcrString(f.PCRs), how)
+}
