@@ -1,6 +1,7 @@
 package launch
 
 import (
+	"fmt"
 	"io/fs"
 
 	"github.com/slkit/slkit/launch/policy"
@@ -24,8 +25,13 @@ func PredictPolicyEntry(fsys fs.FS, signed []byte, pe *policy.Entry, banks []tpm
 		return nil, err
 	}
 	defer done()
+	predict := Predict
 	if drtm {
-		return PredictEmulatedDRTM(e, prof, banks)
+		predict = PredictEmulatedDRTM
 	}
-	return Predict(e, prof, banks)
+	pred, err := predict(e, prof, banks)
+	if err != nil {
+		return nil, fmt.Errorf("policy entry %q: %w", pe.Name, err)
+	}
+	return pred, nil
 }
