@@ -7,7 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/slkit/slkit/internal/atomicfile"
+	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/tpm"
 )
 
@@ -50,7 +50,7 @@ func writeLog(path string, l *tpm.EventLog) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("%w %s: %w", ErrLog, path, err)
 	}
-	if err := atomicfile.WriteFile(path, b, 0o644); err != nil {
+	if err := fsys.WriteFile(fsys.OS{}, path, b, 0o644); err != nil {
 		return fmt.Errorf("%w: %w", ErrLog, err)
 	}
 	return nil

@@ -13,7 +13,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/slkit/slkit/internal/atomicfile"
+	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/launch"
 	"github.com/slkit/slkit/slaunch"
 	"github.com/slkit/slkit/tpm"
@@ -164,7 +164,7 @@ func drtmStatus(e *env, c *cli.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := atomicfile.WriteFile(out, append(b, '\n'), 0o644); err != nil {
+		if err := fsys.WriteFile(fsys.OS{}, out, append(b, '\n'), 0o644); err != nil {
 			return err
 		}
 	}
@@ -367,7 +367,7 @@ func writeStageDir(dir string, files []stageFile) (err error) {
 		}
 	}()
 	for _, f := range files {
-		if err := atomicfile.WriteFile(filepath.Join(tmp, f.name), f.data, 0o644); err != nil {
+		if err := fsys.WriteFile(fsys.OS{}, filepath.Join(tmp, f.name), f.data, 0o644); err != nil {
 			return err
 		}
 	}
@@ -419,7 +419,7 @@ func drtmStageGRUB(e *env, c *cli.Context) error {
 	if err != nil {
 		return usageError{err}
 	}
-	if err := atomicfile.WriteFile(c.String("out"), []byte(text), 0o644); err != nil {
+	if err := fsys.WriteFile(fsys.OS{}, c.String("out"), []byte(text), 0o644); err != nil {
 		return err
 	}
 	if c.Bool("json") {

@@ -7,7 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/slkit/slkit/internal/atomicfile"
+	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/launch"
 	"github.com/slkit/slkit/launch/policy"
 )
@@ -107,7 +107,7 @@ func policySign(e *env, c *cli.Context) error {
 	if err != nil {
 		return inputError{in, err}
 	}
-	if err := atomicfile.WriteFile(out, signed, 0o644); err != nil {
+	if err := fsys.WriteFile(fsys.OS{}, out, signed, 0o644); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "signed %s (%d entries) with key %s: %s\n", in, len(p.Entries), policy.KeyID(key.Public().(ed25519.PublicKey)), out)

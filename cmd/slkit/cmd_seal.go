@@ -12,7 +12,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/slkit/slkit/internal/atomicfile"
+	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/tpm"
 )
 
@@ -139,7 +139,7 @@ func sealAction(e *env, c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := atomicfile.WriteFile(c.String("out"), b, 0o600); err != nil {
+	if err := fsys.WriteFile(fsys.OS{}, c.String("out"), b, 0o600); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stderr, "sealed to %s PCRs %v%s -> %s\n", bank, pcrs, policyNote(pol), c.String("out"))
@@ -197,7 +197,7 @@ func unsealAction(e *env, c *cli.Context) error {
 		return err
 	}
 	if out != "" {
-		if err := atomicfile.WriteFile(out, secret, 0o600); err != nil {
+		if err := fsys.WriteFile(fsys.OS{}, out, secret, 0o600); err != nil {
 			return err
 		}
 	}

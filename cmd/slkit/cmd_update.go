@@ -10,7 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/slkit/slkit/efi/journal"
-	"github.com/slkit/slkit/internal/atomicfile"
+	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/launch/policy"
 	"github.com/slkit/slkit/tpm"
 	"github.com/slkit/slkit/update"
@@ -93,7 +93,7 @@ func saveSealed(name string) func(*tpm.Sealed) error {
 		if err != nil {
 			return err
 		}
-		return atomicfile.WriteFile(name, b, 0o600)
+		return fsys.WriteFile(fsys.OS{}, name, b, 0o600)
 	}
 }
 

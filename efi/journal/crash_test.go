@@ -231,7 +231,7 @@ func TestCrashConsistency(t *testing.T) {
 // assertCorruptRefused flips one bit of the journal on disk: the commit
 // must refuse it and write nothing. The journal is then restored.
 func assertCorruptRefused(t *testing.T, seed uint64, m *rig, r *rand.Rand) {
-	b, err := m.disk.ReadFile(m.j)
+	b, err := m.disk.ReadFile(m.j, 1<<20)
 	if err != nil || len(b) == 0 {
 		return // nothing queued durably (an empty file is the recovery commit's to refuse)
 	}
@@ -239,12 +239,12 @@ func assertCorruptRefused(t *testing.T, seed uint64, m *rig, r *rand.Rand) {
 	bad[r.IntN(len(bad))] ^= 1 << r.IntN(8)
 	m.disk.Put(m.j, bad)
 	sets := m.store.Sets()
-	st, _ := m.disk.ReadFile(m.s)
+	st, _ := m.disk.ReadFile(m.s, 1<<20)
 	_, err = m.run()
 	if err == nil || !(errors.Is(err, ErrMalformed) || errors.Is(err, ErrSignature) || errors.Is(err, ErrWrongKey) || errors.Is(err, ErrReplay)) {
 		t.Fatalf("seed %d: a corrupted journal was not refused: %v", seed, err)
 	}
-	st2, _ := m.disk.ReadFile(m.s)
+	st2, _ := m.disk.ReadFile(m.s, 1<<20)
 	if m.store.Sets() != sets || !bytes.Equal(st, st2) {
 		t.Fatalf("seed %d: a refused journal wrote", seed)
 	}
