@@ -2,6 +2,8 @@ package launch
 
 import (
 	"fmt"
+	"io"
+	"math"
 
 	"github.com/u-root/u-root/pkg/boot"
 )
@@ -26,10 +28,11 @@ type kexecConfig struct {
 // KexecOption configures NewKexec.
 type KexecOption func(*kexecConfig)
 
-// WithDryRun makes Load prepare the images as a real load does (u-root's
-// boot.WithDryRun: the images are read and staged as files) without
-// calling kexec_file_load or kexec_load, and Execute return nil without
-// rebooting.
+// WithDryRun makes Load read each image through, as a real load does,
+// without staging copies (u-root copies images that are not read-only
+// files on tmpfs to $TMPDIR, where a dry run would leave them: nothing
+// reboots to clear them) and without calling kexec_file_load or
+// kexec_load, and Execute return nil without rebooting.
 func WithDryRun(dryRun bool) KexecOption { return func(c *kexecConfig) { c.dryRun = dryRun } }
 
 // WithKexecLoad skips kexec_file_load and uses kexec_load directly.
@@ -58,8 +61,20 @@ func (k *urootKexec) Load(h *Handover) error {
 	if h == nil || h.Kernel == nil {
 		return fmt.Errorf("%w: no kernel", ErrKexec)
 	}
+	if k.cfg.dryRun {
+		for _, r := range []io.ReaderAt{h.Kernel, h.Initrd} {
+			if r == nil {
+				continue
+			}
+			if _, err := io.Copy(io.Discard, io.NewSectionReader(r, 0, math.MaxInt64)); err != nil {
+				return fmt.Errorf("%w: read image: %w", ErrKexec, err)
+			}
+		}
+		k.loaded = true
+		return nil
+	}
 	img := &boot.LinuxImage{Name: "slkit", Kernel: h.Kernel, Initrd: h.Initrd, Cmdline: h.Cmdline}
-	opts := []boot.LoadOption{boot.WithDryRun(k.cfg.dryRun)}
+	var opts []boot.LoadOption
 	var errFile error
 	if !k.cfg.kexecLoad {
 		errFile = img.Load(opts...)
