@@ -81,11 +81,11 @@ func drtmVerify(e *env, c *cli.Context) error {
 	}
 	name := c.String("log")
 	var log *tpm.EventLog
-	b, err := os.ReadFile(name)
+	b, err := fsys.OS{}.ReadFile(name, inEventLog.max)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
-		return inputError{name, errors.Unwrap(err)}
+		return inputError{name, inEventLog.problem(err)}
 	default:
 		if log, err = tpm.ParseEventLog(b); err != nil {
 			return inputError{name, err}
@@ -138,7 +138,7 @@ func drtmPlatform(c *cli.Context) (slaunch.Platform, error) {
 	if p == "" {
 		return slaunch.NewHostPlatform(), nil
 	}
-	b, err := readInput(p)
+	b, err := readInput(p, inRecording)
 	if err != nil {
 		return nil, err
 	}
@@ -388,7 +388,7 @@ func drtmStageGRUB(e *env, c *cli.Context) error {
 	if err := needFlags(c, "dce", "out"); err != nil {
 		return err
 	}
-	dce, err := readInput(c.String("dce"))
+	dce, err := readInput(c.String("dce"), inDCE)
 	if err != nil {
 		return err
 	}
@@ -437,7 +437,7 @@ func drtmStageHardware(e *env, c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	dce, err := readInput(c.String("dce"))
+	dce, err := readInput(c.String("dce"), inDCE)
 	if err != nil {
 		return err
 	}

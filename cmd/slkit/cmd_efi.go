@@ -6,8 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -18,6 +16,7 @@ import (
 	"github.com/slkit/slkit/efi"
 	"github.com/slkit/slkit/efi/journal"
 	"github.com/slkit/slkit/initramfs/pid1"
+	"github.com/slkit/slkit/internal/fsys"
 )
 
 // varsOpener opens the variable layer for a command (tests substitute the
@@ -228,10 +227,13 @@ func journalPaths(c *cli.Context) (string, string, error) {
 // writes it).
 func (e *env) readKeyInput(path string) ([]byte, error) {
 	if path != "-" {
-		return readInput(path)
+		return readInput(path, inKey)
 	}
-	b, err := io.ReadAll(io.LimitReader(e.stdin, 64<<10))
-	if err != nil || len(b) == 0 {
+	b, err := fsys.ReadLimited(e.stdin, "stdin", inKey.max)
+	if err != nil {
+		return nil, inputError{"stdin", inKey.problem(err)}
+	}
+	if len(b) == 0 {
 		return nil, inputError{"stdin", errors.New("no key on standard input")}
 	}
 	return b, nil
@@ -314,7 +316,7 @@ func dataFromFlags(c *cli.Context) ([]byte, error) {
 		}
 		return b, nil
 	case c.IsSet("file"):
-		return readInput(c.String("file"))
+		return readInput(c.String("file"), inVarData)
 	case c.IsSet("u16"):
 		n, err := strconv.ParseUint(c.String("u16"), 0, 16)
 		if err != nil {
@@ -352,9 +354,9 @@ func expectFromFlags(c *cli.Context) (journal.Expect, error) {
 		}
 		return journal.ExpectData(b), nil
 	case c.IsSet("expect-file"):
-		b, err := os.ReadFile(c.String("expect-file"))
+		b, err := readInput(c.String("expect-file"), inVarData)
 		if err != nil {
-			return journal.Expect{}, inputError{c.String("expect-file"), err}
+			return journal.Expect{}, err
 		}
 		return journal.ExpectData(b), nil
 	}

@@ -42,16 +42,7 @@ func loadEventLog(c *cli.Context) (*tpm.EventLog, error) {
 	if err := needArgs(c, 1, 1, "one event log FILE"); err != nil {
 		return nil, err
 	}
-	name := c.Args().First()
-	b, err := readInput(name)
-	if err != nil {
-		return nil, err
-	}
-	l, err := tpm.ParseEventLog(b)
-	if err != nil {
-		return nil, inputError{name, err}
-	}
-	return l, nil
+	return parseLogFile(c.Args().First())
 }
 
 func eventlogShow(e *env, c *cli.Context) error {

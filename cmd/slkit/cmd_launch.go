@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -30,6 +29,9 @@ func measure(e *env, c *cli.Context) error {
 		return err
 	}
 	defer done()
+	if err := checkInput(c.String("log"), inEventLog, true); err != nil {
+		return err
+	}
 	t, err := e.openTPM(c)
 	if err != nil {
 		return err
@@ -79,7 +81,7 @@ func launchAction(e *env, c *cli.Context, es efiSeams) error {
 		return err
 	}
 	signedName := c.String("policy")
-	signed, err := readInput(signedName)
+	signed, err := readInput(signedName, inSigned)
 	if err != nil {
 		return err
 	}
@@ -89,6 +91,9 @@ func launchAction(e *env, c *cli.Context, es efiSeams) error {
 	}
 	files, err := handoverFiles(c.StringSlice("handover"))
 	if err != nil {
+		return err
+	}
+	if err := checkInput(c.String("log"), inEventLog, true); err != nil {
 		return err
 	}
 	drtm, err := launchDRTMOptions(c)
@@ -142,9 +147,9 @@ func handoverFiles(args []string) ([]launch.HandoverFile, error) {
 		if !ok || src == "" || !strings.HasPrefix(dst, "/") {
 			return nil, usageError{fmt.Errorf("--handover %q: want SRC:DST with an absolute DST", a)}
 		}
-		b, err := os.ReadFile(src)
+		b, err := readInput(src, inHandover)
 		if err != nil {
-			return nil, inputError{src, errors.Unwrap(err)}
+			return nil, err
 		}
 		out = append(out, launch.HandoverFile{Path: dst, Data: b})
 	}

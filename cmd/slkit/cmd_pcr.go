@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/hex"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 
@@ -123,19 +124,20 @@ func pcrExtend(e *env, c *cli.Context) error {
 		}
 		ds = tpm.Digests{alg: d}
 	}
-	var f interface{ Close() error }
+	var in *os.File
+	if data != "" {
+		var err error
+		if in, err = openInput(data); err != nil {
+			return err
+		}
+		defer in.Close()
+	}
 	t, err := e.openTPM(c)
 	if err != nil {
 		return err
 	}
 	defer t.Close()
-	if data != "" {
-		in, err := openInput(data)
-		if err != nil {
-			return err
-		}
-		f = in
-		defer f.Close()
+	if in != nil {
 		banks, err := tpm.ActiveBanks(t)
 		if err != nil {
 			return err

@@ -65,21 +65,23 @@ func updateCommand(e *env) *cli.Command {
 	}
 }
 
-// sealedFiles reads every --sealed file.
-func sealedFiles(c *cli.Context) ([]string, []*tpm.Sealed, error) {
+// sealedFiles reads every --sealed file; when the command rewrites them
+// (replace), each must also be a path the atomic writer can replace.
+func sealedFiles(c *cli.Context, replace bool) ([]string, []*tpm.Sealed, error) {
 	names := c.StringSlice("sealed")
 	if len(names) == 0 {
 		return nil, nil, usageError{fmt.Errorf("%s: --sealed is required", c.Command.FullName())}
 	}
 	var out []*tpm.Sealed
 	for _, n := range names {
-		b, err := readInput(n)
+		if replace {
+			if err := checkOutput(n); err != nil {
+				return nil, nil, err
+			}
+		}
+		s, err := readSealed(n)
 		if err != nil {
 			return nil, nil, err
-		}
-		s, err := tpm.ParseSealed(b)
-		if err != nil {
-			return nil, nil, inputError{n, err}
 		}
 		out = append(out, s)
 	}
@@ -88,17 +90,11 @@ func sealedFiles(c *cli.Context) ([]string, []*tpm.Sealed, error) {
 
 // saveSealed replaces a sealed file atomically (mode 0600).
 func saveSealed(name string) func(*tpm.Sealed) error {
-	return func(s *tpm.Sealed) error {
-		b, err := s.Marshal()
-		if err != nil {
-			return err
-		}
-		return fsys.WriteFile(fsys.OS{}, name, b, 0o600)
-	}
+	return func(s *tpm.Sealed) error { return tpm.WriteSealed(fsys.OS{}, name, s) }
 }
 
 func readExpected(name string) (*tpm.Expected, error) {
-	b, err := readInput(name)
+	b, err := readInput(name, inPCRValues)
 	if err != nil {
 		return nil, err
 	}
@@ -109,41 +105,53 @@ func readExpected(name string) (*tpm.Expected, error) {
 	return &x, nil
 }
 
-// updatePIN reads the PIN when a file requires one (one PIN for all).
+// updatePIN reads the PIN when a file requires one (one PIN for all); a
+// PIN given when no file requires one is refused.
 func updatePIN(e *env, c *cli.Context, files []*tpm.Sealed) ([]byte, error) {
-	need := c.Bool("pin") || c.String("pin-file") != ""
+	given := c.Bool("pin") || c.String("pin-file") != ""
+	need := false
 	for _, s := range files {
 		need = need || s.Policy.PIN
 	}
-	if !need {
-		return nil, nil
-	}
-	if !c.Bool("pin") && c.String("pin-file") == "" {
+	switch {
+	case need && !given:
 		return nil, usageError{errors.New("a sealed file requires a PIN: give --pin or --pin-file")}
+	case !need && given:
+		return nil, usageError{errors.New("no sealed file requires a PIN: leave out --pin and --pin-file")}
+	case !need:
+		return nil, nil
 	}
 	return readPIN(e, c, false)
 }
 
-// nextLaunch turns the prediction flags into the values the next launch
-// extends PCRs to (nil: keep the current values).
-func nextLaunch(c *cli.Context, t tpm.TPMSender, via update.Via) (*tpm.Expected, string, error) {
+// nextInputs are the prediction flags' files, read before the TPM is
+// opened.
+type nextInputs struct {
+	values   *tpm.Expected // --next-pcrs
+	launches []update.Launch
+	what     []string
+	start    *tpm.Expected // --start
+}
+
+// readNext reads the files of the prediction flags.
+func readNext(c *cli.Context, via update.Via) (*nextInputs, error) {
+	in := &nextInputs{}
 	if c.IsSet("next-pcrs") {
 		for _, f := range []string{"next-policy", "relaunch-policy", "start"} {
 			if c.IsSet(f) {
-				return nil, "", usageError{fmt.Errorf("update prepare: --next-pcrs and --%s exclude each other", f)}
+				return nil, usageError{fmt.Errorf("update prepare: --next-pcrs and --%s exclude each other", f)}
 			}
 		}
 		x, err := readExpected(c.String("next-pcrs"))
-		return x, "the values in " + c.String("next-pcrs"), err
+		in.values = x
+		return in, err
 	}
 	if c.IsSet("relaunch-policy") && via != update.ViaKexec {
-		return nil, "", usageError{errors.New("update prepare: --relaunch-policy is for --via kexec")}
+		return nil, usageError{errors.New("update prepare: --relaunch-policy is for --via kexec")}
 	}
 	if c.IsSet("start") && via != update.ViaReboot {
-		return nil, "", usageError{errors.New("update prepare: --start is for --via reboot (a kexec starts from the current values)")}
+		return nil, usageError{errors.New("update prepare: --start is for --via reboot (a kexec starts from the current values)")}
 	}
-	var launches []update.Launch
-	var what []string
 	add := func(pflag, eflag string) error {
 		if !c.IsSet(pflag) {
 			if c.IsSet(eflag) {
@@ -154,7 +162,7 @@ func nextLaunch(c *cli.Context, t tpm.TPMSender, via update.Via) (*tpm.Expected,
 		if err := needFlags(c, "policy-key"); err != nil {
 			return err
 		}
-		signed, err := readInput(c.String(pflag))
+		signed, err := readInput(c.String(pflag), inSigned)
 		if err != nil {
 			return err
 		}
@@ -162,17 +170,33 @@ func nextLaunch(c *cli.Context, t tpm.TPMSender, via update.Via) (*tpm.Expected,
 		if err != nil {
 			return err
 		}
-		launches = append(launches, update.Launch{Signed: signed, Pub: pub, Entry: c.String(eflag)})
-		what = append(what, fmt.Sprintf("%s entry %q", c.String(pflag), c.String(eflag)))
+		in.launches = append(in.launches, update.Launch{Signed: signed, Pub: pub, Entry: c.String(eflag)})
+		in.what = append(in.what, fmt.Sprintf("%s entry %q", c.String(pflag), c.String(eflag)))
 		return nil
 	}
 	if err := add("relaunch-policy", "relaunch-entry"); err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	if err := add("next-policy", "next-entry"); err != nil {
-		return nil, "", err
+		return nil, err
 	}
-	if len(launches) == 0 {
+	if c.IsSet("start") && len(in.launches) > 0 {
+		x, err := readExpected(c.String("start"))
+		if err != nil {
+			return nil, err
+		}
+		in.start = x
+	}
+	return in, nil
+}
+
+// nextLaunch turns the prediction inputs into the values the next launch
+// extends PCRs to (nil: keep the current values).
+func nextLaunch(c *cli.Context, t tpm.TPMSender, via update.Via, in *nextInputs) (*tpm.Expected, string, error) {
+	if in.values != nil {
+		return in.values, "the values in " + c.String("next-pcrs"), nil
+	}
+	if len(in.launches) == 0 {
 		return nil, "", nil
 	}
 	var start *tpm.PCRs
@@ -185,18 +209,14 @@ func nextLaunch(c *cli.Context, t tpm.TPMSender, via update.Via) (*tpm.Expected,
 			return nil, "", err
 		}
 		start, from = cur, "the current PCR values"
-	case c.IsSet("start"):
-		x, err := readExpected(c.String("start"))
-		if err != nil {
-			return nil, "", err
-		}
-		start, from = &x.PCRs, c.String("start")
+	case in.start != nil:
+		start, from = &in.start.PCRs, c.String("start")
 	}
-	x, err := update.PredictLaunches(start, launches...)
+	x, err := update.PredictLaunches(start, in.launches...)
 	if err != nil {
 		return nil, "", err
 	}
-	return x, "predicted for " + strings.Join(what, " then ") + " from " + from, nil
+	return x, "predicted for " + strings.Join(in.what, " then ") + " from " + from, nil
 }
 
 // prepareReport is `update prepare --json`.
@@ -245,11 +265,15 @@ func updatePrepare(e *env, c *cli.Context) error {
 	if via == update.ViaKexec && len(pending.Reboot) > 0 {
 		return fmt.Errorf("%w: journal entry %s takes effect only through a firmware reboot, which a kexec round trip skips: use --via reboot", update.ErrPlan, pending.Reboot[0])
 	}
-	names, files, err := sealedFiles(c)
+	names, files, err := sealedFiles(c, true)
 	if err != nil {
 		return err
 	}
 	pin, err := updatePIN(e, c, files)
+	if err != nil {
+		return err
+	}
+	nextIn, err := readNext(c, via)
 	if err != nil {
 		return err
 	}
@@ -258,7 +282,7 @@ func updatePrepare(e *env, c *cli.Context) error {
 		return err
 	}
 	defer t.Close()
-	next, nextWhat, err := nextLaunch(c, t, via)
+	next, nextWhat, err := nextLaunch(c, t, via, nextIn)
 	if err != nil {
 		return err
 	}
@@ -327,16 +351,19 @@ type sealedInputs struct {
 	files []*tpm.Sealed
 	pin   []byte
 	logs  []*tpm.EventLog
-	t     *tpm.Conn
+	// logProblem says why the event log is unusable ("" when it is not).
+	logProblem string
+	t          *tpm.Conn
 }
 
-// openSealedInputs reads the --sealed files, the PIN they need, the
-// current event logs, and opens the TPM (the caller closes in.t).
-func openSealedInputs(e *env, c *cli.Context) (*sealedInputs, error) {
+// openSealedInputs reads the --sealed files (checked to be replaceable
+// when the command rewrites them), the PIN they need, the current event
+// logs, and opens the TPM (the caller closes in.t).
+func openSealedInputs(e *env, c *cli.Context, replace bool) (*sealedInputs, error) {
 	if err := needArgs(c, 0, 0, "no arguments"); err != nil {
 		return nil, err
 	}
-	names, files, err := sealedFiles(c)
+	names, files, err := sealedFiles(c, replace)
 	if err != nil {
 		return nil, err
 	}
@@ -344,7 +371,7 @@ func openSealedInputs(e *env, c *cli.Context) (*sealedInputs, error) {
 	if err != nil {
 		return nil, err
 	}
-	logs, err := currentLogs(c.StringSlice("eventlog"))
+	logs, problem, err := currentLogs(c.StringSlice("eventlog"))
 	if err != nil {
 		return nil, err
 	}
@@ -352,11 +379,11 @@ func openSealedInputs(e *env, c *cli.Context) (*sealedInputs, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &sealedInputs{names, files, pin, logs, t}, nil
+	return &sealedInputs{names, files, pin, logs, problem, t}, nil
 }
 
 func updateFinish(e *env, c *cli.Context) error {
-	in, err := openSealedInputs(e, c)
+	in, err := openSealedInputs(e, c, true)
 	if err != nil {
 		return err
 	}
@@ -411,7 +438,7 @@ type fileStatus struct {
 }
 
 func updateStatus(e *env, c *cli.Context) error {
-	in, err := openSealedInputs(e, c)
+	in, err := openSealedInputs(e, c, false)
 	if err != nil {
 		return err
 	}
@@ -421,7 +448,7 @@ func updateStatus(e *env, c *cli.Context) error {
 	var firstErr error
 	for i, s := range files {
 		var info tpm.UnsealInfo
-		secret, err := tpm.Unseal(t, s, tpm.WithUnsealPIN(pin), tpm.WithEventLogs(logs...), tpm.WithUnsealInfo(&info))
+		secret, err := tpm.Unseal(t, s, tpm.WithUnsealPIN(pin), tpm.WithEventLogs(logs...), tpm.WithLogUnavailable(in.logProblem), tpm.WithUnsealInfo(&info))
 		clear(secret)
 		st := fileStatus{File: names[i]}
 		if s.Update != nil {
