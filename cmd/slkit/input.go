@@ -22,25 +22,27 @@ import (
 type inputKind struct {
 	what string
 	max  int64
+	// emptyOK: an empty file is a valid input of the kind.
+	emptyOK bool
 }
 
-// The limits, one per kind of input (README.md, "Input limits"). Each is
-// the limit of the package that parses the format.
+// The limits, one per kind of input (README.md, "Files: input limits and
+// writes"). Each is the limit of the package that parses the format.
 var (
-	inSecret    = inputKind{"secret", tpm.MaxSecret}
-	inPIN       = inputKind{"PIN file", tpm.MaxPIN + 2} // a trailing CR LF
-	inPolicyDoc = inputKind{"policy document", policy.MaxPolicySize}
-	inSigned    = inputKind{"signed policy", policy.MaxEnvelopeSize}
-	inKey       = inputKind{"key file", edkey.MaxFileSize}
-	inSealed    = inputKind{"sealed file", tpm.MaxSealedSize}
-	inJournal   = inputKind{"EFI journal", journal.MaxBytes}
-	inState     = inputKind{"EFI journal state file", journal.MaxStateBytes}
-	inVarData   = inputKind{"variable data", journal.MaxBytes}
-	inEventLog  = inputKind{"event log", tpm.MaxEventLogSize}
-	inPCRValues = inputKind{"PCR values", tpm.MaxExpectedSize}
-	inRecording = inputKind{"platform recording", 16 << 20}
-	inDCE       = inputKind{"DCE module (SINIT ACM or SKL)", 16 << 20}
-	inHandover  = inputKind{"hand-over file", 16 << 20}
+	inSecret    = inputKind{what: "secret", max: tpm.MaxSecret}
+	inPIN       = inputKind{what: "PIN file", max: tpm.MaxPIN + 2} // a trailing CR LF
+	inPolicyDoc = inputKind{what: "policy document", max: policy.MaxPolicySize}
+	inSigned    = inputKind{what: "signed policy", max: policy.MaxEnvelopeSize}
+	inKey       = inputKind{what: "key file", max: edkey.MaxFileSize}
+	inSealed    = inputKind{what: "sealed file", max: tpm.MaxSealedSize}
+	inJournal   = inputKind{what: "EFI journal", max: journal.MaxBytes}
+	inState     = inputKind{what: "EFI journal state file", max: journal.MaxStateBytes}
+	inVarData   = inputKind{what: "variable data", max: journal.MaxBytes}
+	inEventLog  = inputKind{what: "event log", max: tpm.MaxEventLogSize}
+	inPCRValues = inputKind{what: "PCR values", max: tpm.MaxExpectedSize}
+	inRecording = inputKind{what: "platform recording", max: 16 << 20}
+	inDCE       = inputKind{what: "DCE module (SINIT ACM or SKL)", max: 16 << 20}
+	inHandover  = inputKind{what: "hand-over file", max: 16 << 20, emptyOK: true}
 )
 
 // readInput reads an input file of kind k: a missing, unreadable, empty,
@@ -53,7 +55,7 @@ func readInput(path string, k inputKind) ([]byte, error) {
 	if err != nil {
 		return nil, inputError{path, k.problem(err)}
 	}
-	if len(b) == 0 {
+	if len(b) == 0 && !k.emptyOK {
 		return nil, inputError{path, errors.New("empty file")}
 	}
 	return b, nil
