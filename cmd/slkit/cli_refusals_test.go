@@ -118,7 +118,8 @@ func TestCLISealedFromAnotherTPM(t *testing.T) {
 	secret := f(t, dir, "secret", "other tpm")
 	files := map[bool]string{}
 	for _, persistent := range []bool{false, true} {
-		t.Run(fmt.Sprintf("seal persistent=%v", persistent), func(t *testing.T) {
+		// (no comma in a subtest name: it would be in swtpm's state path)
+		t.Run(map[bool]string{true: "seal under a persistent SRK", false: "seal under a transient SRK"}[persistent], func(t *testing.T) {
 			tt := tpmtest.Open(t)
 			if persistent {
 				if r := runSlkit(t, tt, "srk", "provision"); r.code != 0 {
@@ -132,7 +133,7 @@ func TestCLISealedFromAnotherTPM(t *testing.T) {
 		})
 	}
 	for _, provisioned := range []bool{false, true} {
-		t.Run(fmt.Sprintf("unseal on another TPM, provisioned=%v", provisioned), func(t *testing.T) {
+		t.Run(map[bool]string{true: "unseal on another TPM with a persistent SRK", false: "unseal on another TPM without one"}[provisioned], func(t *testing.T) {
 			tt := tpmtest.Open(t)
 			if provisioned {
 				if r := runSlkit(t, tt, "srk", "provision"); r.code != 0 {
