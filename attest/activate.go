@@ -16,8 +16,9 @@ import (
 // ChallengeFormat is the value of Challenge.Format.
 const ChallengeFormat = "slkit-attest-challenge-v1"
 
-// maxChallengeSize bounds a challenge file: two TPM structures and a name.
-const maxChallengeSize = 64 << 10
+// MaxChallengeSize bounds a challenge file: two TPM structures and a name.
+// MaxChallengeSize bounds a challenge file.
+const MaxChallengeSize = 64 << 10
 
 // Challenge is what a verifier sends to the machine (`slkit attest
 // challenge` writes it, `slkit attest activate` reads it): the credential
@@ -47,8 +48,8 @@ func (c *Challenge) Marshal() ([]byte, error) {
 
 // ParseChallenge parses a challenge file (at most 64 KiB, strict JSON).
 func ParseChallenge(b []byte) (*Challenge, error) {
-	if len(b) > maxChallengeSize {
-		return nil, fmt.Errorf("%w: challenge of %d bytes, more than %d", ErrMalformed, len(b), maxChallengeSize)
+	if len(b) > MaxChallengeSize {
+		return nil, fmt.Errorf("%w: challenge of %d bytes, more than %d", ErrMalformed, len(b), MaxChallengeSize)
 	}
 	var c Challenge
 	if err := strictJSON(b, &c); err != nil {

@@ -6,7 +6,7 @@ import (
 	"io/fs"
 	"os"
 
-	"github.com/slkit/slkit/internal/readlimit"
+	"github.com/slkit/slkit/internal/fsys"
 
 	"github.com/slkit/slkit/launch"
 	"github.com/slkit/slkit/slaunch"
@@ -78,9 +78,9 @@ func ReadLogs(src LogSources) (Logs, []string, error) {
 }
 
 // readLimited reads a non-empty file of at most max bytes
-// (readlimit.ReadFile: the limit is checked before the file is read).
+// (fsys.OS{}.ReadFile: the limit is checked before the file is read).
 func readLimited(path string, max int64) ([]byte, error) {
-	b, err := readlimit.ReadFile(path, max)
+	b, err := fsys.OS{}.ReadFile(path, max)
 	if err != nil {
 		return nil, err
 	}

@@ -7,7 +7,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/slkit/slkit/internal/atomicfile"
+	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/tpm"
 )
 
@@ -52,7 +52,7 @@ func BuildFile(ctx context.Context, path string, opts ...Option) (*Result, error
 	}
 	var res *Result
 	var berr error
-	err = atomicfile.Write(path, 0o644, func(w io.Writer) error {
+	err = fsys.Write(fsys.OS{}, path, 0o644, func(w io.Writer) error {
 		res, berr = build(ctx, cfg, in, w)
 		return berr
 	})

@@ -7,7 +7,7 @@ import (
 
 	"github.com/google/go-tpm/tpm2/transport"
 
-	"github.com/slkit/slkit/internal/atomicfile"
+	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/launch/policy"
 	"github.com/slkit/slkit/slaunch"
 	"github.com/slkit/slkit/tpm"
@@ -115,7 +115,7 @@ func (c *launchConfig) keepDRTMLog(files []HandoverFile) error {
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return fmt.Errorf("%w: %w", ErrLog, err)
 		}
-		if err := atomicfile.WriteFile(p, f.Data, 0o644); err != nil {
+		if err := fsys.WriteFile(fsys.OS{}, p, f.Data, 0o644); err != nil {
 			return fmt.Errorf("%w: %w", ErrLog, err)
 		}
 	}

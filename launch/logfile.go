@@ -7,7 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/slkit/slkit/internal/atomicfile"
+	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/tpm"
 )
 
@@ -15,10 +15,11 @@ import (
 // (slkit measure --log and slkit launch --log default to it).
 const DefaultLogPath = "/run/slkit/prelaunch-eventlog.bin"
 
-// loadLog reads the pre-launch event log at path, or starts a new
+// loadLog reads the pre-launch event log at path (at most
+// tpm.MaxEventLogSize bytes of a regular file), or starts a new
 // crypto-agile log whose Spec ID header lists banks when there is none.
 func loadLog(path string, banks []tpm.Alg) (*tpm.EventLog, error) {
-	b, err := os.ReadFile(path)
+	b, err := fsys.OS{}.ReadFile(path, tpm.MaxEventLogSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return tpm.NewEventLog(banks)
 	}
@@ -40,6 +41,21 @@ func loadLog(path string, banks []tpm.Alg) (*tpm.EventLog, error) {
 	return l, nil
 }
 
+// checkLogWritable makes sure, before anything is extended, that the log
+// can be written afterwards: its directory exists (it is created) and
+// takes a new file, and the path is not a symbolic link or a non-regular
+// file. A PCR extended without its log entry could no longer be
+// explained by the log.
+func checkLogWritable(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("%w %s: %w", ErrLog, path, err)
+	}
+	if err := fsys.CheckWritable(fsys.OS{}, path); err != nil {
+		return fmt.Errorf("%w: %w", ErrLog, err)
+	}
+	return nil
+}
+
 // writeLog replaces the log file atomically (temp file, fsync, rename),
 // creating its directory when missing. The log is not secret: 0644.
 func writeLog(path string, l *tpm.EventLog) error {
@@ -50,7 +66,7 @@ func writeLog(path string, l *tpm.EventLog) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("%w %s: %w", ErrLog, path, err)
 	}
-	if err := atomicfile.WriteFile(path, b, 0o644); err != nil {
+	if err := fsys.WriteFile(fsys.OS{}, path, b, 0o644); err != nil {
 		return fmt.Errorf("%w: %w", ErrLog, err)
 	}
 	return nil

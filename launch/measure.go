@@ -73,6 +73,9 @@ func Measure(t transport.TPM, e *Entry, p *Profile, opts ...MeasureOption) (*Mea
 	var log *tpm.EventLog
 	if cfg.logPath != "" {
 		log, err = loadLog(cfg.logPath, active)
+		if err == nil {
+			err = checkLogWritable(cfg.logPath)
+		}
 	} else {
 		log, err = tpm.NewEventLog(active)
 	}

@@ -8,8 +8,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/slkit/slkit/internal/atomicfile"
 	"github.com/slkit/slkit/internal/errkind"
+	"github.com/slkit/slkit/internal/fsys"
 )
 
 // The files of an emulated stage directory (`slkit drtm stage --backend
@@ -96,7 +96,7 @@ func writeStageDir(dir string, files []StageFile) (err error) {
 		}
 	}()
 	for _, f := range files {
-		if err := atomicfile.WriteFile(filepath.Join(tmp, f.Name), f.Data, 0o644); err != nil {
+		if err := fsys.WriteFile(fsys.OS{}, filepath.Join(tmp, f.Name), f.Data, 0o644); err != nil {
 			return err
 		}
 	}

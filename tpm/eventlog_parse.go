@@ -14,6 +14,17 @@ const (
 	maxSpecAlgorithms  = 16
 )
 
+// Limits of an event log. Real logs are well under a megabyte and a few
+// thousand events. A parsed event costs some 500 bytes of memory whatever
+// its size on disk (as little as 32 bytes), so the number of events is
+// bounded too: a log packing more is refused when its MaxLogEvents+1st
+// event is reached, and parsing never takes more than the file's size
+// twice (the log keeps a copy of its bytes) plus MaxLogEvents events.
+const (
+	MaxEventLogSize = 64 << 20
+	MaxLogEvents    = 1 << 16
+)
+
 // reader is a bounds-checked little-endian cursor that reports errors with
 // the current event index and offset.
 type reader struct {
@@ -21,6 +32,24 @@ type reader struct {
 	off   int
 	index int
 	start int // offset of the current record
+	// pad is where the trailing padding begins: b[pad:] is all 0x00 or
+	// all 0xFF (len(b) when there is none).
+	pad int
+}
+
+// newReader returns a reader of b that knows where b's trailing padding
+// begins, found once from the end: whether the rest of the log is padding
+// is then one comparison per record, not a scan of the rest.
+func newReader(b []byte) *reader {
+	pad := len(b)
+	for _, c := range []byte{0x00, 0xFF} {
+		i := len(b)
+		for i > 0 && b[i-1] == c {
+			i--
+		}
+		pad = min(pad, i)
+	}
+	return &reader{b: b, pad: pad}
 }
 
 func (r *reader) fail(format string, a ...any) error {
@@ -75,25 +104,7 @@ func (r *reader) bytes(n int, what string) ([]byte, error) {
 // onlyPadding reports whether the rest of the log is padding: all zero
 // bytes or all 0xFF (erased flash), as some firmware leaves after the last
 // event.
-func (r *reader) onlyPadding() bool {
-	rest := r.b[r.off:]
-	if len(rest) == 0 {
-		return true
-	}
-	for _, c := range []byte{0x00, 0xFF} {
-		all := true
-		for _, x := range rest {
-			if x != c {
-				all = false
-				break
-			}
-		}
-		if all {
-			return true
-		}
-	}
-	return false
-}
+func (r *reader) onlyPadding() bool { return r.off >= r.pad }
 
 // ParseEventLog parses a TCG PC Client event log in the crypto-agile format
 // (PFP §10.2.2) or the legacy SHA-1 format (PFP §10.2.1). It tolerates the
@@ -105,7 +116,10 @@ func ParseEventLog(b []byte) (*EventLog, error) {
 	if len(b) == 0 {
 		return nil, &LogError{Msg: "empty event log"}
 	}
-	r := &reader{b: append([]byte(nil), b...)}
+	if len(b) > MaxEventLogSize {
+		return nil, &LogError{Msg: fmt.Sprintf("%d bytes, more than an event log's %d", len(b), MaxEventLogSize)}
+	}
+	r := newReader(append([]byte(nil), b...))
 	first, err := r.sha1Event()
 	if err != nil {
 		return nil, err
@@ -131,6 +145,9 @@ func ParseEventLog(b []byte) (*EventLog, error) {
 		r.index++
 		if r.onlyPadding() {
 			break
+		}
+		if len(l.Events) == MaxLogEvents {
+			return nil, r.fail("more than %d events", MaxLogEvents)
 		}
 		var e Event
 		if l.Format == FormatCryptoAgile {
@@ -254,7 +271,7 @@ func (r *reader) checkPCR(pcr uint32, typ EventType) error {
 // parseSpecID decodes TCG_EfiSpecIdEvent (PFP §10.4.5.1, Table 20) from the
 // header record's data, which starts at byte offset base+32 in the log.
 func parseSpecID(data []byte, base int64) (*SpecID, error) {
-	r := &reader{b: data}
+	r := newReader(data)
 	fail := func(err error) error {
 		if le, ok := err.(*LogError); ok {
 			le.Index, le.Offset = 0, base+32+le.Offset

@@ -5,6 +5,10 @@ import (
 	"fmt"
 )
 
+// MaxExpectedSize bounds a file of PCR values (with their events) that
+// slkit reads: `slkit predict --json` and `slkit pcr read --json` output.
+const MaxExpectedSize = 4 << 20
+
 // Expected is a set of PCR values together with the events expected to
 // produce them, in the JSON shape `slkit predict --json` prints and
 // `slkit seal --pcr-values` reads:

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 )
 
 // NumPCRs is the number of PCRs of a PC Client TPM (PTP §4.6.1).
@@ -105,23 +106,23 @@ func (p *PCRs) UnmarshalJSON(b []byte) error {
 // Selection names PCR indices per bank.
 type Selection map[Alg][]int
 
-// ParsePCRList parses "7,8,9", "0-7,14" or "" into sorted unique indices.
+// ParsePCRList parses a comma-separated list of PCR indices and ranges,
+// "7,8,9" or "0-7,14", into sorted unique indices. "" is the empty list;
+// an empty element ("8,,9", "8,") is an error.
 func ParsePCRList(s string) ([]int, error) {
+	if s == "" {
+		return nil, nil
+	}
 	seen := map[int]bool{}
 	var out []int
-	add := func(i int) {
-		if !seen[i] {
-			seen[i] = true
-			out = append(out, i)
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			return nil, fmt.Errorf("PCR list %q: an empty element (want indices or ranges separated by single commas)", s)
 		}
-	}
-	for _, part := range splitList(s) {
-		lo, hi := part, part
-		for j := 1; j < len(part); j++ {
-			if part[j] == '-' {
-				lo, hi = part[:j], part[j+1:]
-				break
-			}
+		lo, hi, isRange := strings.Cut(part, "-")
+		if !isRange {
+			hi = lo
 		}
 		a, err1 := strconv.Atoi(lo)
 		b, err2 := strconv.Atoi(hi)
@@ -129,26 +130,12 @@ func ParsePCRList(s string) ([]int, error) {
 			return nil, fmt.Errorf("PCR list %q: %q is not a PCR index or range within 0-%d", s, part, NumPCRs-1)
 		}
 		for i := a; i <= b; i++ {
-			add(i)
+			if !seen[i] {
+				seen[i] = true
+				out = append(out, i)
+			}
 		}
 	}
 	sort.Ints(out)
 	return out, nil
-}
-
-func splitList(s string) []string {
-	var out []string
-	cur := ""
-	for _, r := range s + "," {
-		switch r {
-		case ',', ' ':
-			if cur != "" {
-				out = append(out, cur)
-			}
-			cur = ""
-		default:
-			cur += string(r)
-		}
-	}
-	return out
 }

@@ -13,8 +13,15 @@ import (
 // (MAX_SYM_DATA, Part 2 §10.4.4): seal a key, not a file.
 const MaxSecret = 128
 
-// ErrSecretSize is returned for an empty or oversized secret.
-var ErrSecretSize = errkind.New(errkind.Input, "secret size")
+// MaxPIN is the longest PIN: a sealed object's authValue is at most the
+// size of its name algorithm's digest (Part 1 §19.6.4.3), SHA-256 here.
+const MaxPIN = 32
+
+// Errors of the sizes of a secret and a PIN.
+var (
+	ErrSecretSize = errkind.New(errkind.Input, "secret size")
+	ErrPINSize    = errkind.New(errkind.Input, "PIN size")
+)
 
 type sealConfig struct {
 	pin    []byte
@@ -64,7 +71,10 @@ func Seal(t TPMSender, secret []byte, policy *SealPolicy, opts ...SealOption) (*
 	}
 	policy.PIN = policy.PIN || cfg.pin != nil
 	if policy.PIN && len(cfg.pin) == 0 {
-		return nil, errors.New("seal: PIN required by the policy but empty")
+		return nil, fmt.Errorf("%w: the policy requires a PIN but it is empty", ErrPINSize)
+	}
+	if len(cfg.pin) > MaxPIN {
+		return nil, fmt.Errorf("%w: %d bytes, at most %d", ErrPINSize, len(cfg.pin), MaxPIN)
 	}
 	digest, err := policy.Digest()
 	if err != nil {

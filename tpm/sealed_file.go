@@ -2,11 +2,14 @@ package tpm
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"sort"
 
 	"github.com/slkit/slkit/internal/errkind"
+	"github.com/slkit/slkit/internal/fsys"
+	"github.com/slkit/slkit/internal/strictjson"
 
 	"github.com/google/go-tpm/tpm2"
 )
@@ -16,8 +19,20 @@ const SealedVersion = 1
 
 const sealedKind = "slkit-sealed"
 
-// ErrBadSealed wraps every problem with a sealed file's content.
-var ErrBadSealed = errkind.New(errkind.Input, "bad sealed file")
+// MaxSealedSize bounds a sealed file: the TPM blobs are a few hundred
+// bytes, the rest is the expected events of the sealed PCRs (which for
+// firmware PCRs carry EFI variables such as db and dbx), twice with an
+// update object.
+const MaxSealedSize = 4 << 20
+
+// Errors of a sealed file. Every problem with its content wraps
+// ErrBadSealed; one that shows the file was altered after slkit wrote it
+// (its parts do not agree with each other, or the TPM rejects its blobs)
+// also wraps ErrSealedTampered, a verification failure.
+var (
+	ErrBadSealed      = errkind.New(errkind.Input, "bad sealed file")
+	ErrSealedTampered = errkind.New(errkind.Verify, "sealed file tampered with")
+)
 
 // Sealed is a secret sealed to PCR values, as stored in a sealed file
 // (versioned JSON):
@@ -56,8 +71,9 @@ type SealedSRK struct {
 	Persistent bool   `json:"persistent"`
 	Handle     uint32 `json:"handle,omitempty"`
 	Name       Digest `json:"name"`
-	// Public is the SRK's TPMT_PUBLIC, used to salt the unseal session
-	// without trusting a TPM2_ReadPublic response.
+	// Public is the SRK's TPMT_PUBLIC, which the unseal session is salted
+	// to once Name is checked to be its name and the TPM's SRK's name
+	// (SRKFor).
 	Public []byte `json:"public"`
 }
 
@@ -96,14 +112,28 @@ func (s *Sealed) Marshal() ([]byte, error) {
 	return append(b, '\n'), nil
 }
 
-// ParseSealed decodes and checks a sealed file: known version and kind,
-// decodable TPM blobs, a PCR selection with a value per PCR, and an object
+// WriteSealed writes s to path with the atomic writer (mode 0600), as
+// the EFI journal is written: a crash at any point leaves the old file or
+// the new one, so adding an update object never loses the main object.
+func WriteSealed(fs fsys.FS, path string, s *Sealed) error {
+	b, err := s.Marshal()
+	if err != nil {
+		return err
+	}
+	return fsys.WriteFile(fs, path, b, 0o600)
+}
+
+// ParseSealed decodes and checks a sealed file (at most MaxSealedSize
+// bytes, field names spelled exactly: internal/strictjson): known version
+// and kind, decodable TPM blobs, a PCR selection with a value per PCR, an
+// SRK name that is the name of the recorded SRK public key, and an object
 // policy equal to the digest of the recorded policy and values.
 func ParseSealed(b []byte) (*Sealed, error) {
+	if len(b) > MaxSealedSize {
+		return nil, fmt.Errorf("%w: %d bytes, more than %d", ErrBadSealed, len(b), MaxSealedSize)
+	}
 	var s Sealed
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&s); err != nil {
+	if err := strictjson.Unmarshal(b, &s); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadSealed, err)
 	}
 	if err := s.check(); err != nil {
@@ -113,7 +143,7 @@ func ParseSealed(b []byte) (*Sealed, error) {
 		if err := u.check(); err != nil {
 			return nil, fmt.Errorf("update object: %w", err)
 		}
-		if u.Update != nil || !u.SRK.Name.Equal(s.SRK.Name) || u.SRK.Persistent != s.SRK.Persistent || u.SRK.Handle != s.SRK.Handle {
+		if u.Update != nil || !u.SRK.Name.Equal(s.SRK.Name) || u.SRK.Persistent != s.SRK.Persistent || u.SRK.Handle != s.SRK.Handle || !bytes.Equal(u.SRK.Public, s.SRK.Public) {
 			return nil, fmt.Errorf("%w: update object: nested update or a different SRK", ErrBadSealed)
 		}
 	}
@@ -155,7 +185,7 @@ func (s *Sealed) check() error {
 	if _, err := tpm2.Unmarshal[tpm2.TPM2BPrivate](s.Private); err != nil || len(s.Private) < 2 {
 		return fmt.Errorf("%w: private blob: %v", ErrBadSealed, err)
 	}
-	if _, err := s.srkPublic(); err != nil {
+	if _, err := s.SRK.verified(); err != nil {
 		return err
 	}
 	if c := s.Policy.Counter; c != nil {
@@ -168,7 +198,7 @@ func (s *Sealed) check() error {
 		return fmt.Errorf("%w: %w", ErrBadSealed, err)
 	}
 	if !bytes.Equal(want, s.Policy.Digest) || !bytes.Equal(want, pub.AuthPolicy.Buffer) {
-		return fmt.Errorf("%w: the object's policy is not the digest of the recorded PCR values (file edited?)", ErrBadSealed)
+		return fmt.Errorf("%w: %w: the object's policy is not the digest of the recorded PCR values", ErrBadSealed, ErrSealedTampered)
 	}
 	return nil
 }
@@ -188,13 +218,35 @@ func (s *Sealed) objectPublic() (*tpm2.TPMTPublic, error) {
 	return pub, nil
 }
 
-func (s *Sealed) srkPublic() (*tpm2.TPMTPublic, error) {
-	p, err := tpm2.Unmarshal[tpm2.TPMTPublic](s.SRK.Public)
+// verified returns the recorded SRK public key after checking that the
+// recorded name is its name, nameAlg ‖ H_nameAlg(TPMT_PUBLIC) (Part 1
+// §16), computed over the recorded bytes, which must be exactly one
+// canonically encoded TPMT_PUBLIC of a storage key. The unseal session is
+// salted to this key: a file whose key and name disagree was altered.
+func (k *SealedSRK) verified() (*tpm2.TPMTPublic, error) {
+	p, err := tpm2.Unmarshal[tpm2.TPMTPublic](k.Public)
 	if err != nil {
 		return nil, fmt.Errorf("%w: SRK public: %w", ErrBadSealed, err)
 	}
+	if !bytes.Equal(tpm2.Marshal(p), k.Public) {
+		return nil, fmt.Errorf("%w: %w: SRK public: not exactly one TPMT_PUBLIC", ErrBadSealed, ErrSealedTampered)
+	}
 	if p.Type != tpm2.TPMAlgECC && p.Type != tpm2.TPMAlgRSA {
 		return nil, fmt.Errorf("%w: SRK is neither ECC nor RSA", ErrBadSealed)
+	}
+	a := p.ObjectAttributes
+	if !a.Restricted || !a.Decrypt || a.SignEncrypt {
+		return nil, fmt.Errorf("%w: %w: the recorded SRK is not a storage key", ErrBadSealed, ErrSealedTampered)
+	}
+	h, err := Alg(p.NameAlg).Hash()
+	if err != nil {
+		return nil, fmt.Errorf("%w: SRK name algorithm: %w", ErrBadSealed, err)
+	}
+	sum := h.New()
+	sum.Write(k.Public)
+	want := binary.BigEndian.AppendUint16(nil, uint16(p.NameAlg))
+	if !bytes.Equal(k.Name, sum.Sum(want)) {
+		return nil, fmt.Errorf("%w: %w: the SRK name is not the name of the recorded SRK public key", ErrBadSealed, ErrSealedTampered)
 	}
 	return p, nil
 }

@@ -1,8 +1,11 @@
 package tpm
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+
+	"github.com/slkit/slkit/internal/errkind"
 
 	"github.com/google/go-tpm/tpm2"
 )
@@ -23,12 +26,23 @@ type SRK struct {
 	Persistent bool
 }
 
+// ErrSRKMismatch is returned when the TPM's SRK is not the key a sealed
+// file records: the file was sealed on another TPM, the owner hierarchy
+// was cleared since, or the file's SRK was replaced.
+var ErrSRKMismatch = errkind.New(errkind.Verify, "sealed under another SRK")
+
 // LoadSRK returns the persistent SRK if one is provisioned, else creates the
-// standard ECC P-256 SRK as a transient object; Close flushes it.
+// standard ECC P-256 SRK as a transient object; Close flushes it. The
+// name the TPM gives is checked to be the name of the public key it gives.
 func LoadSRK(t TPMSender) (*SRK, error) {
 	if s, err := persistentSRK(t); err == nil {
 		return s, nil
 	}
+	return templateSRK(t)
+}
+
+// templateSRK creates the standard ECC P-256 SRK as a transient object.
+func templateSRK(t TPMSender) (*SRK, error) {
 	rsp, err := tpm2.CreatePrimary{
 		PrimaryHandle: tpm2.TPMRHOwner,
 		InPublic:      tpm2.New2B(tpm2.ECCSRKTemplate),
@@ -37,11 +51,55 @@ func LoadSRK(t TPMSender) (*SRK, error) {
 		return nil, fmt.Errorf("%w: CreatePrimary(SRK): %w", ErrTPM, err)
 	}
 	pub, err := rsp.OutPublic.Contents()
+	if err == nil {
+		err = checkName(pub, rsp.Name)
+	}
 	if err != nil {
 		tpm2.FlushContext{FlushHandle: rsp.ObjectHandle}.Execute(t)
 		return nil, fmt.Errorf("%w: SRK public: %w", ErrTPM, err)
 	}
 	return &SRK{Handle: rsp.ObjectHandle, Name: rsp.Name, Public: *pub}, nil
+}
+
+// checkName checks that name is the name of pub (Part 1 §16).
+func checkName(pub *tpm2.TPMTPublic, name tpm2.TPM2BName) error {
+	want, err := tpm2.ObjectName(pub)
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(want.Buffer, name.Buffer) {
+		return errors.New("the TPM's name for the key is not the name of its public area")
+	}
+	return nil
+}
+
+// SRKFor returns the TPM's SRK that the sealed file s was sealed under,
+// or ErrSRKMismatch when the TPM has no such key: the persistent SRK, or
+// the SRK created from the standard template (the same key when slkit
+// provisioned it; also tried when another key is persistent). The file's
+// recorded SRK is checked first (its name is the name of its public key,
+// ErrSealedTampered otherwise), so a match means that the public key in
+// the file, which the unseal session is salted to, is the TPM's own.
+// Nothing is sent that depends on the PIN or carries the secret.
+func SRKFor(t TPMSender, s *Sealed) (*SRK, *tpm2.TPMTPublic, error) {
+	pub, err := s.SRK.verified()
+	if err != nil {
+		return nil, nil, err
+	}
+	srk, err := LoadSRK(t)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !Digest(srk.Name.Buffer).Equal(s.SRK.Name) && srk.Persistent {
+		if tmpl, err := templateSRK(t); err == nil {
+			srk = tmpl
+		}
+	}
+	if !Digest(srk.Name.Buffer).Equal(s.SRK.Name) {
+		srk.Close(t)
+		return nil, nil, fmt.Errorf("%w: this TPM's storage root key is not the one the file was sealed under (sealed on another TPM, the owner hierarchy was cleared, or the file was altered)", ErrSRKMismatch)
+	}
+	return srk, pub, nil
 }
 
 // persistentSRK reads the key at SRKHandle and checks that it is a storage
@@ -53,6 +111,9 @@ func persistentSRK(t TPMSender) (*SRK, error) {
 	}
 	pub, err := rsp.OutPublic.Contents()
 	if err != nil {
+		return nil, err
+	}
+	if err := checkName(pub, rsp.Name); err != nil {
 		return nil, err
 	}
 	a := pub.ObjectAttributes

@@ -18,9 +18,10 @@ var (
 )
 
 type unsealConfig struct {
-	pin  []byte
-	logs []*EventLog
-	info *UnsealInfo
+	pin        []byte
+	logs       []*EventLog
+	logProblem string
+	info       *UnsealInfo
 }
 
 // UnsealOption configures Unseal.
@@ -35,6 +36,13 @@ func WithEventLogs(logs ...*EventLog) UnsealOption {
 	return func(c *unsealConfig) { c.logs = append(c.logs, logs...) }
 }
 
+// WithLogUnavailable says why the current event log cannot be used (it
+// did not parse): a refusal then says so instead of naming an event. The
+// log only explains a refusal; an unusable one never stops an unseal.
+func WithLogUnavailable(problem string) UnsealOption {
+	return func(c *unsealConfig) { c.logProblem = problem }
+}
+
 // WithUnsealInfo fills info with how the secret was released (the main
 // object, or the update object after the main one was refused).
 func WithUnsealInfo(info *UnsealInfo) UnsealOption { return func(c *unsealConfig) { c.info = info } }
@@ -43,8 +51,14 @@ func WithUnsealInfo(info *UnsealInfo) UnsealOption { return func(c *unsealConfig
 // satisfy the object's policy. The policy session is salted to the SRK and
 // encrypts the response, so the secret never crosses the TPM interface in
 // clear; with a PIN, only an HMAC keyed with it is sent. With a persistent
-// SRK it costs 5 TPM commands (6 with a PIN): Load, StartAuthSession,
-// PolicyPCR[, PolicyAuthValue], Unseal, FlushContext.
+// SRK it costs 6 TPM commands (7 with a PIN): ReadPublic, Load,
+// StartAuthSession, PolicyPCR[, PolicyAuthValue], Unseal, FlushContext.
+//
+// Before any command keyed by the PIN or carrying the secret, the SRK the
+// session is salted to is checked (SRKFor): the file's recorded SRK public
+// key must have the recorded name, and that name must be the TPM's SRK's.
+// Otherwise someone who altered the file could have the session salted to
+// a key of theirs and test PINs offline against the captured HMAC.
 //
 // A refusal returns an *UnsealRefusal naming each PCR that differs and,
 // given event logs, the first event that differs. Nothing is released.
@@ -61,6 +75,9 @@ func Unseal(t TPMSender, s *Sealed, opts ...UnsealOption) ([]byte, error) {
 	if s.Policy.PIN && len(cfg.pin) == 0 {
 		return nil, fmt.Errorf("%w: the sealed object requires a PIN", ErrBadPIN)
 	}
+	if len(cfg.pin) > MaxPIN {
+		return nil, fmt.Errorf("%w: %d bytes, at most %d", ErrPINSize, len(cfg.pin), MaxPIN)
+	}
 	out, err := unsealObject(t, s, &cfg)
 	if err == nil || s.Update == nil || !errors.Is(err, ErrUnsealRefused) {
 		return out, err
@@ -70,7 +87,7 @@ func Unseal(t TPMSender, s *Sealed, opts ...UnsealOption) ([]byte, error) {
 
 // unsealObject unseals one sealed object of a file.
 func unsealObject(t TPMSender, s *Sealed, cfg *unsealConfig) ([]byte, error) {
-	srk, srkPub, err := s.parent(t)
+	srk, srkPub, err := SRKFor(t, s)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +106,13 @@ func unsealObject(t TPMSender, s *Sealed, cfg *unsealConfig) ([]byte, error) {
 		InPublic:     *pub,
 	}.Execute(t)
 	if err != nil {
-		return nil, fmt.Errorf("%w: Load(sealed object) under the SRK (sealed on another TPM or for another SRK?): %w", ErrTPM, err)
+		var rejected tpm2.TPMFmt1Error
+		if errors.As(err, &rejected) {
+			// The SRK is the one the file names, so the TPM rejects the
+			// blobs themselves (an integrity or parameter check).
+			return nil, fmt.Errorf("%w: the TPM rejects the sealed object: %w", ErrSealedTampered, err)
+		}
+		return nil, fmt.Errorf("%w: Load(sealed object): %w", ErrTPM, err)
 	}
 	defer tpm2.FlushContext{FlushHandle: obj.ObjectHandle}.Execute(t)
 
@@ -135,27 +158,4 @@ func unsealObject(t TPMSender, s *Sealed, cfg *unsealConfig) ([]byte, error) {
 		return nil, fmt.Errorf("%w: too many wrong PINs; wait for the lockout to expire", ErrLockout)
 	}
 	return nil, fmt.Errorf("%w: Unseal: %w", ErrTPM, err)
-}
-
-// parent returns the SRK the object was sealed under, and the public key
-// the session is salted to (from the sealed file for a persistent SRK, so a
-// substituted key cannot read the salt).
-func (s *Sealed) parent(t TPMSender) (*SRK, *tpm2.TPMTPublic, error) {
-	pub, err := s.srkPublic()
-	if err != nil {
-		return nil, nil, err
-	}
-	if s.SRK.Persistent {
-		srk := &SRK{Handle: tpm2.TPMHandle(s.SRK.Handle), Name: tpm2.TPM2BName{Buffer: s.SRK.Name}, Public: *pub, Persistent: true}
-		return srk, pub, nil
-	}
-	srk, err := LoadSRK(t)
-	if err != nil {
-		return nil, nil, err
-	}
-	if !Digest(srk.Name.Buffer).Equal(s.SRK.Name) {
-		srk.Close(t)
-		return nil, nil, fmt.Errorf("%w: this TPM's SRK is not the one the secret was sealed under (different TPM, or the owner hierarchy was cleared)", ErrUnsealRefused)
-	}
-	return srk, &srk.Public, nil
 }

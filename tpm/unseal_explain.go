@@ -25,6 +25,9 @@ type PCRRefusal struct {
 	Sealed, Now  Digest
 	Event        *EventDiff
 	LogAvailable bool
+	// LogProblem says why the event log given could not be used (it did
+	// not parse), when that is why no event is named.
+	LogProblem string
 	// NoSealedEvents: no events of this PCR were recorded when it was
 	// sealed, so none can be named.
 	NoSealedEvents bool
@@ -69,6 +72,8 @@ func (p PCRRefusal) String() string {
 	}
 	var why string
 	switch {
+	case p.LogProblem != "":
+		why = " (the event log is unusable, " + p.LogProblem + ": the explanation is unavailable)"
 	case !p.LogAvailable:
 		why = " (no event log to name the event)"
 	case p.NoSealedEvents:
@@ -102,7 +107,7 @@ func explainRefusal(t TPMSender, s *Sealed, cfg *unsealConfig, tpmErr error) err
 			continue
 		}
 		p := PCRRefusal{PCR: i, Bank: s.Policy.Bank, Sealed: want, Now: got, LogAvailable: len(cfg.logs) > 0,
-			NoSealedEvents: !hasEventsFor(s.Expected.Events, i)}
+			LogProblem: cfg.logProblem, NoSealedEvents: !hasEventsFor(s.Expected.Events, i)}
 		if p.LogAvailable {
 			p.Event = firstEventDiff(s.Policy.Bank, i, s.Expected.Events, cfg.logs)
 		}

@@ -43,6 +43,7 @@ type config struct {
 	launches     uint64
 	pin          []byte
 	logs         []*tpm.EventLog
+	logProblem   string
 	force        bool
 }
 
@@ -100,6 +101,13 @@ func WithPIN(pin []byte) Option { return func(c *config) { c.pin = pin } }
 // resealed PCRs are recorded, so that a later refusal can name them.
 func WithEventLogs(logs ...*tpm.EventLog) Option {
 	return func(c *config) { c.logs = append(c.logs, logs...) }
+}
+
+// WithLogUnavailable says why the current event log could not be used
+// (tpm.WithLogUnavailable): a refusal then says that its explanation is
+// unavailable, instead of failing for the log.
+func WithLogUnavailable(problem string) Option {
+	return func(c *config) { c.logProblem = problem }
 }
 
 // WithForce lets Finish reseal to the current values although the update

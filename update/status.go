@@ -33,7 +33,7 @@ func FileStatus(t tpm.TPMSender, s *tpm.Sealed, opts ...Option) (*Status, error)
 		return nil, err
 	}
 	var info tpm.UnsealInfo
-	secret, uerr := tpm.Unseal(t, s, tpm.WithUnsealPIN(cfg.pin), tpm.WithEventLogs(cfg.logs...), tpm.WithUnsealInfo(&info))
+	secret, uerr := tpm.Unseal(t, s, tpm.WithUnsealPIN(cfg.pin), tpm.WithEventLogs(cfg.logs...), tpm.WithLogUnavailable(cfg.logProblem), tpm.WithUnsealInfo(&info))
 	clear(secret)
 	st := &Status{}
 	switch {

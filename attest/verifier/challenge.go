@@ -16,8 +16,9 @@ import (
 // RecordFormat is the value of Record.Format.
 const RecordFormat = "slkit-attest-record-v1"
 
-// maxRecordSize bounds a record file: three digests.
-const maxRecordSize = 4 << 10
+// MaxRecordSize bounds a record file: three digests.
+// MaxRecordSize bounds an activation record file.
+const MaxRecordSize = 4 << 10
 
 // Record is what the verifier keeps of a challenge (`slkit attest
 // challenge --record`): which EK certificate and which AK name the
@@ -44,8 +45,8 @@ func (r *Record) Marshal() ([]byte, error) {
 
 // ParseRecord parses a record file (at most 4 KiB, strict JSON).
 func ParseRecord(b []byte) (*Record, error) {
-	if len(b) > maxRecordSize {
-		return nil, fmt.Errorf("%w: record of %d bytes, more than %d", ErrMalformed, len(b), maxRecordSize)
+	if len(b) > MaxRecordSize {
+		return nil, fmt.Errorf("%w: record of %d bytes, more than %d", ErrMalformed, len(b), MaxRecordSize)
 	}
 	var r Record
 	dec := json.NewDecoder(bytes.NewReader(b))

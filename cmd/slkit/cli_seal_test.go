@@ -124,7 +124,7 @@ func TestCLISealBadInput(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"seal", "--pcrs", "7", "--in", big, "--out", filepath.Join(dir, "o")}, "129 bytes"},
+		{[]string{"seal", "--pcrs", "7", "--in", big, "--out", filepath.Join(dir, "o")}, "more than 128 bytes"},
 		{[]string{"seal", "--pcrs", "16", "--pcr-values", bad, "--in", small, "--out", filepath.Join(dir, "o")}, "bad.json"},
 		{[]string{"seal", "--pcrs", "99", "--in", small, "--out", filepath.Join(dir, "o")}, "--pcrs"},
 		{[]string{"unseal", garbage}, "garbage.json"},

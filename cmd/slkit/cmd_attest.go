@@ -10,7 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/slkit/slkit/attest"
-	"github.com/slkit/slkit/internal/atomicfile"
+	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/tpm"
 )
 
@@ -53,6 +53,13 @@ func attestCommand(e *env) *cli.Command {
 // maxNonceFile bounds a nonce file: a hex nonce and a line break.
 const maxNonceFile = 1 << 10
 
+// Input kinds of the machine side of attestation.
+var (
+	inNonce      = inputKind{what: "nonce file", max: maxNonceFile}
+	inActivation = inputKind{what: "activation secret", max: tpm.MaxSecret}
+	inChallenge  = inputKind{what: "activation challenge", max: attest.MaxChallengeSize}
+)
+
 // attestNonce takes --nonce or --nonce-file.
 func attestNonce(c *cli.Context) ([]byte, error) {
 	switch {
@@ -66,12 +73,9 @@ func attestNonce(c *cli.Context) ([]byte, error) {
 		return n, nil
 	}
 	name := c.String("nonce-file")
-	b, err := readInput(name)
+	b, err := readInput(name, inNonce)
 	if err != nil {
 		return nil, err
-	}
-	if len(b) > maxNonceFile {
-		return nil, inputError{name, fmt.Errorf("%d bytes: not a nonce", len(b))}
 	}
 	n, err := attest.ParseNonce(strings.TrimSpace(string(b)))
 	if err != nil {
@@ -107,7 +111,7 @@ func attestQuote(e *env, c *cli.Context) error {
 	}
 	opts := []attest.CollectOption{attest.WithLogs(logs), attest.WithPCRs(pcrs)}
 	if name := c.String("activation"); name != "" {
-		secret, err := readInput(name)
+		secret, err := readInput(name, inActivation)
 		if err != nil {
 			return err
 		}
@@ -126,7 +130,7 @@ func attestQuote(e *env, c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := atomicfile.WriteFile(c.String("out"), b, 0o644); err != nil {
+	if err := fsys.WriteFile(fsys.OS{}, c.String("out"), b, 0o644); err != nil {
 		return err
 	}
 	banks := make([]string, len(ev.Quotes))
@@ -168,7 +172,7 @@ func attestActivate(e *env, c *cli.Context) error {
 		return err
 	}
 	name := c.Args().First()
-	b, err := readInput(name)
+	b, err := readInput(name, inChallenge)
 	if err != nil {
 		return err
 	}
@@ -185,7 +189,7 @@ func attestActivate(e *env, c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := atomicfile.WriteFile(c.String("out"), secret, 0o600); err != nil {
+	if err := fsys.WriteFile(fsys.OS{}, c.String("out"), secret, 0o600); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "challenge answered: the secret for AK %s is in %s (give it to slkit attest quote --activation)\n",

@@ -13,7 +13,7 @@ import (
 
 	"github.com/slkit/slkit/attest"
 	"github.com/slkit/slkit/attest/verifier"
-	"github.com/slkit/slkit/internal/atomicfile"
+	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/launch/policy"
 )
 
@@ -76,8 +76,14 @@ func readEvidence(c *cli.Context) (*attest.Evidence, error) {
 	return ev, nil
 }
 
+// Input kinds of the verifier side of attestation.
+var (
+	inCAs    = inputKind{what: "CA certificates", max: verifier.MaxCAFileSize}
+	inRecord = inputKind{what: "activation record", max: verifier.MaxRecordSize}
+)
+
 func readCAs(name string) (*verifier.CAs, error) {
-	b, err := readInput(name)
+	b, err := readInput(name, inCAs)
 	if err != nil {
 		return nil, err
 	}
@@ -112,10 +118,10 @@ func attestChallenge(e *env, c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := atomicfile.WriteFile(c.String("record"), rb, 0o600); err != nil {
+	if err := fsys.WriteFile(fsys.OS{}, c.String("record"), rb, 0o600); err != nil {
 		return err
 	}
-	if err := atomicfile.WriteFile(c.String("out"), cb, 0o644); err != nil {
+	if err := fsys.WriteFile(fsys.OS{}, c.String("out"), cb, 0o644); err != nil {
 		os.Remove(c.String("record"))
 		return err
 	}
@@ -139,7 +145,7 @@ func attestVerify(e *env, c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	rb, err := readInput(c.String("record"))
+	rb, err := readInput(c.String("record"), inRecord)
 	if err != nil {
 		return err
 	}
@@ -152,7 +158,7 @@ func attestVerify(e *env, c *cli.Context) error {
 		if err := needFlags(c, "policy", "policy-key", "images"); err != nil {
 			return err
 		}
-		signed, err := readInput(c.String("policy"))
+		signed, err := readInput(c.String("policy"), inSigned)
 		if err != nil {
 			return err
 		}
@@ -193,7 +199,7 @@ func attestExport(e *env, c *cli.Context) error {
 		return err
 	}
 	for _, f := range files {
-		if err := atomicfile.WriteFile(filepath.Join(dir, f.Name), f.Data, 0o644); err != nil {
+		if err := fsys.WriteFile(fsys.OS{}, filepath.Join(dir, f.Name), f.Data, 0o644); err != nil {
 			return err
 		}
 	}

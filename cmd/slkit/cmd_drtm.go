@@ -11,8 +11,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/slkit/slkit/internal/atomicfile"
-	"github.com/slkit/slkit/internal/readlimit"
+	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/launch"
 	"github.com/slkit/slkit/slaunch"
 	"github.com/slkit/slkit/tpm"
@@ -94,7 +93,7 @@ func drtmVerify(e *env, c *cli.Context) error {
 		}
 	}
 	var klog *slaunch.KernelLog
-	b, err := readlimit.ReadFile(name, slaunch.MaxKernelLogSize)
+	b, err := fsys.OS{}.ReadFile(name, slaunch.MaxKernelLogSize)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
@@ -149,7 +148,7 @@ func drtmPlatform(c *cli.Context) (slaunch.Platform, error) {
 	if p == "" {
 		return slaunch.NewHostPlatform(), nil
 	}
-	b, err := readInput(p)
+	b, err := readInput(p, inRecording)
 	if err != nil {
 		return nil, err
 	}
@@ -175,7 +174,7 @@ func drtmStatus(e *env, c *cli.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := atomicfile.WriteFile(out, append(b, '\n'), 0o644); err != nil {
+		if err := fsys.WriteFile(fsys.OS{}, out, append(b, '\n'), 0o644); err != nil {
 			return err
 		}
 	}
@@ -240,7 +239,7 @@ func drtmStageGRUB(e *env, c *cli.Context) error {
 	if err := needFlags(c, "dce", "out"); err != nil {
 		return err
 	}
-	dce, err := readInput(c.String("dce"))
+	dce, err := readInput(c.String("dce"), inDCE)
 	if err != nil {
 		return err
 	}
@@ -277,7 +276,7 @@ func drtmStageGRUB(e *env, c *cli.Context) error {
 	if err != nil {
 		return usageError{err}
 	}
-	if err := atomicfile.WriteFile(c.String("out"), []byte(text), 0o644); err != nil {
+	if err := fsys.WriteFile(fsys.OS{}, c.String("out"), []byte(text), 0o644); err != nil {
 		return err
 	}
 	if c.Bool("json") {
@@ -295,7 +294,7 @@ func drtmStageHardware(e *env, c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	dce, err := readInput(c.String("dce"))
+	dce, err := readInput(c.String("dce"), inDCE)
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"path/filepath"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/slkit/slkit/efi"
 	"github.com/slkit/slkit/efi/journal"
 	"github.com/slkit/slkit/initramfs/pid1"
+	"github.com/slkit/slkit/internal/fsys"
 )
 
 // varsOpener opens the variable layer for a command (tests substitute the
@@ -174,10 +174,13 @@ func journalPaths(c *cli.Context) (string, string, error) {
 // writes it).
 func (e *env) readKeyInput(path string) ([]byte, error) {
 	if path != "-" {
-		return readInput(path)
+		return readInput(path, inKey)
 	}
-	b, err := io.ReadAll(io.LimitReader(e.stdin, 64<<10))
-	if err != nil || len(b) == 0 {
+	b, err := fsys.ReadLimited(e.stdin, "stdin", inKey.max)
+	if err != nil {
+		return nil, inputError{"stdin", inKey.problem(err)}
+	}
+	if len(b) == 0 {
 		return nil, inputError{"stdin", errors.New("no key on standard input")}
 	}
 	return b, nil

@@ -4,7 +4,6 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/urfave/cli/v2"
 
@@ -89,7 +88,7 @@ func dataFromFlags(c *cli.Context) ([]byte, error) {
 		return nil, usageError{fmt.Errorf("%s: give exactly one of --hex, --file, --u16, --boot-order (got %d)", c.Command.FullName(), len(set))}
 	}
 	if set[0] == "file" {
-		return readInput(c.String("file"))
+		return readInput(c.String("file"), inVarData)
 	}
 	b, err := efi.ParseValueText(set[0], c.String(set[0]))
 	if err != nil {
@@ -117,9 +116,9 @@ func expectFromFlags(c *cli.Context) (journal.Expect, error) {
 		}
 		return journal.ExpectData(b), nil
 	case c.IsSet("expect-file"):
-		b, err := os.ReadFile(c.String("expect-file"))
+		b, err := readInput(c.String("expect-file"), inVarData)
 		if err != nil {
-			return journal.Expect{}, inputError{c.String("expect-file"), err}
+			return journal.Expect{}, err
 		}
 		return journal.ExpectData(b), nil
 	}

@@ -34,6 +34,9 @@ func measure(e *env, c *cli.Context) error {
 		return err
 	}
 	defer done()
+	if err := checkInput(c.String("log"), inEventLog, true); err != nil {
+		return err
+	}
 	t, err := e.openTPM(c)
 	if err != nil {
 		return err
@@ -100,7 +103,7 @@ func launchAction(e *env, c *cli.Context, es efiSeams) error {
 		return usageError{errors.New("launch: --json needs --dry-run (a launch that hands over does not return)")}
 	}
 	signedName := c.String("policy")
-	signed, err := readInput(signedName)
+	signed, err := readInput(signedName, inSigned)
 	if err != nil {
 		return err
 	}
@@ -110,6 +113,9 @@ func launchAction(e *env, c *cli.Context, es efiSeams) error {
 	}
 	files, err := handoverFiles(c.StringSlice("handover"))
 	if err != nil {
+		return err
+	}
+	if err := checkInput(c.String("log"), inEventLog, true); err != nil {
 		return err
 	}
 	drtm, err := launchDRTMOptions(c)
@@ -189,9 +195,9 @@ func handoverFiles(args []string) ([]launch.HandoverFile, error) {
 		if err := launch.CheckHandoverPath(dst); err != nil {
 			return nil, usageError{fmt.Errorf("--handover %q: %w", a, err)}
 		}
-		b, err := os.ReadFile(src)
+		b, err := readInput(src, inHandover)
 		if err != nil {
-			return nil, inputError{src, errors.Unwrap(err)}
+			return nil, err
 		}
 		out = append(out, launch.HandoverFile{Path: dst, Data: b})
 	}

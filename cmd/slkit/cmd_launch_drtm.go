@@ -45,7 +45,7 @@ func launchDRTMOptions(c *cli.Context) ([]launch.LaunchOption, error) {
 		if err := needFlags(c, "dce"); err != nil {
 			return nil, err
 		}
-		dce, err := readInput(c.String("dce"))
+		dce, err := readInput(c.String("dce"), inDCE)
 		if err != nil {
 			return nil, err
 		}

@@ -82,6 +82,16 @@ func parseLaunchEFI(e *env, c *cli.Context, seams efiSeams, phase func(string)) 
 		return nil, err
 	}
 	p.Journal, p.State = c.String("efi-journal"), c.String("efi-state")
+	state := p.State
+	if state == "" {
+		state = p.Journal + ".state"
+	}
+	if err := checkInput(p.Journal, inJournal, true); err != nil {
+		return nil, err
+	}
+	if err := checkInput(state, inState, true); err != nil {
+		return nil, err
+	}
 	pub, err := loadJournalKey(e, c.String("efi-pub"), journal.ParsePublicKey)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 
@@ -106,17 +107,19 @@ func pcrExtend(e *env, c *cli.Context) error {
 			return usageError{fmt.Errorf("--digest: %w", err)}
 		}
 	}
+	var in *os.File
+	if data != "" {
+		if in, err = openInput(data); err != nil {
+			return err
+		}
+		defer in.Close()
+	}
 	t, err := e.openTPM(c)
 	if err != nil {
 		return err
 	}
 	defer t.Close()
-	if data != "" {
-		in, err := openInput(data)
-		if err != nil {
-			return err
-		}
-		defer in.Close()
+	if in != nil {
 		banks, err := tpm.ActiveBanks(t)
 		if err != nil {
 			return err

@@ -29,7 +29,7 @@ func pcrCompare(e *env, c *cli.Context) error {
 	}
 	var sets [2]tpm.Expected
 	for i, f := range c.Args().Slice() {
-		b, err := readInput(f)
+		b, err := readInput(f, inPCRValues)
 		if err != nil {
 			return err
 		}

@@ -3,11 +3,11 @@ package main
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"errors"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/slkit/slkit/internal/atomicfile"
 	"github.com/slkit/slkit/launch"
 	"github.com/slkit/slkit/launch/policy"
 )
@@ -47,7 +47,7 @@ func policyCommand(e *env) *cli.Command {
 // loadKey reads and parses a key file; errors name the file.
 func loadKey[K any](name string, parse func([]byte) (K, error)) (K, error) {
 	var zero K
-	b, err := readInput(name)
+	b, err := readInput(name, inKey)
 	if err != nil {
 		return zero, err
 	}
@@ -77,6 +77,9 @@ func policyKeygen(e *env, c *cli.Context) error {
 	if pub == "" {
 		pub = key + ".pub"
 	}
+	if key == "-" || pub == "-" {
+		return usageError{errors.New("keygen writes two files (--out, --pub): give paths, not -")}
+	}
 	p, err := policy.GenerateKeyFiles(rand.Reader, key, pub, c.Bool("force"))
 	if err != nil {
 		return err
@@ -91,11 +94,14 @@ func policySign(e *env, c *cli.Context) error {
 		return err
 	}
 	in, out := c.String("in"), c.String("out")
+	if err := checkOutput(out); err != nil {
+		return err
+	}
 	key, err := loadKey(c.String("key"), policy.ParsePrivateKey)
 	if err != nil {
 		return err
 	}
-	payload, err := readInput(in)
+	payload, err := readInput(in, inPolicyDoc)
 	if err != nil {
 		return err
 	}
@@ -110,8 +116,11 @@ func policySign(e *env, c *cli.Context) error {
 	if err != nil {
 		return inputError{in, err}
 	}
-	if err := atomicfile.WriteFile(out, signed, 0o644); err != nil {
+	if err := e.writeOutput(out, signed, 0o644, false); err != nil {
 		return err
+	}
+	if out == "-" {
+		return nil
 	}
 	id := policy.KeyID(key.Public().(ed25519.PublicKey))
 	return e.report(c, map[string]any{"in": in, "out": out, "entries": len(p.Entries), "keyid": id},
@@ -130,7 +139,7 @@ func policyVerify(e *env, c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	signed, err := readInput(name)
+	signed, err := readInput(name, inSigned)
 	if err != nil {
 		return err
 	}

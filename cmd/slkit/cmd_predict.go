@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/slkit/slkit/launch"
+	"github.com/slkit/slkit/launch/policy"
 	"github.com/slkit/slkit/tpm"
 )
 
@@ -109,8 +110,12 @@ func loadEntry(c *cli.Context, flags ...string) (ent *launch.Entry, prof *launch
 		}
 	}
 	if p := c.String("policy"); p != "" {
-		if ent.Policy, err = readInput(p); err != nil {
+		if ent.Policy, err = readInput(p, inSigned); err != nil {
 			return nil, nil, nil, err
+		}
+		// Its exact bytes are measured; they must be a signed policy.
+		if _, err := policy.ParseEnvelope(ent.Policy); err != nil {
+			return nil, nil, nil, inputError{p, err}
 		}
 	}
 	if err := ent.Validate(); err != nil {
@@ -145,7 +150,7 @@ func predict(e *env, c *cli.Context) error {
 	}
 	var opts []launch.PredictOption
 	if name := c.String("start"); name != "" {
-		b, err := readInput(name)
+		b, err := readInput(name, inPCRValues)
 		if err != nil {
 			return err
 		}

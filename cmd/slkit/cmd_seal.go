@@ -11,7 +11,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/slkit/slkit/internal/atomicfile"
+	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/tpm"
 )
 
@@ -56,7 +56,7 @@ func sealCommands(e *env) []*cli.Command {
 			Usage: "storage root key",
 			Subcommands: []*cli.Command{{
 				Name:  "provision",
-				Usage: "make the standard ECC P-256 SRK persistent at 0x81000001 (unseal then needs 5 TPM commands)",
+				Usage: "make the standard ECC P-256 SRK persistent at 0x81000001 (unseal then needs 6 TPM commands)",
 				Flags: []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print {\"handle\":\"0x81000001\",\"name\":HEX}"}},
 				Action: func(c *cli.Context) error {
 					t, err := e.openTPM(c)
@@ -82,8 +82,15 @@ func sealAction(e *env, c *cli.Context) error {
 		return usageError{fmt.Errorf("--bank: %w", err)}
 	}
 	pcrs, err := tpm.ParsePCRList(c.String("pcrs"))
-	if err != nil || len(pcrs) == 0 {
-		return usageError{fmt.Errorf("--pcrs %q: want a list such as 8,9", c.String("pcrs"))}
+	if err == nil && len(pcrs) == 0 {
+		err = errors.New("no PCR")
+	}
+	if err != nil {
+		return usageError{fmt.Errorf("--pcrs %q: want a list such as 8,9: %w", c.String("pcrs"), err)}
+	}
+	out := c.String("out")
+	if err := checkOutput(out); err != nil {
+		return err
 	}
 	secret, err := readSecret(e, c.String("in"))
 	if err != nil {
@@ -95,7 +102,7 @@ func sealAction(e *env, c *cli.Context) error {
 	}
 	var values *tpm.Expected
 	if f := c.String("pcr-values"); f != "" {
-		b, err := readInput(f)
+		b, err := readInput(f, inPCRValues)
 		if err != nil {
 			return err
 		}
@@ -141,10 +148,10 @@ func sealAction(e *env, c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := atomicfile.WriteFile(c.String("out"), b, 0o600); err != nil {
+	if err := e.writeOutput(out, b, 0o600, false); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stderr, "sealed to %s PCRs %v%s -> %s\n", bank, pcrs, policyNote(pol), c.String("out"))
+	fmt.Fprintf(e.stderr, "sealed to %s PCRs %v%s -> %s\n", bank, pcrs, policyNote(pol), out)
 	return nil
 }
 
@@ -164,13 +171,9 @@ func unsealAction(e *env, c *cli.Context) error {
 		return err
 	}
 	name := c.Args().First()
-	b, err := readInput(name)
+	s, err := readSealed(name)
 	if err != nil {
 		return err
-	}
-	s, err := tpm.ParseSealed(b)
-	if err != nil {
-		return inputError{name, err}
 	}
 	var pinned []byte
 	if c.IsSet("expect-fingerprint") {
@@ -178,20 +181,23 @@ func unsealAction(e *env, c *cli.Context) error {
 			return usageError{fmt.Errorf("--expect-fingerprint: %w", err)}
 		}
 	}
-	out := c.String("out")
-	if out == "" && !c.Bool("fingerprint") && !c.Bool("json") && e.stdoutIsTerminal() {
+	out, fp := c.String("out"), c.Bool("fingerprint")
+	switch {
+	case out == "-" && (fp || c.Bool("json")):
+		return usageError{errors.New("--out - and --fingerprint or --json would both print to standard output")}
+	case (out == "" && !fp && !c.Bool("json") || out == "-") && e.stdoutIsTerminal():
 		return usageError{errors.New("refusing to write the secret to a terminal: use --out FILE or a pipe")}
 	}
-	var pin []byte
-	if s.Policy.PIN || c.Bool("pin") || c.String("pin-file") != "" {
-		if c.String("pin-file") == "" && !c.Bool("pin") {
-			return usageError{fmt.Errorf("%s requires a PIN: give --pin or --pin-file", name)}
-		}
-		if pin, err = readPIN(e, c, false); err != nil {
+	if out != "" {
+		if err := checkOutput(out); err != nil {
 			return err
 		}
 	}
-	logs, err := currentLogs(c.StringSlice("eventlog"))
+	pin, err := sealedPIN(e, c, name, s)
+	if err != nil {
+		return err
+	}
+	logs, problem, err := currentLogs(c.StringSlice("eventlog"))
 	if err != nil {
 		return err
 	}
@@ -201,9 +207,9 @@ func unsealAction(e *env, c *cli.Context) error {
 	}
 	defer t.Close()
 	var info tpm.UnsealInfo
-	secret, err := tpm.Unseal(t, s, tpm.WithUnsealPIN(pin), tpm.WithEventLogs(logs...), tpm.WithUnsealInfo(&info))
+	secret, err := tpm.Unseal(t, s, tpm.WithUnsealPIN(pin), tpm.WithEventLogs(logs...), tpm.WithLogUnavailable(problem), tpm.WithUnsealInfo(&info))
 	if err != nil {
-		return err
+		return sealedError(name, err)
 	}
 	defer clear(secret)
 	if pinned != nil {
@@ -212,19 +218,19 @@ func unsealAction(e *env, c *cli.Context) error {
 		}
 	}
 	if out != "" {
-		if err := atomicfile.WriteFile(out, secret, 0o600); err != nil {
+		if err := e.writeOutput(out, secret, 0o600, true); err != nil {
 			return err
 		}
 	}
-	fp := ""
-	if c.Bool("fingerprint") {
-		fp = tpm.Fingerprint(secret)
+	fingerprint := ""
+	if fp {
+		fingerprint = tpm.Fingerprint(secret)
 	}
 	if c.Bool("json") {
-		return e.writeJSON(newUnsealReport(name, s, &info, out, fp))
+		return e.writeJSON(newUnsealReport(name, s, &info, out, fingerprint))
 	}
-	if fp != "" {
-		fmt.Fprintln(e.stdout, fp)
+	if fp {
+		fmt.Fprintln(e.stdout, fingerprint)
 		return nil
 	}
 	if out != "" {
@@ -234,28 +240,76 @@ func unsealAction(e *env, c *cli.Context) error {
 	return err
 }
 
-// currentLogs parses the given logs, or the firmware log when none is given
-// and it is readable (a missing firmware log is not an error).
-func currentLogs(files []string) ([]*tpm.EventLog, error) {
-	if len(files) == 0 {
+// readSealed reads and parses a sealed file.
+func readSealed(name string) (*tpm.Sealed, error) {
+	b, err := readInput(name, inSealed)
+	if err != nil {
+		return nil, err
+	}
+	s, err := tpm.ParseSealed(b)
+	if err != nil {
+		return nil, inputError{name, err}
+	}
+	return s, nil
+}
+
+// sealedError names the sealed file in an error that is about it: its
+// content, or its SRK that is not this TPM's.
+func sealedError(name string, err error) error {
+	if errors.Is(err, tpm.ErrBadSealed) || errors.Is(err, tpm.ErrSealedTampered) || errors.Is(err, tpm.ErrSRKMismatch) {
+		return inputError{name, err}
+	}
+	return err
+}
+
+// sealedPIN reads the PIN of a sealed file: required when it was sealed
+// with one, refused (exit 1) when it was not.
+func sealedPIN(e *env, c *cli.Context, name string, s *tpm.Sealed) ([]byte, error) {
+	given := c.Bool("pin") || c.String("pin-file") != ""
+	switch {
+	case s.Policy.PIN && !given:
+		return nil, usageError{fmt.Errorf("%s requires a PIN: give --pin or --pin-file", name)}
+	case !s.Policy.PIN && given:
+		return nil, usageError{fmt.Errorf("%s was sealed without a PIN: leave out --pin and --pin-file", name)}
+	case !given:
+		return nil, nil
+	}
+	return readPIN(e, c, false)
+}
+
+// currentLogs reads the event logs that explain a refused unseal: the
+// given ones, or the firmware's when none is given and it exists. A given
+// file that cannot be read (missing, too large, not a regular file) is an
+// input error. A log that does not parse, and the firmware's log for any
+// reason, only loses the explanation: problem says why, and the unseal
+// goes on (the log explains a refusal, it never causes one).
+func currentLogs(files []string) (logs []*tpm.EventLog, problem string, err error) {
+	firmware := len(files) == 0
+	if firmware {
 		if _, err := os.Stat(firmwareEventLog); err != nil {
-			return nil, nil
+			return nil, "", nil
 		}
 		files = []string{firmwareEventLog}
 	}
-	var out []*tpm.EventLog
 	for _, f := range files {
-		l, err := parseLogFile(f)
+		b, err := readInput(f, inEventLog)
 		if err != nil {
-			return nil, err
+			if firmware {
+				return nil, oneLine(err.Error()), nil
+			}
+			return nil, "", err
 		}
-		out = append(out, l)
+		l, err := tpm.ParseEventLog(b)
+		if err != nil {
+			return nil, oneLine(f + ": " + err.Error()), nil
+		}
+		logs = append(logs, l)
 	}
-	return out, nil
+	return logs, "", nil
 }
 
 func parseLogFile(f string) (*tpm.EventLog, error) {
-	b, err := readInput(f)
+	b, err := readInput(f, inEventLog)
 	if err != nil {
 		return nil, err
 	}
@@ -268,43 +322,54 @@ func parseLogFile(f string) (*tpm.EventLog, error) {
 
 func readSecret(e *env, name string) ([]byte, error) {
 	if name == "-" {
-		b, err := io.ReadAll(io.LimitReader(e.stdin, tpm.MaxSecret+1))
+		b, err := fsys.ReadLimited(e.stdin, "stdin", inSecret.max)
 		if err != nil {
-			return nil, inputError{"stdin", err}
+			return nil, inputError{"stdin", inSecret.problem(err)}
 		}
 		return b, nil
 	}
-	return readInput(name)
+	return readInput(name, inSecret)
 }
 
 // readPIN reads the PIN from --pin-file, or with --pin from the terminal
-// (no echo) or the first line of stdin. It returns nil when no PIN is asked.
+// (no echo) or the first line of stdin, without its line end. It returns
+// nil when no PIN is asked; an empty PIN or one longer than tpm.MaxPIN is
+// an input error naming where it came from.
 func readPIN(e *env, c *cli.Context, stdinTaken bool) ([]byte, error) {
 	if f := c.String("pin-file"); f != "" {
-		b, err := readInput(f)
+		b, err := readInput(f, inPIN)
 		if err != nil {
 			return nil, err
 		}
-		return trimNewline(b), nil
+		return checkPIN(f, trimNewline(b))
 	}
 	if !c.Bool("pin") {
 		return nil, nil
 	}
 	if e.readPassword != nil {
 		if pin, ok, err := e.readPassword("PIN: "); ok {
-			return pin, err
+			if err != nil {
+				return nil, inputError{"terminal", err}
+			}
+			return checkPIN("the PIN typed", pin)
 		}
 	}
 	if stdinTaken {
 		return nil, usageError{errors.New("--pin reads stdin, which --in - already uses: give --pin-file")}
 	}
-	line, err := bufio.NewReader(e.stdin).ReadBytes('\n')
+	line, err := bufio.NewReader(io.LimitReader(e.stdin, inPIN.max)).ReadBytes('\n')
 	if err != nil && err != io.EOF {
 		return nil, inputError{"stdin", err}
 	}
-	pin := trimNewline(line)
-	if len(pin) == 0 {
-		return nil, usageError{errors.New("--pin: empty PIN on stdin")}
+	return checkPIN("stdin", trimNewline(line))
+}
+
+func checkPIN(from string, pin []byte) ([]byte, error) {
+	switch {
+	case len(pin) == 0:
+		return nil, inputError{from, errors.New("empty PIN")}
+	case len(pin) > tpm.MaxPIN:
+		return nil, inputError{from, fmt.Errorf("a PIN of more than %d bytes", tpm.MaxPIN)}
 	}
 	return pin, nil
 }

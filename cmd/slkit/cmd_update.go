@@ -11,7 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/slkit/slkit/efi/journal"
-	"github.com/slkit/slkit/internal/atomicfile"
+	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/launch"
 	"github.com/slkit/slkit/launch/policy"
 	"github.com/slkit/slkit/tpm"
@@ -69,21 +69,23 @@ func updateCommand(e *env) *cli.Command {
 	}
 }
 
-// sealedFiles reads every --sealed file.
-func sealedFiles(c *cli.Context) ([]string, []*tpm.Sealed, error) {
+// sealedFiles reads every --sealed file; when the command rewrites them
+// (replace), each must also be a path the atomic writer can replace.
+func sealedFiles(c *cli.Context, replace bool) ([]string, []*tpm.Sealed, error) {
 	names := c.StringSlice("sealed")
 	if len(names) == 0 {
 		return nil, nil, usageError{fmt.Errorf("%s: --sealed is required", c.Command.FullName())}
 	}
 	var out []*tpm.Sealed
 	for _, n := range names {
-		b, err := readInput(n)
+		if replace {
+			if err := checkOutput(n); err != nil {
+				return nil, nil, err
+			}
+		}
+		s, err := readSealed(n)
 		if err != nil {
 			return nil, nil, err
-		}
-		s, err := tpm.ParseSealed(b)
-		if err != nil {
-			return nil, nil, inputError{n, err}
 		}
 		out = append(out, s)
 	}
@@ -92,38 +94,24 @@ func sealedFiles(c *cli.Context) ([]string, []*tpm.Sealed, error) {
 
 // saveSealed replaces a sealed file atomically (mode 0600).
 func saveSealed(name string) func(*tpm.Sealed) error {
-	return func(s *tpm.Sealed) error {
-		b, err := s.Marshal()
-		if err != nil {
-			return err
-		}
-		return atomicfile.WriteFile(name, b, 0o600)
-	}
+	return func(s *tpm.Sealed) error { return tpm.WriteSealed(fsys.OS{}, name, s) }
 }
 
-func readExpected(name string) (*tpm.Expected, error) {
-	b, err := readInput(name)
-	if err != nil {
-		return nil, err
-	}
-	var x tpm.Expected
-	if err := json.Unmarshal(b, &x); err != nil {
-		return nil, inputError{name, err}
-	}
-	return &x, nil
-}
-
-// updatePIN reads the PIN when a file requires one (one PIN for all).
+// updatePIN reads the PIN when a file requires one (one PIN for all); a
+// PIN given when no file requires one is refused.
 func updatePIN(e *env, c *cli.Context, files []*tpm.Sealed) ([]byte, error) {
-	need := c.Bool("pin") || c.String("pin-file") != ""
+	given := c.Bool("pin") || c.String("pin-file") != ""
+	need := false
 	for _, s := range files {
 		need = need || s.Policy.PIN
 	}
-	if !need {
-		return nil, nil
-	}
-	if !c.Bool("pin") && c.String("pin-file") == "" {
+	switch {
+	case need && !given:
 		return nil, usageError{errors.New("a sealed file requires a PIN: give --pin or --pin-file")}
+	case !need && given:
+		return nil, usageError{errors.New("no sealed file requires a PIN: leave out --pin and --pin-file")}
+	case !need:
+		return nil, nil
 	}
 	return readPIN(e, c, false)
 }
@@ -164,7 +152,7 @@ func nextLaunch(c *cli.Context, via update.Via) ([]update.Option, string, error)
 		if err := needFlags(c, "policy-key"); err != nil {
 			return nil, "", err
 		}
-		signed, err := readInput(c.String(pflag))
+		signed, err := readInput(c.String(pflag), inSigned)
 		if err != nil {
 			return nil, "", err
 		}
@@ -243,11 +231,15 @@ func updatePrepare(e *env, c *cli.Context) error {
 	if err := pending.CheckVia(via); err != nil {
 		return err
 	}
-	names, files, err := sealedFiles(c)
+	names, files, err := sealedFiles(c, true)
 	if err != nil {
 		return err
 	}
 	pin, err := updatePIN(e, c, files)
+	if err != nil {
+		return err
+	}
+	next, nextWhat, err := nextLaunch(c, via)
 	if err != nil {
 		return err
 	}
@@ -256,10 +248,6 @@ func updatePrepare(e *env, c *cli.Context) error {
 		return err
 	}
 	defer t.Close()
-	next, nextWhat, err := nextLaunch(c, via)
-	if err != nil {
-		return err
-	}
 	opts := append([]update.Option{update.WithVia(via), update.WithCounter(uint32(idx)),
 		update.WithLaunches(c.Int("launches")), update.WithPIN(pin)}, next...)
 	rep := prepareReport{Journal: pending}
@@ -294,16 +282,19 @@ type sealedInputs struct {
 	files []*tpm.Sealed
 	pin   []byte
 	logs  []*tpm.EventLog
-	t     *tpm.Conn
+	// logProblem says why the event log is unusable ("" when it is not).
+	logProblem string
+	t          *tpm.Conn
 }
 
-// openSealedInputs reads the --sealed files, the PIN they need, the
-// current event logs, and opens the TPM (the caller closes in.t).
-func openSealedInputs(e *env, c *cli.Context) (*sealedInputs, error) {
+// openSealedInputs reads the --sealed files (checked to be replaceable
+// when the command rewrites them), the PIN they need, the current event
+// logs, and opens the TPM (the caller closes in.t).
+func openSealedInputs(e *env, c *cli.Context, replace bool) (*sealedInputs, error) {
 	if err := needArgs(c, 0, 0, "no arguments"); err != nil {
 		return nil, err
 	}
-	names, files, err := sealedFiles(c)
+	names, files, err := sealedFiles(c, replace)
 	if err != nil {
 		return nil, err
 	}
@@ -311,7 +302,7 @@ func openSealedInputs(e *env, c *cli.Context) (*sealedInputs, error) {
 	if err != nil {
 		return nil, err
 	}
-	logs, err := currentLogs(c.StringSlice("eventlog"))
+	logs, problem, err := currentLogs(c.StringSlice("eventlog"))
 	if err != nil {
 		return nil, err
 	}
@@ -319,11 +310,11 @@ func openSealedInputs(e *env, c *cli.Context) (*sealedInputs, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &sealedInputs{names, files, pin, logs, t}, nil
+	return &sealedInputs{names, files, pin, logs, problem, t}, nil
 }
 
 func updateFinish(e *env, c *cli.Context) error {
-	in, err := openSealedInputs(e, c)
+	in, err := openSealedInputs(e, c, true)
 	if err != nil {
 		return err
 	}
@@ -367,7 +358,7 @@ type statusReport struct {
 }
 
 func updateStatus(e *env, c *cli.Context) error {
-	in, err := openSealedInputs(e, c)
+	in, err := openSealedInputs(e, c, false)
 	if err != nil {
 		return err
 	}
@@ -375,7 +366,7 @@ func updateStatus(e *env, c *cli.Context) error {
 	var out []statusReport
 	var firstErr error
 	for i, s := range in.files {
-		st, err := update.FileStatus(in.t, s, update.WithPIN(in.pin), update.WithEventLogs(in.logs...))
+		st, err := update.FileStatus(in.t, s, update.WithPIN(in.pin), update.WithEventLogs(in.logs...), update.WithLogUnavailable(in.logProblem))
 		if st == nil {
 			return fmt.Errorf("%s: %w", in.names[i], err)
 		}
@@ -394,4 +385,17 @@ func updateStatus(e *env, c *cli.Context) error {
 		fmt.Fprintf(e.stdout, "%s: %s\n", st.File, st.Status)
 	}
 	return firstErr
+}
+
+// readExpected reads a file of PCR values (and their events).
+func readExpected(name string) (*tpm.Expected, error) {
+	b, err := readInput(name, inPCRValues)
+	if err != nil {
+		return nil, err
+	}
+	var x tpm.Expected
+	if err := json.Unmarshal(b, &x); err != nil {
+		return nil, inputError{name, err}
+	}
+	return &x, nil
 }

@@ -8,7 +8,7 @@ import (
 
 	"github.com/slkit/slkit/efi"
 	"github.com/slkit/slkit/efi/efitest"
-	"github.com/slkit/slkit/efi/fsys"
+	"github.com/slkit/slkit/internal/fsys"
 )
 
 func fullJournal(b *testing.B) []Change {

@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	"github.com/slkit/slkit/efi"
-	"github.com/slkit/slkit/efi/fsys"
+	"github.com/slkit/slkit/internal/fsys"
 )
 
 // Commit applies the journal at journalPath to vars. It is what the
@@ -119,7 +119,7 @@ func (c *committer) run(ctx context.Context) (*Result, error) {
 // save replaces the state file atomically.
 func (c *committer) save() error {
 	c.st.AppliedThrough = c.st.appliedThrough()
-	if err := fsys.WriteAtomic(c.fs, c.statePath, c.st.Marshal()); err != nil {
+	if err := fsys.WriteFile(c.fs, c.statePath, c.st.Marshal(), 0o600); err != nil {
 		return fmt.Errorf("cannot record commit progress (no further variable written): %w", err)
 	}
 	c.dirty = false

@@ -67,7 +67,7 @@ func TestRefusedJournalCommitsNothing(t *testing.T) {
 	}{
 		{"bad signature", func(r *rig) { flip(r, -1) }, ErrSignature, "signature"},
 		{"bad checksum", func(r *rig) { flip(r, 64+80) }, ErrMalformed, "checksum"},
-		{"truncated", func(r *rig) { b, _ := r.disk.ReadFile(r.j); r.disk.Put(r.j, b[:len(b)-1]) }, ErrMalformed, "truncated"},
+		{"truncated", func(r *rig) { b, _ := r.disk.ReadFile(r.j, 1<<20); r.disk.Put(r.j, b[:len(b)-1]) }, ErrMalformed, "truncated"},
 		{"wrong key", func(r *rig) { r.key = testKey(7) }, ErrWrongKey, "signed by key"},
 		{"not allowed", func(r *rig) {
 			j := &Journal{Generation: 1, Entries: []Entry{{Seq: 1, Change: set(efi.Name{Name: "Other", GUID: efi.LinuxCrashGUID}, []byte{1})}, {Seq: 2, Change: set(efi.Dbx, []byte{1})}}}
@@ -89,7 +89,7 @@ func TestRefusedJournalCommitsNothing(t *testing.T) {
 			if r.store.Sets() != 0 || len(r.store.Names()) != 0 {
 				t.Fatal("a refused journal changed variables")
 			}
-			if _, err := r.disk.ReadFile(r.s); err == nil {
+			if _, err := r.disk.ReadFile(r.s, 1<<20); err == nil {
 				t.Fatal("a refused journal wrote a state file")
 			}
 		})
@@ -97,7 +97,7 @@ func TestRefusedJournalCommitsNothing(t *testing.T) {
 }
 
 func flip(r *rig, off int) {
-	b, _ := r.disk.ReadFile(r.j)
+	b, _ := r.disk.ReadFile(r.j, 1<<20)
 	if off < 0 {
 		off += len(b)
 	}
@@ -109,7 +109,7 @@ func flip(r *rig, off int) {
 func TestReplayOfOlderGeneration(t *testing.T) {
 	r := newRig(t)
 	r.mustEnqueue(set(vendorVar, []byte("one")))
-	gen1, _ := r.disk.ReadFile(r.j)
+	gen1, _ := r.disk.ReadFile(r.j, 1<<20)
 	r.mustRun()
 	r.mustEnqueue(set(vendorVar, []byte("two")))
 	if res := r.mustRun(); res.Generation != 2 || res.Entries[0].Outcome != Applied {

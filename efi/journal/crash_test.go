@@ -182,6 +182,7 @@ func sameVars(a, b map[efi.Name][]byte) bool {
 //   - idempotent replay: one more commit writes nothing.
 func TestCrashConsistency(t *testing.T) {
 	points := map[int]int{} // crash points hit per phase bucket, for the log
+	second := 0             // trials whose recovery was cut by a second crash
 	for seed := uint64(0); seed < crashSeeds; seed++ {
 		r := rand.New(rand.NewPCG(seed, 0x5eed))
 		s := newScript(r)
@@ -211,6 +212,21 @@ func TestCrashConsistency(t *testing.T) {
 		if seed%4 == 0 {
 			assertCorruptRefused(t, seed, m, r)
 		}
+		// A second power loss, at a random point of the recovery commit
+		// (beyond its last operation: no second crash).
+		m.disk.CrashAfter(1 + r.IntN(total))
+		if _, err := m.run(); m.disk.Crashed() {
+			second++
+			if r.IntN(2) == 0 {
+				m.disk.Crash(r)
+			} else {
+				m.disk.Crash(nil)
+			}
+			m.store.Reboot()
+		} else if err != nil {
+			t.Fatalf("seed %d (crash at op %d/%d, %d queued): recovery commit: %v", seed, k, total, acked, err)
+		}
+		m.disk.CrashAfter(0)
 		res, err := m.run()
 		if err != nil {
 			t.Fatalf("seed %d (crash at op %d/%d, %d queued): recovery commit: %v", seed, k, total, acked, err)
@@ -236,13 +252,16 @@ func TestCrashConsistency(t *testing.T) {
 			t.Fatalf("seed %d: a second recovery commit wrote (%v)", seed, err)
 		}
 	}
-	t.Logf("%d crash points, by tenth of the run: %v", crashSeeds, points)
+	t.Logf("%d crash points, by tenth of the run: %v; %d recoveries cut by a second crash", crashSeeds, points, second)
+	if second < crashSeeds/10 {
+		t.Errorf("only %d of %d recoveries were cut by a second crash", second, crashSeeds)
+	}
 }
 
 // assertCorruptRefused flips one bit of the journal on disk: the commit
 // must refuse it and write nothing. The journal is then restored.
 func assertCorruptRefused(t *testing.T, seed uint64, m *rig, r *rand.Rand) {
-	b, err := m.disk.ReadFile(m.j)
+	b, err := m.disk.ReadFile(m.j, 1<<20)
 	if err != nil || len(b) == 0 {
 		return // nothing queued durably (an empty file is the recovery commit's to refuse)
 	}
@@ -250,12 +269,12 @@ func assertCorruptRefused(t *testing.T, seed uint64, m *rig, r *rand.Rand) {
 	bad[r.IntN(len(bad))] ^= 1 << r.IntN(8)
 	m.disk.Put(m.j, bad)
 	sets := m.store.Sets()
-	st, _ := m.disk.ReadFile(m.s)
+	st, _ := m.disk.ReadFile(m.s, 1<<20)
 	_, err = m.run()
 	if err == nil || !(errors.Is(err, ErrMalformed) || errors.Is(err, ErrSignature) || errors.Is(err, ErrWrongKey) || errors.Is(err, ErrReplay)) {
 		t.Fatalf("seed %d: a corrupted journal was not refused: %v", seed, err)
 	}
-	st2, _ := m.disk.ReadFile(m.s)
+	st2, _ := m.disk.ReadFile(m.s, 1<<20)
 	if m.store.Sets() != sets || !bytes.Equal(st, st2) {
 		t.Fatalf("seed %d: a refused journal wrote", seed)
 	}

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/slkit/slkit/efi"
-	"github.com/slkit/slkit/efi/efitest/crashfs"
 	"github.com/slkit/slkit/efi/efitest"
+	"github.com/slkit/slkit/efi/efitest/crashfs"
 )
 
 var (
@@ -82,7 +82,7 @@ func (r *rig) value(n efi.Name) ([]byte, bool) {
 
 func (r *rig) state() *State {
 	r.t.Helper()
-	b, err := r.disk.ReadFile(r.s)
+	b, err := r.disk.ReadFile(r.s, 1<<20)
 	if err != nil {
 		r.t.Fatal(err)
 	}

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/slkit/slkit/efi"
-	"github.com/slkit/slkit/efi/fsys"
+	"github.com/slkit/slkit/internal/fsys"
 )
 
 // DefaultTries is how many times Commit attempts an entry across all
@@ -63,9 +63,21 @@ func WithMinGeneration(g uint64) Option { return func(o *options) { o.minGen = g
 // WithClock sets the clock for the journal's creation time.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
-// readFile reads path; a missing file is (nil, false, nil).
+// MaxStateBytes is the largest state file: the header, a record per entry
+// of a full journal, the checksum.
+const MaxStateBytes = stateHeaderSize + stateEntrySize*MaxEntries + 4
+
+// readFile reads the journal at path, bounded by MaxBytes; a missing file
+// is (nil, false, nil).
 func readFile(f fsys.FS, path string) ([]byte, bool, error) {
-	b, err := f.ReadFile(path)
+	return readBounded(f, path, MaxBytes)
+}
+
+// readBounded reads path through a limit of max bytes (a larger file, or
+// one that is not a regular file, is refused before it is read); a
+// missing file is (nil, false, nil).
+func readBounded(f fsys.FS, path string, max int64) ([]byte, bool, error) {
+	b, err := f.ReadFile(path, max)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, false, nil
 	}
@@ -78,7 +90,7 @@ func readFile(f fsys.FS, path string) ([]byte, bool, error) {
 // loadState reads the state file; a missing one is the empty state of
 // generation 0.
 func loadState(f fsys.FS, path string) (*State, error) {
-	b, ok, err := readFile(f, path)
+	b, ok, err := readBounded(f, path, MaxStateBytes)
 	if err != nil || !ok {
 		return &State{}, err
 	}

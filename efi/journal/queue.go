@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/slkit/slkit/efi"
-	"github.com/slkit/slkit/efi/fsys"
+	"github.com/slkit/slkit/internal/fsys"
 )
 
 // Enqueue adds changes to the journal at journalPath, signed with key, in
@@ -89,7 +89,7 @@ func Enqueue(journalPath, statePath string, key ed25519.PrivateKey, changes []Ch
 	if err != nil {
 		return nil, err
 	}
-	if err := fsys.WriteAtomic(o.fs, journalPath, out); err != nil {
+	if err := fsys.WriteFile(o.fs, journalPath, out, 0o600); err != nil {
 		return nil, err
 	}
 	return j, nil

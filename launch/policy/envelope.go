@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+
+	"github.com/slkit/slkit/internal/strictjson"
 )
 
 // PayloadType is the DSSE payload type of a launch policy. It is covered by
@@ -73,16 +75,15 @@ var b64 = base64.StdEncoding.Strict()
 
 // ParseEnvelope parses a signed policy file without verifying it. It fails
 // closed on anything but one JSON object with exactly the three fields,
+// spelled exactly so (internal/strictjson: encoding/json alone would take
+// "Payload" for "payload", so that two readers could see two documents),
 // strict base64, 1–16 signatures of 64 bytes.
 func ParseEnvelope(b []byte) (*Envelope, error) {
 	if len(b) > MaxEnvelopeSize {
 		return nil, fmt.Errorf("%w envelope: %d bytes, more than %d", ErrMalformed, len(b), MaxEnvelopeSize)
 	}
-	if err := checkJSON(b); err != nil {
-		return nil, fmt.Errorf("%w envelope: %w", ErrMalformed, err)
-	}
 	var j envelopeJSON
-	if err := strictUnmarshal(b, &j); err != nil {
+	if err := strictjson.Unmarshal(b, &j); err != nil {
 		return nil, fmt.Errorf("%w envelope: %w", ErrMalformed, err)
 	}
 	if j.PayloadType != PayloadType {

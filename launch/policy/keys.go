@@ -2,102 +2,51 @@ package policy
 
 import (
 	"crypto/ed25519"
-	"crypto/sha256"
-	"crypto/x509"
 	"encoding/hex"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 
+	"github.com/slkit/slkit/internal/edkey"
 	"github.com/slkit/slkit/internal/errkind"
-
-	"github.com/slkit/slkit/internal/atomicfile"
+	"github.com/slkit/slkit/internal/fsys"
 )
 
-// Key files are PEM: the private key as PKCS#8 ("PRIVATE KEY", RFC 8410 §7,
-// as `openssl genpkey -algorithm ed25519` writes it), the public key as
-// PKIX SubjectPublicKeyInfo ("PUBLIC KEY", RFC 8410 §4, as
-// `openssl pkey -pubout` writes it). Raw keys are not accepted.
-const (
-	pemPrivate = "PRIVATE KEY"
-	pemPublic  = "PUBLIC KEY"
-)
+// Key files are read by internal/edkey, the one Ed25519 key parser of
+// slkit (the EFI journal's keys are the same files): PEM PKCS#8 "PRIVATE
+// KEY" and PKIX "PUBLIC KEY" (RFC 8410), exactly one block without
+// headers; or raw key bytes. Keys are written as PEM.
 
 // MarshalPrivateKey encodes key as PEM PKCS#8.
-func MarshalPrivateKey(key ed25519.PrivateKey) ([]byte, error) {
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return nil, err
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: pemPrivate, Bytes: der}), nil
-}
+func MarshalPrivateKey(key ed25519.PrivateKey) ([]byte, error) { return edkey.MarshalPrivate(key) }
 
 // MarshalPublicKey encodes key as PEM PKIX.
-func MarshalPublicKey(key ed25519.PublicKey) ([]byte, error) {
-	der, err := x509.MarshalPKIXPublicKey(key)
-	if err != nil {
-		return nil, err
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: pemPublic, Bytes: der}), nil
-}
+func MarshalPublicKey(key ed25519.PublicKey) ([]byte, error) { return edkey.MarshalPublic(key) }
 
-func onePEM(b []byte, typ string) ([]byte, error) {
-	blk, rest := pem.Decode(b)
-	if blk == nil {
-		return nil, fmt.Errorf("%w key: no PEM block (want %q)", ErrMalformed, typ)
-	}
-	if blk.Type != typ {
-		return nil, fmt.Errorf("%w key: PEM block %q, want %q", ErrMalformed, blk.Type, typ)
-	}
-	if len(blk.Headers) != 0 {
-		return nil, fmt.Errorf("%w key: encrypted or annotated PEM is not supported", ErrMalformed)
-	}
-	for _, c := range rest {
-		if c != ' ' && c != '\n' && c != '\r' && c != '\t' {
-			return nil, fmt.Errorf("%w key: data after the PEM block", ErrMalformed)
-		}
-	}
-	return blk.Bytes, nil
-}
-
-// ParsePrivateKey decodes a PEM PKCS#8 Ed25519 private key.
+// ParsePrivateKey decodes an Ed25519 private key file.
 func ParsePrivateKey(b []byte) (ed25519.PrivateKey, error) {
-	return parseKey[ed25519.PrivateKey](b, pemPrivate, x509.ParsePKCS8PrivateKey)
+	k, err := edkey.ParsePrivate(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w key: %w", ErrMalformed, err)
+	}
+	return k, nil
 }
 
-// ParsePublicKey decodes a PEM PKIX Ed25519 public key.
+// ParsePublicKey decodes an Ed25519 public key file.
 func ParsePublicKey(b []byte) (ed25519.PublicKey, error) {
-	return parseKey[ed25519.PublicKey](b, pemPublic, x509.ParsePKIXPublicKey)
-}
-
-func parseKey[K any](b []byte, typ string, parse func([]byte) (any, error)) (K, error) {
-	var zero K
-	der, err := onePEM(b, typ)
+	k, err := edkey.ParsePublic(b)
 	if err != nil {
-		return zero, err
+		return nil, fmt.Errorf("%w key: %w", ErrMalformed, err)
 	}
-	k, err := parse(der)
-	if err != nil {
-		return zero, fmt.Errorf("%w key: %w", ErrMalformed, err)
-	}
-	ek, ok := k.(K)
-	if !ok {
-		return zero, fmt.Errorf("%w key: a %T, want Ed25519", ErrMalformed, k)
-	}
-	return ek, nil
+	return k, nil
 }
 
 // KeyID is the lowercase hex SHA-256 of the key's PKIX DER encoding.
 func KeyID(pub ed25519.PublicKey) string {
-	der, err := x509.MarshalPKIXPublicKey(pub)
-	if err != nil {
-		return "invalid-key"
-	}
-	s := sha256.Sum256(der)
-	return hex.EncodeToString(s[:])
+	id := edkey.ID(pub)
+	return hex.EncodeToString(id[:])
 }
 
 // ErrExists is returned by GenerateKeyFiles when a key file is already
@@ -106,15 +55,19 @@ var ErrExists = errkind.New(errkind.Input, "file exists")
 
 // GenerateKeyFiles creates a new Ed25519 key pair from rand: the private
 // key at keyPath (mode 0600), the public key at pubPath (mode 0644), each
-// written atomically. It refuses to replace existing files unless force.
+// written atomically. It refuses to replace existing files unless force,
+// and both paths are checked before either file is written.
 func GenerateKeyFiles(rand io.Reader, keyPath, pubPath string, force bool) (ed25519.PublicKey, error) {
-	if !force {
-		for _, p := range []string{keyPath, pubPath} {
+	for _, p := range []string{keyPath, pubPath} {
+		if !force {
 			if _, err := os.Lstat(p); err == nil {
 				return nil, fmt.Errorf("%s: %w (remove it first)", p, ErrExists)
 			} else if !errors.Is(err, fs.ErrNotExist) {
 				return nil, err
 			}
+		}
+		if err := fsys.CheckWritable(fsys.OS{}, p); err != nil {
+			return nil, err
 		}
 	}
 	pub, priv, err := ed25519.GenerateKey(rand)
@@ -129,10 +82,10 @@ func GenerateKeyFiles(rand io.Reader, keyPath, pubPath string, force bool) (ed25
 	if err != nil {
 		return nil, err
 	}
-	if err := atomicfile.WriteFile(keyPath, kb, 0o600); err != nil {
+	if err := fsys.WriteFile(fsys.OS{}, keyPath, kb, 0o600); err != nil {
 		return nil, err
 	}
-	if err := atomicfile.WriteFile(pubPath, pb, 0o644); err != nil {
+	if err := fsys.WriteFile(fsys.OS{}, pubPath, pb, 0o644); err != nil {
 		return nil, err
 	}
 	return pub, nil

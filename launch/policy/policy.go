@@ -1,15 +1,14 @@
 package policy
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"path"
 	"regexp"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/slkit/slkit/internal/strictjson"
 )
 
 // Version is the only policy document version this build understands.
@@ -85,25 +84,21 @@ func Parse(b []byte) (*Policy, error) {
 	if !utf8.Valid(b) {
 		return nil, fmt.Errorf("%w policy: not valid UTF-8", ErrMalformed)
 	}
-	if err := checkJSON(b); err != nil {
-		return nil, fmt.Errorf("%w policy: %w", ErrMalformed, err)
-	}
 	// The version decides how to read the rest: check it first, so that a
 	// newer document says so instead of naming a field it does not know.
-	var v struct {
-		Version *json.Number `json:"version"`
-	}
-	if err := json.Unmarshal(b, &v); err != nil {
+	var top map[string]json.RawMessage
+	if err := strictjson.Unmarshal(b, &top); err != nil {
 		return nil, fmt.Errorf("%w policy: %w", ErrMalformed, err)
 	}
-	if v.Version == nil {
+	v, ok := top["version"]
+	if !ok {
 		return nil, fmt.Errorf("%w policy: no \"version\"", ErrMalformed)
 	}
-	if v.Version.String() != "1" {
-		return nil, fmt.Errorf("%w policy: unknown version %s (this slkit reads version %d)", ErrMalformed, v.Version, Version)
+	if string(v) != "1" {
+		return nil, fmt.Errorf("%w policy: unknown version %s (this slkit reads version %d)", ErrMalformed, clip(string(v)), Version)
 	}
 	var p Policy
-	if err := strictUnmarshal(b, &p); err != nil {
+	if err := strictjson.Unmarshal(b, &p); err != nil {
 		return nil, fmt.Errorf("%w policy: %w", ErrMalformed, err)
 	}
 	if err := p.Validate(); err != nil {
@@ -207,89 +202,4 @@ func (p *Policy) Marshal() ([]byte, error) {
 		return nil, err
 	}
 	return append(b, '\n'), nil
-}
-
-// strictUnmarshal decodes exactly one JSON value into v, refusing unknown
-// fields and trailing data.
-func strictUnmarshal(b []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errors.New("data after the JSON document")
-	}
-	return nil
-}
-
-// checkJSON walks the document's tokens and refuses duplicate object keys
-// (encoding/json would silently keep the last one, so two readers of the
-// same signed bytes could disagree), nesting deeper than 16, and a
-// document that is not one object.
-func checkJSON(b []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	type frame struct {
-		keys   map[string]bool
-		object bool
-		key    bool // the next string token is a key
-	}
-	var stack []*frame
-	first := true
-	for {
-		tok, err := dec.Token()
-		if err == io.EOF {
-			if first {
-				return errors.New("empty document")
-			}
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if first {
-			if d, ok := tok.(json.Delim); !ok || d != '{' {
-				return errors.New("not a JSON object")
-			}
-		} else if len(stack) == 0 {
-			return errors.New("data after the JSON document")
-		}
-		first = false
-		var top *frame
-		if len(stack) > 0 {
-			top = stack[len(stack)-1]
-		}
-		if top != nil && top.object && top.key {
-			k, ok := tok.(string)
-			if !ok {
-				if d, ok := tok.(json.Delim); ok && d == '}' {
-					stack = stack[:len(stack)-1]
-					continue
-				}
-				return errors.New("object key is not a string")
-			}
-			if top.keys[k] {
-				return fmt.Errorf("duplicate key %q", clip(k))
-			}
-			top.keys[k] = true
-			top.key = false
-			continue
-		}
-		if top != nil && top.object {
-			top.key = true // this token is the value; the next one is a key
-		}
-		if d, ok := tok.(json.Delim); ok {
-			switch d {
-			case '{', '[':
-				if len(stack) >= 16 {
-					return errors.New("nested more than 16 levels")
-				}
-				stack = append(stack, &frame{keys: map[string]bool{}, object: d == '{', key: d == '{'})
-			case ']':
-				stack = stack[:len(stack)-1]
-				// a closing bracket is not a value of the enclosing object
-			}
-		}
-	}
 }

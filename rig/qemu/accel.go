@@ -15,7 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/slkit/slkit/internal/atomicfile"
+	"github.com/slkit/slkit/internal/fsys"
 )
 
 // EnvAccel overrides the accelerator choice: "kvm" or "tcg".
@@ -83,7 +83,7 @@ func probeAccel(kernel string) string {
 	}
 	if cacheFile != "" {
 		if b, err := json.Marshal(accelCache{Key: key, Accel: kind}); err == nil {
-			_ = atomicfile.WriteFile(cacheFile, b, 0o644)
+			_ = fsys.WriteFile(fsys.OS{}, cacheFile, b, 0o644)
 		}
 	}
 	return kind

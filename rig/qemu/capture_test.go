@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/slkit/slkit/internal/atomicfile"
+	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/tpm"
 )
 
@@ -64,10 +64,10 @@ func TestCaptureOVMFEventLogs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := atomicfile.WriteFile(filepath.Join(out, v.name+".bin"), raw, 0o644); err != nil {
+			if err := fsys.WriteFile(fsys.OS{}, filepath.Join(out, v.name+".bin"), raw, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			if err := atomicfile.WriteFile(filepath.Join(out, v.name+".pcrs.json"), append(pj, '\n'), 0o644); err != nil {
+			if err := fsys.WriteFile(fsys.OS{}, filepath.Join(out, v.name+".pcrs.json"), append(pj, '\n'), 0o644); err != nil {
 				t.Fatal(err)
 			}
 			t.Logf("%s: %d bytes; boot took %s", v.name, len(raw), time.Since(r.VM.Started).Round(time.Second))

@@ -5,7 +5,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/slkit/slkit/internal/atomicfile"
+	"github.com/slkit/slkit/internal/fsys"
 )
 
 // OVMF firmware files of Debian's ovmf package (2022.11): the 4 MiB
@@ -64,5 +64,5 @@ func copyFile(src, dst string) error {
 	if err != nil {
 		return err
 	}
-	return atomicfile.WriteFile(dst, b, 0o600)
+	return fsys.WriteFile(fsys.OS{}, dst, b, 0o600)
 }

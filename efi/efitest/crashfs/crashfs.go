@@ -23,10 +23,11 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/slkit/slkit/internal/errkind"
 
-	"github.com/slkit/slkit/efi/fsys"
+	"github.com/slkit/slkit/internal/fsys"
 )
 
 // ErrCrashed is returned by every call from the crash point until Crash.
@@ -35,6 +36,7 @@ var ErrCrashed = errkind.New(errkind.IO, "crashfs: simulated power loss")
 type inode struct {
 	data, synced []byte
 	dirty        bool // written since the last fsync
+	mode         fs.FileMode
 }
 
 type dirOp struct {
@@ -69,7 +71,7 @@ func (c *FS) Put(name string, data []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.nextIno++
-	c.inodes[c.nextIno] = &inode{data: clone(data), synced: clone(data)}
+	c.inodes[c.nextIno] = &inode{data: clone(data), synced: clone(data), mode: 0o600}
 	c.live[name] = c.nextIno
 	c.durable[name] = c.nextIno
 }
@@ -145,7 +147,7 @@ func (c *FS) Crash(r *rand.Rand) {
 				data = ino.data[:r.IntN(len(ino.data)+1)]
 			}
 		}
-		keep[id] = &inode{data: clone(data), synced: clone(data)}
+		keep[id] = &inode{data: clone(data), synced: clone(data), mode: ino.mode}
 	}
 	c.inodes = keep
 	c.crashed = false
@@ -181,18 +183,65 @@ func (c *FS) step() error {
 	return nil
 }
 
-func (c *FS) ReadFile(name string) ([]byte, error) {
+// ReadFile reads a file of at most max bytes (fsys.FS.ReadFile).
+func (c *FS) ReadFile(name string, max int64) ([]byte, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	ino, err := c.lookup("open", name)
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(ino.data)) > max {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: fmt.Errorf("%w: more than %d bytes", fsys.ErrTooLarge, max)}
+	}
+	return clone(ino.data), nil
+}
+
+// Lstat describes a file (every file here is a regular one).
+func (c *FS) Lstat(name string) (fs.FileInfo, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ino, err := c.lookup("lstat", name)
+	if err != nil {
+		return nil, err
+	}
+	return fileInfo{name: filepath.Base(name), size: int64(len(ino.data)), mode: ino.mode}, nil
+}
+
+// lookup finds the live file name (c.mu held).
+func (c *FS) lookup(op, name string) (*inode, error) {
 	if c.crashed {
 		return nil, ErrCrashed
 	}
 	id, ok := c.live[filepath.Clean(name)]
 	if !ok {
-		return nil, &fs.PathError{Op: "open", Path: name, Err: syscall.ENOENT}
+		return nil, &fs.PathError{Op: op, Path: name, Err: syscall.ENOENT}
 	}
-	return clone(c.inodes[id].data), nil
+	return c.inodes[id], nil
 }
+
+// Mode returns a file's permission bits (0 if it does not exist).
+func (c *FS) Mode(name string) fs.FileMode {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if id, ok := c.live[filepath.Clean(name)]; ok {
+		return c.inodes[id].mode
+	}
+	return 0
+}
+
+type fileInfo struct {
+	name string
+	size int64
+	mode fs.FileMode
+}
+
+func (i fileInfo) Name() string       { return i.name }
+func (i fileInfo) Size() int64        { return i.size }
+func (i fileInfo) Mode() fs.FileMode  { return i.mode }
+func (i fileInfo) ModTime() time.Time { return time.Time{} }
+func (i fileInfo) IsDir() bool        { return false }
+func (i fileInfo) Sys() any           { return nil }
 
 func (c *FS) ReadDir(dir string) ([]string, error) {
 	c.mu.Lock()
@@ -211,7 +260,9 @@ func (c *FS) ReadDir(dir string) ([]string, error) {
 	return out, nil
 }
 
-func (c *FS) CreateTemp(dir, pattern string) (fsys.File, error) {
+// CreateTemp creates a file with mode perm (one operation: the mode is
+// part of the new inode).
+func (c *FS) CreateTemp(dir, pattern string, perm fs.FileMode) (fsys.File, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.step(); err != nil {
@@ -224,7 +275,7 @@ func (c *FS) CreateTemp(dir, pattern string) (fsys.File, error) {
 	}
 	name := filepath.Join(filepath.Clean(dir), base)
 	c.nextIno++
-	c.inodes[c.nextIno] = &inode{}
+	c.inodes[c.nextIno] = &inode{mode: perm.Perm()}
 	c.live[name] = c.nextIno
 	d := filepath.Dir(name)
 	c.pending[d] = append(c.pending[d], dirOp{to: name, ino: c.nextIno})

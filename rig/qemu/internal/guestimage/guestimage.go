@@ -14,7 +14,7 @@ import (
 
 	"github.com/u-root/u-root/pkg/cpio"
 
-	"github.com/slkit/slkit/internal/atomicfile"
+	"github.com/slkit/slkit/internal/fsys"
 )
 
 // TestGuest is the import path of the rig's test guest.
@@ -54,5 +54,5 @@ func Build(ctx context.Context, pkg, out string) error {
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return err
 	}
-	return atomicfile.WriteFile(out, buf.Bytes(), 0o644)
+	return fsys.WriteFile(fsys.OS{}, out, buf.Bytes(), 0o644)
 }
