@@ -25,12 +25,19 @@ var (
 )
 
 // randomChange draws a change; appends to Log carry a unique token, so a
-// double apply is visible.
-func randomChange(r *rand.Rand, token *uint16) Change {
+// double apply is visible, and the precondition every append needs: Log's
+// value before it (log, which the appends of the script build up).
+func randomChange(r *rand.Rand, token *uint16, log *[]byte) Change {
 	switch r.IntN(7) {
 	case 0, 1:
 		*token++
-		return Change{Op: OpAppend, Var: logVar, Attr: efi.DefaultAttr, Data: binary.BigEndian.AppendUint16(nil, *token)}
+		x := Expect{Kind: ExpectAbsent}
+		if *log != nil {
+			x = ExpectData(*log)
+		}
+		data := binary.BigEndian.AppendUint16(nil, *token)
+		*log = append(append([]byte{}, *log...), data...)
+		return Change{Op: OpAppend, Var: logVar, Attr: efi.DefaultAttr, Data: data, Expect: x}
 	case 2:
 		return set(cfgVar, []byte(fmt.Sprintf("cfg-%d", r.IntN(1000))))
 	case 3:
@@ -90,9 +97,10 @@ func newScript(r *rand.Rand) crashScript {
 		efi.BootOrder: {1, 0}, cfgVar: []byte("cfg-initial"), efi.OsIndications: efi.MarshalUint64(0x40),
 	}}
 	var token uint16
+	var log []byte
 	for i := range s.batches {
 		for n := 1 + r.IntN(4); n > 0; n-- {
-			s.batches[i] = append(s.batches[i], randomChange(r, &token))
+			s.batches[i] = append(s.batches[i], randomChange(r, &token, &log))
 		}
 	}
 	return s

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/slkit/slkit/efi"
-	"github.com/slkit/slkit/efi/efitest/crashfs"
 	"github.com/slkit/slkit/efi/efitest"
+	"github.com/slkit/slkit/efi/efitest/crashfs"
 )
 
 var (

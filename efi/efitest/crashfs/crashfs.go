@@ -194,6 +194,16 @@ func (c *FS) ReadFile(name string) ([]byte, error) {
 	return clone(c.inodes[id].data), nil
 }
 
+// ReadLimit is ReadFile for a file of at most limit bytes (the disk
+// holds only regular files).
+func (c *FS) ReadLimit(name string, limit int64) ([]byte, error) {
+	b, err := c.ReadFile(name)
+	if err == nil && int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s: %w: %d bytes, at most %d", name, fsys.ErrTooLarge, len(b), limit)
+	}
+	return b, err
+}
+
 func (c *FS) ReadDir(dir string) ([]string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
