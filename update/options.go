@@ -11,7 +11,8 @@ type Via string
 
 const (
 	// ViaReboot: a firmware reboot. The firmware measures PCRs 0–7 anew,
-	// so the update object leaves them out and gets an update window.
+	// the queued changes into some of them (WithChangedPCRs), which the
+	// update object leaves out and replaces with an update window.
 	ViaReboot Via = "reboot"
 	// ViaKexec: the launched OS kexecs back into the pre-launch
 	// environment, which commits and relaunches. No firmware runs and the
@@ -34,6 +35,7 @@ const MaxLaunches = 16
 
 type config struct {
 	via      Via
+	changed  []int
 	next     *tpm.Expected
 	counter  uint32
 	launches uint64
@@ -59,13 +61,19 @@ type Option func(*config)
 // WithVia sets how the next launch is reached (default ViaReboot).
 func WithVia(v Via) Option { return func(c *config) { c.via = v } }
 
+// WithChangedPCRs gives the PCRs the queued changes are measured into
+// (journal.MeasuredPCRs of the pending entries): after a firmware reboot
+// the update object leaves exactly those out. Without it nothing is left
+// out.
+func WithChangedPCRs(pcrs ...int) Option { return func(c *config) { c.changed = append(c.changed, pcrs...) } }
+
 // WithNext gives the values the next launch extends PCRs to (from
 // PredictLaunches, or `slkit predict --json`); PCRs it does not hold keep
 // their current values.
 func WithNext(x *tpm.Expected) Option { return func(c *config) { c.next = x } }
 
 // WithCounter sets the update-window counter's NV index (default
-// tpm.DefaultCounterIndex; Prepare defines it when missing).
+// tpm.DefaultCounterIndex; the pre-launch environment defines it).
 func WithCounter(index uint32) Option { return func(c *config) { c.counter = index } }
 
 // WithLaunches sets how many launches the window lasts (1-16, default 1:

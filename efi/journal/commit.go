@@ -53,13 +53,10 @@ import (
 // final; if that fails (Result.AnchorErr), the next commit does it.
 func Commit(ctx context.Context, vars *efi.Vars, journalPath, statePath string, pub ed25519.PublicKey, opts ...Option) (*Result, error) {
 	o := newOptions(opts)
-	var applied uint64
-	if o.anchor != nil {
-		a, err := o.anchor.Generation()
-		if err != nil {
-			return nil, fmt.Errorf("read the journal's anchor: %w", err)
-		}
-		applied = a
+	advance := o.anchor
+	applied, err := o.applied()
+	if err != nil {
+		return nil, err
 	}
 	b, ok, err := readFile(o.fs, journalPath, MaxBytes)
 	if err != nil {
@@ -112,10 +109,40 @@ func Commit(ctx context.Context, vars *efi.Vars, journalPath, statePath string, 
 	c := &committer{vars: vars, fs: o.fs, statePath: statePath, j: j, st: st,
 		res: &Result{Journal: true, Generation: j.Generation, Entries: make([]EntryResult, len(j.Entries))}}
 	res, err := c.run(ctx)
-	if err == nil && o.anchor != nil && c.st.complete() {
-		res.AnchorErr = o.anchor.Advance(j.Generation)
+	if err == nil && advance != nil && c.st.complete() {
+		res.AnchorErr = advance.Advance(j.Generation)
 	}
 	return res, err
+}
+
+// Missing is what Commit does when there is no journal at journalPath,
+// without touching EFI variables: nil, or ErrMissing when the state file
+// names a generation the anchor does not cover with entries not final.
+func Missing(journalPath, statePath string, opts ...Option) error {
+	o := newOptions(opts)
+	applied, err := o.applied()
+	if err != nil {
+		return err
+	}
+	_, err = missing(&o, applied, journalPath, statePath)
+	return err
+}
+
+// applied reads the anchor's generation; a fresh anchor (no history) is
+// dropped from o, so that the state file decides this once.
+func (o *options) applied() (uint64, error) {
+	if o.anchor == nil {
+		return 0, nil
+	}
+	a, fresh, err := o.anchor.Generation()
+	if err != nil {
+		return 0, fmt.Errorf("read the journal's anchor: %w", err)
+	}
+	if fresh {
+		o.anchor = nil
+		return 0, nil
+	}
+	return a, nil
 }
 
 // missing handles a journal that is not there: nothing to do, unless the
