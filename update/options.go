@@ -65,7 +65,9 @@ func WithVia(v Via) Option { return func(c *config) { c.via = v } }
 // (journal.MeasuredPCRs of the pending entries): after a firmware reboot
 // the update object leaves exactly those out. Without it nothing is left
 // out.
-func WithChangedPCRs(pcrs ...int) Option { return func(c *config) { c.changed = append(c.changed, pcrs...) } }
+func WithChangedPCRs(pcrs ...int) Option {
+	return func(c *config) { c.changed = append(c.changed, pcrs...) }
+}
 
 // WithNext gives the values the next launch extends PCRs to (from
 // PredictLaunches, or `slkit predict --json`); PCRs it does not hold keep
