@@ -2,6 +2,7 @@ package launch
 
 import (
 	"crypto/ed25519"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"io/fs"
@@ -150,6 +151,9 @@ func Launch(t transport.TPM, signed []byte, pub ed25519.PublicKey, opts ...Launc
 		return res, err
 	}
 	defer closeImages()
+	if e.PolicyKey, err = x509.MarshalPKIXPublicKey(pub); err != nil {
+		return res, err
+	}
 	digests := map[Component]tpm.Digests{}
 	m, err := Measure(t, e, prof, WithLogFile(cfg.logPath), WithCheck(recordDigests(policyCheck(pe), digests)))
 	res.Measurement = m

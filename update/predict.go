@@ -3,6 +3,7 @@ package update
 import (
 	"crypto/ed25519"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
 	"fmt"
 
@@ -79,7 +80,7 @@ func appendLaunch(l *tpm.EventLog, ln Launch) error {
 		return err
 	}
 	for _, s := range prof.Steps {
-		d, ok, err := componentDigest(s.Component, ln.Signed, pe)
+		d, ok, err := componentDigest(s.Component, ln, pe)
 		if err != nil {
 			return fmt.Errorf("policy entry %q: %w", pe.Name, err)
 		}
@@ -98,10 +99,17 @@ func appendLaunch(l *tpm.EventLog, ln Launch) error {
 
 // componentDigest is the sha256 event digest of a component of a
 // policy-driven launch (launch.Component: the bytes each one stands for).
-func componentDigest(c launch.Component, signed []byte, pe *policy.Entry) (tpm.Digest, bool, error) {
+func componentDigest(c launch.Component, ln Launch, pe *policy.Entry) (tpm.Digest, bool, error) {
 	switch c {
 	case launch.LaunchPolicy:
-		s := sha256.Sum256(signed)
+		s := sha256.Sum256(ln.Signed)
+		return s[:], true, nil
+	case launch.LaunchPolicyKey:
+		der, err := x509.MarshalPKIXPublicKey(ln.Pub)
+		if err != nil {
+			return nil, false, err
+		}
+		s := sha256.Sum256(der)
 		return s[:], true, nil
 	case launch.Cmdline:
 		s := sha256.Sum256([]byte(pe.Cmdline))
