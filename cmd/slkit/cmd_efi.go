@@ -18,6 +18,8 @@ import (
 	"github.com/slkit/slkit/efi"
 	"github.com/slkit/slkit/efi/journal"
 	"github.com/slkit/slkit/initramfs/pid1"
+	"github.com/slkit/slkit/tpm"
+	"github.com/slkit/slkit/update"
 )
 
 // varsOpener opens the variable layer for a command (tests substitute the
@@ -37,7 +39,47 @@ func journalFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "journal", EnvVars: []string{"SLKIT_EFI_JOURNAL"}, Usage: "journal `FILE` (required)"},
 		&cli.StringFlag{Name: "state", EnvVars: []string{"SLKIT_EFI_STATE"}, Usage: "state `FILE` (default: the journal's name + .state)"},
+		&cli.StringFlag{Name: "anchor", Value: fmt.Sprintf("%#08x", tpm.DefaultJournalAnchorIndex),
+			Usage: "the TPM NV anchor `INDEX` holding the applied generation (read when defined; none: the state file alone)"},
 	}
+}
+
+// journalAnchorOpts is the journal's TPM anchor (--anchor) for a command:
+// none when --anchor none or when the pre-launch stage has not defined it
+// yet.
+func journalAnchorOpts(c *cli.Context, t tpm.TPMSender) ([]journal.Option, error) {
+	idx, err := parseIndex(c, "anchor")
+	if err != nil || idx == 0 {
+		return nil, err
+	}
+	a, err := update.JournalAnchor(t, idx)
+	if err != nil || a == nil {
+		return nil, err
+	}
+	return []journal.Option{journal.WithAnchor(a)}, nil
+}
+
+// withJournalAnchor runs f with the journal's anchor options from the TPM.
+// Without a TPM it fails, unless --anchor none: a journal numbered from
+// the state file alone could take a generation the anchor has already
+// passed, and the pre-launch stage would then skip it as applied.
+func withJournalAnchor(e *env, c *cli.Context, f func(opts []journal.Option) error) error {
+	if idx, err := parseIndex(c, "anchor"); err != nil || idx == 0 {
+		if err != nil {
+			return err
+		}
+		return f(nil)
+	}
+	t, err := e.openTPM(c)
+	if err != nil {
+		return fmt.Errorf("the journal's anchor (--anchor %s) cannot be read: %w (--anchor none numbers generations from the state file alone)", c.String("anchor"), err)
+	}
+	defer t.Close()
+	opts, err := journalAnchorOpts(c, t)
+	if err != nil {
+		return err
+	}
+	return f(opts)
 }
 
 // queueFlags are the flags of every `efi queue` change command.
@@ -377,7 +419,11 @@ func efiQueue(e *env, c *cli.Context, op journal.Op) error {
 	if err != nil {
 		return err
 	}
-	j, err := journal.Enqueue(jp, sp, key, []journal.Change{ch})
+	var j *journal.Journal
+	err = withJournalAnchor(e, c, func(opts []journal.Option) error {
+		j, err = journal.Enqueue(jp, sp, key, []journal.Change{ch}, opts...)
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -404,7 +450,11 @@ func efiQueueList(e *env, c *cli.Context, verify bool) error {
 			return err
 		}
 	}
-	l, err := journal.Inspect(jp, sp, pub)
+	var l *journal.Listing
+	err = withJournalAnchor(e, c, func(opts []journal.Option) error {
+		l, err = journal.Inspect(jp, sp, pub, opts...)
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -481,8 +531,12 @@ func efiCommit(e *env, c *cli.Context, open varsOpener) error {
 	if err != nil {
 		return err
 	}
-	res, err := journal.Commit(context.Background(), v, jp, sp, pub,
-		journal.WithAllowed(allow...), journal.WithTries(uint8(c.Uint("tries"))), journal.WithMinGeneration(c.Uint64("min-generation")))
+	var res *journal.Result
+	err = withJournalAnchor(e, c, func(opts []journal.Option) error {
+		res, err = journal.Commit(context.Background(), v, jp, sp, pub, append(opts,
+			journal.WithAllowed(allow...), journal.WithTries(uint8(c.Uint("tries"))), journal.WithMinGeneration(c.Uint64("min-generation")))...)
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -496,8 +550,15 @@ func efiCommit(e *env, c *cli.Context, open varsOpener) error {
 		fmt.Fprintf(e.stdout, "%s: nothing queued\n", jp)
 		return nil
 	}
+	if res.AlreadyApplied {
+		fmt.Fprintf(e.stdout, "%s: generation %d applied already (TPM anchor)\n", jp, res.Generation)
+		return nil
+	}
 	for i := range res.Entries {
 		fmt.Fprintln(e.stdout, res.Entries[i].String())
+	}
+	if res.AnchorErr != nil {
+		fmt.Fprintf(e.stderr, "slkit: warning: the journal's anchor is not advanced: %s\n", oneLine(res.AnchorErr.Error()))
 	}
 	switch {
 	case res.RebootRequired:

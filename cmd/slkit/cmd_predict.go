@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/slkit/slkit/launch"
+	"github.com/slkit/slkit/launch/policy"
 	"github.com/slkit/slkit/tpm"
 )
 
@@ -40,6 +42,7 @@ func entryFlags() []cli.Flag {
 		&cli.StringFlag{Name: "initrd", Usage: "initrd `FILE` (default: none)"},
 		&cli.StringFlag{Name: "cmdline", Usage: "kernel command line (required; UTF-8, may be \"\")"},
 		&cli.StringFlag{Name: "policy", Usage: "signed launch policy `FILE` to measure (its exact bytes)"},
+		&cli.StringFlag{Name: "policy-key", Usage: "the public key `FILE` the policy verifies under (profile measured-v2 measures it)"},
 		&cli.StringFlag{Name: "profile", Value: launch.ProfileMeasured, Usage: "measurement profile"},
 	}
 }
@@ -103,6 +106,15 @@ func loadEntry(c *cli.Context) (ent *launch.Entry, prof *launch.Profile, done fu
 	}
 	if p := c.String("policy"); p != "" {
 		if ent.Policy, err = readInput(p); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	if p := c.String("policy-key"); p != "" {
+		pub, err := loadKey(p, policy.ParsePublicKey)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if ent.PolicyKey, err = x509.MarshalPKIXPublicKey(pub); err != nil {
 			return nil, nil, nil, err
 		}
 	}

@@ -37,16 +37,16 @@ func updateCommand(e *env) *cli.Command {
 					&cli.StringFlag{Name: "relaunch-policy", Usage: "--via kexec: the signed policy `FILE` this OS relaunches the pre-launch environment with (`slkit launch --policy FILE`)"},
 					&cli.StringFlag{Name: "relaunch-entry", Usage: "--via kexec: its entry `NAME` (default: the first)"},
 					&cli.StringFlag{Name: "policy-key", Usage: "public key `FILE` the launch policies verify under (required with --next-policy or --relaunch-policy)"},
-					&cli.StringFlag{Name: "start", Usage: "--via reboot: PCR values before the next boot's launch, JSON as `slkit pcr read --json` prints (default: reset values)"},
+					&cli.StringFlag{Name: "start", Usage: "--via reboot: PCR values before the next boot's launch, JSON as `slkit pcr read --json` prints (default: the firmware event log's, replayed: what the firmware and the EFI stub measure before the pre-launch stage)"},
 					&cli.StringFlag{Name: "next-pcrs", Usage: "seal to these predicted values instead (JSON of `slkit predict --json`)"},
-					&cli.StringFlag{Name: "counter", Value: fmt.Sprintf("%#08x", tpm.DefaultCounterIndex), Usage: "update-window NV counter `INDEX` (defined when missing; owner auth empty)"},
+					&cli.StringFlag{Name: "counter", Value: fmt.Sprintf("%#08x", tpm.DefaultCounterIndex), Usage: "update-window NV counter `INDEX` (the pre-launch environment's `slkit launch --update-counter` defines it)"},
 					&cli.IntFlag{Name: "launches", Value: 1, Usage: "the window lasts this many launches (1-16)"},
 					jsonFlag), pinFlags...),
 				Action: func(c *cli.Context) error { return updatePrepare(e, c) },
 			},
 			{
 				Name:  "finish",
-				Usage: "after the post-update launch: reseal each secret to the current PCR values and close the update window",
+				Usage: "after the post-update launch: reseal each secret to the current PCR values (the next launch closes the update window)",
 				Flags: append([]cli.Flag{sealedFlag,
 					&cli.StringSliceFlag{Name: "eventlog", Usage: "current event log(s) whose events are recorded to explain later refusals (default: the firmware log, if readable)"},
 					&cli.BoolFlag{Name: "force", Usage: "reseal although the update object does not unseal yet (abandons a prepared update)"},
@@ -191,6 +191,20 @@ func nextLaunch(c *cli.Context, t tpm.TPMSender, via update.Via) (*tpm.Expected,
 			return nil, "", err
 		}
 		start, from = &x.PCRs, c.String("start")
+	default:
+		// What the firmware and the EFI stub measure before the pre-launch
+		// stage runs is in the firmware's log; the next boot measures the
+		// same into PCRs 8 and 9 (the queued changes go to others).
+		logs, err := currentLogs(nil)
+		if err != nil {
+			return nil, "", err
+		}
+		if len(logs) == 1 {
+			if start, err = logs[0].Replay(); err != nil {
+				return nil, "", inputError{firmwareEventLog, err}
+			}
+			from = "the firmware event log"
+		}
 	}
 	x, err := update.PredictLaunches(start, launches...)
 	if err != nil {
@@ -238,13 +252,6 @@ func updatePrepare(e *env, c *cli.Context) error {
 			return err
 		}
 	}
-	pending, err := update.CheckJournal(jp, sp, pub)
-	if err != nil {
-		return err
-	}
-	if via == update.ViaKexec && len(pending.Reboot) > 0 {
-		return fmt.Errorf("%w: journal entry %s takes effect only through a firmware reboot, which a kexec round trip skips: use --via reboot", update.ErrPlan, pending.Reboot[0])
-	}
 	names, files, err := sealedFiles(c)
 	if err != nil {
 		return err
@@ -258,12 +265,23 @@ func updatePrepare(e *env, c *cli.Context) error {
 		return err
 	}
 	defer t.Close()
+	jopts, err := journalAnchorOpts(c, t)
+	if err != nil {
+		return err
+	}
+	pending, err := update.CheckJournal(jp, sp, pub, jopts...)
+	if err != nil {
+		return err
+	}
+	if via == update.ViaKexec && len(pending.Reboot) > 0 {
+		return fmt.Errorf("%w: journal entry %s takes effect only through a firmware reboot, which a kexec round trip skips: use --via reboot", update.ErrPlan, pending.Reboot[0])
+	}
 	next, nextWhat, err := nextLaunch(c, t, via)
 	if err != nil {
 		return err
 	}
 	opts := []update.Option{update.WithVia(via), update.WithNext(next), update.WithCounter(uint32(idx)),
-		update.WithLaunches(c.Int("launches")), update.WithPIN(pin)}
+		update.WithLaunches(c.Int("launches")), update.WithPIN(pin), update.WithChangedPCRs(pending.PCRs...)}
 	rep := prepareReport{Journal: pending}
 	for i, s := range files {
 		plan, err := update.Prepare(t, s, saveSealed(names[i]), opts...)
@@ -294,11 +312,10 @@ func updatePrepare(e *env, c *cli.Context) error {
 			line += fmt.Sprintf(", PCRs %s %s", pcrList(p.Predicted), nextWhat)
 		}
 		if w := p.Window; w != nil {
-			line += fmt.Sprintf("; firmware PCRs %s left out, bounded by the update window: counter %#08x in %d..%d (now %d", pcrList(p.Dropped), w.Index, w.Min, w.Max, p.Counter)
-			if p.DefinedCounter {
-				line += ", defined now"
+			line += fmt.Sprintf("; firmware PCRs %s left out (the queued changes are measured there), bounded by the update window: counter %#08x in %d..%d (now %d: the next launch opens it)", pcrList(p.Dropped), w.Index, w.Min, w.Max, p.Counter)
+			if len(p.Added) > 0 {
+				line += fmt.Sprintf(" and by PCRs %s as the pre-launch stage leaves them", pcrList(p.Added))
 			}
-			line += ": the next launch opens it)"
 		}
 		fmt.Fprintln(e.stdout, line)
 	}
@@ -364,7 +381,6 @@ func updateFinish(e *env, c *cli.Context) error {
 	names, files, pin, logs, t := in.names, in.files, in.pin, in.logs, in.t
 	opts := []update.Option{update.WithPIN(pin), update.WithEventLogs(logs...), update.WithForce(c.Bool("force"))}
 	var done []finishedFile
-	var windows []*tpm.SealedCounter
 	for i, s := range files {
 		f, err := update.Finish(t, s, saveSealed(names[i]), opts...)
 		if err != nil {
@@ -375,18 +391,11 @@ func updateFinish(e *env, c *cli.Context) error {
 			x.Refusal = oneLine(f.Refusal.Error())
 		}
 		done = append(done, x)
-		windows = append(windows, f.Window)
-	}
-	// Every file is saved: only now close the windows.
-	after, err := update.CloseWindows(t, windows...)
-	if err != nil {
-		return fmt.Errorf("every file is resealed, but closing the update window failed (the next launches close it): %w", err)
 	}
 	if c.Bool("json") {
 		return e.writeJSON(struct {
-			Files    []finishedFile    `json:"files"`
-			Counters map[uint32]uint64 `json:"counters"`
-		}{done, after})
+			Files []finishedFile `json:"files"`
+		}{done})
 	}
 	for _, f := range done {
 		how := "the main object released the secret"
@@ -394,9 +403,9 @@ func updateFinish(e *env, c *cli.Context) error {
 			how = "the update object released the secret; the main object was refused: " + strings.TrimPrefix(f.Refusal, "unseal refused: ")
 		}
 		fmt.Fprintf(e.stdout, "%s: resealed to the current PCRs %s (%s)\n", f.File, pcrList(f.PCRs), how)
-	}
-	for idx, v := range after {
-		fmt.Fprintf(e.stdout, "update window closed: counter %#08x is now %d\n", idx, v)
+		if w := f.Window; w != nil {
+			fmt.Fprintf(e.stdout, "%s: update window: counter %#08x in %d..%d closes at the next launch past it (only the pre-launch stage counts)\n", f.File, w.Index, w.Min, w.Max)
+		}
 	}
 	return nil
 }
