@@ -80,13 +80,9 @@ func anchoredBase(o *options, journalPath string, pub ed25519.PublicKey) ([]Chan
 		return nil, 0, fmt.Errorf("read the journal's anchor: %w", err)
 	}
 	gen := applied + 1
-	b, ok, err := readFile(o.fs, journalPath, MaxBytes)
-	if err != nil || !ok {
+	old, err := readJournal(o, journalPath, pub)
+	if err != nil || old == nil {
 		return nil, gen, err
-	}
-	old, err := Verify(b, pub)
-	if err != nil {
-		return nil, 0, fmt.Errorf("%s: %w", journalPath, err)
 	}
 	if old.Generation <= applied || old.Generation-applied >= MaxEntries {
 		return nil, gen, nil
@@ -110,13 +106,9 @@ func stateBase(o *options, journalPath, statePath string, pub ed25519.PublicKey)
 	}
 	var base []Change
 	gen := st.Generation + 1
-	b, ok, err := readFile(o.fs, journalPath, MaxBytes)
-	if err != nil || !ok {
+	old, err := readJournal(o, journalPath, pub)
+	if err != nil || old == nil {
 		return nil, gen, err
-	}
-	old, err := Verify(b, pub)
-	if err != nil {
-		return nil, 0, fmt.Errorf("%s: %w", journalPath, err)
 	}
 	switch {
 	case old.Generation > st.Generation:
@@ -143,6 +135,20 @@ func stateBase(o *options, journalPath, statePath string, pub ed25519.PublicKey)
 		}
 	}
 	return base, gen, nil
+}
+
+// readJournal reads and verifies the journal on disk with the queueing
+// key's public half; a missing journal is nil.
+func readJournal(o *options, journalPath string, pub ed25519.PublicKey) (*Journal, error) {
+	b, ok, err := readFile(o.fs, journalPath, MaxBytes)
+	if err != nil || !ok {
+		return nil, err
+	}
+	j, err := Verify(b, pub)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", journalPath, err)
+	}
+	return j, nil
 }
 
 // order puts BootNext/OsIndications changes last and numbers the entries.
