@@ -64,6 +64,25 @@ func PredictLaunches(start *tpm.PCRs, launches ...Launch) (*tpm.Expected, error)
 	return &tpm.Expected{PCRs: *vals, Events: l.Events}, nil
 }
 
+// FirmwareStart is where a launch after a firmware reboot starts: the
+// PCR values the firmware's event log replays to — what the firmware and
+// the EFI stub measure before the pre-launch stage runs (PCR 9: the
+// pre-launch image's command line and initrd), the same at the next boot
+// when the image and its command line are — with the PCRs the launch
+// extends and the log does not name at their reset value.
+func FirmwareStart(firmware *tpm.EventLog) (*tpm.PCRs, error) {
+	start, err := firmware.Replay()
+	if err != nil {
+		return nil, err
+	}
+	for _, i := range launch.MeasuredProfile().PCRs() {
+		if _, ok := start.Get(tpm.SHA256, i); !ok {
+			start.Set(tpm.SHA256, i, tpm.ZeroDigest(tpm.SHA256))
+		}
+	}
+	return start, nil
+}
+
 // appendLaunch appends the events of one launch to l, walking its
 // profile's steps as launch.Measure does.
 func appendLaunch(l *tpm.EventLog, ln Launch) error {

@@ -8,9 +8,11 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/slkit/slkit/efi/journal"
 	"github.com/slkit/slkit/internal/atomicfile"
 	"github.com/slkit/slkit/launch/policy"
 	"github.com/slkit/slkit/tpm"
+	"github.com/slkit/slkit/update"
 )
 
 // slkit's anchors by name (tpm.Anchor).
@@ -182,4 +184,42 @@ func policyConfirm(e *env, c *cli.Context) error {
 	}
 	fmt.Fprintf(e.stdout, "%s: confirmed policy_version %d for the next launch of this policy\n", c.String("out"), p.PolicyVersion)
 	return nil
+}
+
+// journalAnchorOpts is the journal's TPM anchor (--anchor) for a command:
+// none when --anchor none or when the pre-launch stage has not defined it
+// yet.
+func journalAnchorOpts(c *cli.Context, t tpm.TPMSender) ([]journal.Option, error) {
+	idx, err := parseIndex(c, "anchor")
+	if err != nil || idx == 0 {
+		return nil, err
+	}
+	a, err := update.JournalAnchor(t, idx)
+	if err != nil || a == nil {
+		return nil, err
+	}
+	return []journal.Option{journal.WithAnchor(a)}, nil
+}
+
+// withJournalAnchor runs f with the journal's anchor options from the TPM.
+// Without a TPM it fails, unless --anchor none: a journal numbered from
+// the state file alone could take a generation the anchor has already
+// passed, and the pre-launch stage would then skip it as applied.
+func withJournalAnchor(e *env, c *cli.Context, f func(opts []journal.Option) error) error {
+	if idx, err := parseIndex(c, "anchor"); err != nil || idx == 0 {
+		if err != nil {
+			return err
+		}
+		return f(nil)
+	}
+	t, err := e.openTPM(c)
+	if err != nil {
+		return fmt.Errorf("the journal's anchor (--anchor %s) cannot be read: %w (--anchor none numbers generations from the state file alone)", c.String("anchor"), err)
+	}
+	defer t.Close()
+	opts, err := journalAnchorOpts(c, t)
+	if err != nil {
+		return err
+	}
+	return f(opts)
 }

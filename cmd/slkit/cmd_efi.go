@@ -19,7 +19,6 @@ import (
 	"github.com/slkit/slkit/efi/journal"
 	"github.com/slkit/slkit/initramfs/pid1"
 	"github.com/slkit/slkit/tpm"
-	"github.com/slkit/slkit/update"
 )
 
 // varsOpener opens the variable layer for a command (tests substitute the
@@ -42,44 +41,6 @@ func journalFlags() []cli.Flag {
 		&cli.StringFlag{Name: "anchor", Value: fmt.Sprintf("%#08x", tpm.DefaultJournalAnchorIndex),
 			Usage: "the TPM NV anchor `INDEX` holding the applied generation (read when defined; none: the state file alone)"},
 	}
-}
-
-// journalAnchorOpts is the journal's TPM anchor (--anchor) for a command:
-// none when --anchor none or when the pre-launch stage has not defined it
-// yet.
-func journalAnchorOpts(c *cli.Context, t tpm.TPMSender) ([]journal.Option, error) {
-	idx, err := parseIndex(c, "anchor")
-	if err != nil || idx == 0 {
-		return nil, err
-	}
-	a, err := update.JournalAnchor(t, idx)
-	if err != nil || a == nil {
-		return nil, err
-	}
-	return []journal.Option{journal.WithAnchor(a)}, nil
-}
-
-// withJournalAnchor runs f with the journal's anchor options from the TPM.
-// Without a TPM it fails, unless --anchor none: a journal numbered from
-// the state file alone could take a generation the anchor has already
-// passed, and the pre-launch stage would then skip it as applied.
-func withJournalAnchor(e *env, c *cli.Context, f func(opts []journal.Option) error) error {
-	if idx, err := parseIndex(c, "anchor"); err != nil || idx == 0 {
-		if err != nil {
-			return err
-		}
-		return f(nil)
-	}
-	t, err := e.openTPM(c)
-	if err != nil {
-		return fmt.Errorf("the journal's anchor (--anchor %s) cannot be read: %w (--anchor none numbers generations from the state file alone)", c.String("anchor"), err)
-	}
-	defer t.Close()
-	opts, err := journalAnchorOpts(c, t)
-	if err != nil {
-		return err
-	}
-	return f(opts)
 }
 
 // queueFlags are the flags of every `efi queue` change command.

@@ -200,7 +200,7 @@ func nextLaunch(c *cli.Context, t tpm.TPMSender, via update.Via) (*tpm.Expected,
 			return nil, "", err
 		}
 		if len(logs) == 1 {
-			if start, err = logs[0].Replay(); err != nil {
+			if start, err = update.FirmwareStart(logs[0]); err != nil {
 				return nil, "", inputError{firmwareEventLog, err}
 			}
 			from = "the firmware event log"
