@@ -46,10 +46,14 @@ func (c *committer) entry(i int) error {
 		c.finish(s, r, Failed, ReasonSkipped, 0, "")
 		return nil
 	}
+	// A journal from an older slkit: these entries alone cannot be
+	// written, the others can.
 	if err := e.Var.Check(); err != nil {
-		// A journal from an older slkit: this entry alone cannot be
-		// written, the others can.
 		c.finish(s, r, Failed, ReasonValue, 0, "efivarfs cannot create this variable under its name: "+err.Error())
+		return nil
+	}
+	if !e.replaySafe() {
+		c.finish(s, r, Failed, ReasonValue, 0, errNoPrecondition)
 		return nil
 	}
 	for {

@@ -147,12 +147,18 @@ func (c *Change) dedupAppend() bool {
 // Check validates a change on its own: what the journal parser also
 // enforces, so that Enqueue never writes a journal Commit would refuse.
 // The variable name must be one efivarfs creates as the same firmware
-// name (efi.Name.Check).
+// name (efi.Name.Check), and an append needs a precondition; a parsed
+// journal (written by an older slkit) is held to neither, and Commit
+// fails such an entry alone.
 func (c *Change) Check() error { return c.check(true) }
 
-func (c *Change) check(strictName bool) error {
+// errNoPrecondition says why a plain append without a precondition is
+// not queued (and fails at the commit, in a journal an older slkit wrote).
+const errNoPrecondition = "an append needs a precondition (--expect-hex/--expect-file/--expect-absent): the value it appends to"
+
+func (c *Change) check(strict bool) error {
 	check := c.Var.Check
-	if !strictName {
+	if !strict {
 		// Any name an older slkit queued; Commit fails such an entry alone.
 		check = c.Var.Valid
 	}
@@ -179,11 +185,11 @@ func (c *Change) check(strictName bool) error {
 		if c.Attr&efi.NonVolatile == 0 {
 			return bad("attributes %s lack NV (a volatile variable would not survive the reboot it is queued for)", c.Attr)
 		}
-		if c.Op == OpAppend && !c.dedupAppend() && c.Expect.Kind == ExpectAny {
+		if strict && !c.replaySafe() {
 			// Without one, no read of the variable can tell an applied
 			// append from one that was not, and only the (untrusted) state
 			// file would keep it from being applied twice.
-			return bad("an append needs a precondition (--expect-hex/--expect-file/--expect-absent): the value it appends to")
+			return bad(errNoPrecondition)
 		}
 		if c.authenticated() {
 			a, err := efi.ParseAuth2(c.Data)

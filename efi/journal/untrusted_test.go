@@ -141,6 +141,20 @@ func TestAppendNeedsPrecondition(t *testing.T) {
 	if v, _ := r.value(vendorVar); string(v) != "01" || res.Entries[0].Outcome != Unchanged {
 		t.Fatalf("after losing the state: %q %v", v, outcomes(res))
 	}
+	// A journal an older slkit wrote with a plain append: that entry
+	// fails alone, the next one is applied.
+	r2 := newRig(t, efitest.WithVariable(vendorVar, efi.DefaultAttr, []byte("0")))
+	r2.disk.Put(r2.j, rawJournal(r2.key, 1, []Entry{
+		{Seq: 1, Change: Change{Op: OpAppend, Var: vendorVar, Attr: efi.DefaultAttr, Data: []byte("1")}},
+		{Seq: 2, Change: set(efi.BootOrder, []byte{1, 0})},
+	}))
+	res = r2.mustRun()
+	if !reflect.DeepEqual(outcomes(res), []Outcome{FailedNow, Applied}) || !strings.Contains(res.Entries[0].Detail, "precondition") {
+		t.Fatalf("old plain append: %+v", res.Entries)
+	}
+	if v, _ := r2.value(vendorVar); string(v) != "0" {
+		t.Fatalf("the plain append was applied: %q", v)
+	}
 }
 
 // The journal's files come from a disk the attacker writes: only regular
