@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -117,6 +118,36 @@ func FuzzParseName(f *testing.F) {
 		n2, err := ParseName(n.String())
 		if err != nil || !reflect.DeepEqual(n, n2) {
 			t.Fatalf("%q -> %v -> %v %v", s, n, n2, err)
+		}
+	})
+}
+
+// FuzzParsePattern: a parsed pattern prints back to a string that parses
+// to it, and matches what its form says (a name equal to a plain pattern,
+// a name with the stem of a '*' or "####" pattern).
+func FuzzParsePattern(f *testing.F) {
+	f.Add("Boot####-8be4df61-93ca-11d2-aa0d-00e098032b8c")
+	f.Add("Con*-8be4df61-93ca-11d2-aa0d-00e098032b8c")
+	f.Add("*-cfc8fc79-be2e-4ddc-97f0-9f98bfe298a0")
+	f.Add("B#t-8be4df61-93ca-11d2-aa0d-00e098032b8c")
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := ParsePattern(s)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatal(err)
+			}
+			return
+		}
+		p2, err := ParsePattern(p.String())
+		if err != nil || p2 != p {
+			t.Fatalf("%q -> %v -> %v %v", s, p, p2, err)
+		}
+		stem, hex := strings.CutSuffix(p.Name, "####")
+		if !hex && !strings.HasSuffix(p.Name, "*") && !p.Match(Name{p.Name, p.GUID}) {
+			t.Fatalf("%v does not match its own name", p)
+		}
+		if hex && (!p.Match(Name{stem + "00AF", p.GUID}) || p.Match(Name{stem + "00af", p.GUID}) || p.Match(Name{stem + "00AF0", p.GUID})) {
+			t.Fatalf("%v: four uppercase hex digits only", p)
 		}
 	})
 }

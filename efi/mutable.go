@@ -6,32 +6,41 @@ import (
 )
 
 // Pattern names variables: "Name-GUID" exactly, "Prefix*-GUID" for every
-// name starting with Prefix, or "*-GUID" for every variable of a vendor.
+// name starting with Prefix, "Prefix####-GUID" for Prefix followed by
+// exactly four uppercase hex digits (Boot####, Driver####: UEFI 2.10
+// §3.3), or "*-GUID" for every variable of a vendor.
 type Pattern struct {
-	Name string // may end in '*'
+	Name string // may end in '*' or "####"
 	GUID GUID
 }
 
-// ParsePattern parses "Name-GUID", "Prefix*-GUID" or "*-GUID".
+// hex4 is the suffix of a four-hex-digit pattern.
+const hex4 = "####"
+
+// ParsePattern parses "Name-GUID", "Prefix*-GUID", "Prefix####-GUID" or
+// "*-GUID".
 func ParsePattern(s string) (Pattern, error) {
 	if len(s) < 38 || s[len(s)-37] != '-' {
-		return Pattern{}, fmt.Errorf("%w pattern %q: want NAME-GUID, PREFIX*-GUID or *-GUID", ErrMalformed, s)
+		return Pattern{}, fmt.Errorf("%w pattern %q: want NAME-GUID, PREFIX*-GUID, PREFIX####-GUID or *-GUID", ErrMalformed, clipName(s))
 	}
 	g, err := ParseGUID(s[len(s)-36:])
 	if err != nil {
-		return Pattern{}, fmt.Errorf("%w pattern %q: bad GUID", ErrMalformed, s)
+		return Pattern{}, fmt.Errorf("%w pattern %q: bad GUID", ErrMalformed, clipName(s))
 	}
 	p := Pattern{s[:len(s)-37], g}
 	stem := strings.TrimSuffix(p.Name, "*")
-	if strings.Contains(stem, "*") {
-		return Pattern{}, fmt.Errorf("%w pattern %q: '*' only at the end of the name", ErrMalformed, s)
+	if stem == p.Name {
+		stem = strings.TrimSuffix(p.Name, hex4)
+	}
+	if strings.ContainsAny(stem, "*#") {
+		return Pattern{}, fmt.Errorf("%w pattern %q: '*' or \"####\" only at the end of the name", ErrMalformed, clipName(s))
 	}
 	if stem != "" {
 		if err := (Name{stem, g}).Check(); err != nil {
 			return Pattern{}, err
 		}
-	} else if p.Name == "" {
-		return Pattern{}, fmt.Errorf("%w pattern %q: empty name", ErrMalformed, s)
+	} else if p.Name != "*" {
+		return Pattern{}, fmt.Errorf("%w pattern %q: empty name", ErrMalformed, clipName(s))
 	}
 	return p, nil
 }
@@ -39,9 +48,9 @@ func ParsePattern(s string) (Pattern, error) {
 // String is the form ParsePattern reads.
 func (p Pattern) String() string { return p.Name + "-" + p.GUID.String() }
 
-// Match reports whether n is named by p, with the kernel's rule
-// (variable_matches in drivers/firmware/efi/vars.c): a '*' matches any
-// rest, otherwise the names are equal.
+// Match reports whether n is named by p. A '*' matches any rest, as in the
+// kernel's variable_matches (drivers/firmware/efi/vars.c); "####" matches
+// exactly four uppercase hex digits; otherwise the names are equal.
 func (p Pattern) Match(n Name) bool {
 	if p.GUID != n.GUID {
 		return false
@@ -49,7 +58,47 @@ func (p Pattern) Match(n Name) bool {
 	if stem, ok := strings.CutSuffix(p.Name, "*"); ok {
 		return strings.HasPrefix(n.Name, stem)
 	}
+	if stem, ok := strings.CutSuffix(p.Name, hex4); ok {
+		digits, ok := strings.CutPrefix(n.Name, stem)
+		return ok && isHex4(digits)
+	}
 	return p.Name == n.Name
+}
+
+// isHex4 reports whether s is four uppercase hex digits.
+func isHex4(s string) bool {
+	if len(s) != 4 {
+		return false
+	}
+	for _, c := range s {
+		if !('0' <= c && c <= '9' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// CommitPatterns is the default allow-list of the deferred-commit journal:
+// the variables the kernel leaves mutable (kernelRules) that a launched OS
+// has a reason to change — BootNext, BootOrder, Boot####, DriverOrder,
+// Driver####, ConIn, ConInDev, ConOut, ConOutDev, ErrOut, ErrOutDev, Lang,
+// PlatformLang, OsIndications, Timeout. The kernel's "Boot*" and "Driver*"
+// become Boot#### and Driver#### (it would also allow BootOrderX,
+// BootCurrent or Boot00ab), and LINUX_EFI_CRASH_GUID is left out: its
+// pstore dumps could fill the variable store.
+func CommitPatterns() []Pattern {
+	var out []Pattern
+	for _, r := range kernelRules {
+		p := r.p
+		switch {
+		case p.GUID != GlobalGUID:
+			continue
+		case strings.HasSuffix(p.Name, "*"):
+			p.Name = strings.TrimSuffix(p.Name, "*") + hex4
+		}
+		out = append(out, p)
+	}
+	return out
 }
 
 // kernelRule is one row of the kernel's variable_validate table

@@ -40,6 +40,10 @@ type Entry struct {
 	// Policy is the exact bytes of the signed launch policy file, nil when
 	// the launch is not driven by a policy (then it is not measured).
 	Policy []byte
+	// PolicyKey is the PKIX DER encoding of the key Policy verified under
+	// (the LaunchPolicyKey component; a profile that measures it needs it
+	// whenever there is a policy).
+	PolicyKey []byte
 }
 
 // Validate checks what can be checked without reading the images.
@@ -108,6 +112,11 @@ func (e *Entry) componentBytes(c Component) (r io.Reader, im *Image, ok bool) {
 			return nil, nil, false
 		}
 		return bytes.NewReader(e.Policy), nil, true
+	case LaunchPolicyKey:
+		if e.PolicyKey == nil {
+			return nil, nil, false
+		}
+		return bytes.NewReader(e.PolicyKey), nil, true
 	}
 	return nil, nil, false
 }
@@ -118,6 +127,9 @@ func (e *Entry) componentBytes(c Component) (r io.Reader, im *Image, ok bool) {
 func (e *Entry) digest(c Component, algs []tpm.Alg) (tpm.Digests, bool, error) {
 	r, im, ok := e.componentBytes(c)
 	if !ok {
+		if c == LaunchPolicyKey && e.Policy != nil {
+			return nil, false, fmt.Errorf("%w: the profile measures the policy key, and the entry has a policy but no policy key", ErrEntry)
+		}
 		return nil, false, nil
 	}
 	if im == nil {

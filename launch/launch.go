@@ -165,6 +165,9 @@ func Launch(t transport.TPM, signed []byte, pub ed25519.PublicKey, opts ...Launc
 	}
 	defer st.Close()
 	e := st.Entry()
+	if e.PolicyKey, err = PolicyKeyBytes(pub); err != nil {
+		return res, err
+	}
 	digests := map[Component]tpm.Digests{}
 	m, err := Measure(t, e, prof, WithLogFile(cfg.logPath), WithCheck(recordDigests(policyCheck(pe), digests)))
 	res.Measurement = m

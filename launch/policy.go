@@ -2,6 +2,7 @@ package launch
 
 import (
 	"crypto/ed25519"
+	"crypto/x509"
 	"encoding/hex"
 	"fmt"
 
@@ -84,4 +85,15 @@ func checkPinned(pe *policy.Entry, e *Entry, measured map[Component]tpm.Digests)
 		}
 	}
 	return nil
+}
+
+// PolicyKeyBytes are the bytes of the LaunchPolicyKey component: the PKIX
+// DER encoding of the key the policy verified under (its SHA-256 is the
+// key's id, policy.KeyID).
+func PolicyKeyBytes(pub ed25519.PublicKey) ([]byte, error) {
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return nil, fmt.Errorf("%w: policy key: %w", ErrEntry, err)
+	}
+	return der, nil
 }

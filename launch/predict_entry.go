@@ -1,6 +1,7 @@
 package launch
 
 import (
+	"crypto/ed25519"
 	"fmt"
 	"io/fs"
 
@@ -15,12 +16,12 @@ import (
 // image), the signed policy measured, the entry's profile (Predict); with
 // drtm, the emulated dynamic launch too (PredictEmulatedDRTM). A verifier
 // calls it to tell whether evidence shows that entry launched.
-func PredictPolicyEntry(fsys fs.FS, signed []byte, pe *policy.Entry, banks []tpm.Alg, drtm bool) (*Prediction, error) {
+func PredictPolicyEntry(fsys fs.FS, signed []byte, pub ed25519.PublicKey, pe *policy.Entry, banks []tpm.Alg, drtm bool) (*Prediction, error) {
 	prof, err := ProfileByName(pe.Profile)
 	if err != nil {
 		return nil, err
 	}
-	e, done, err := PolicyEntry(signed, pe, fsys)
+	e, done, err := PolicyEntry(signed, pub, pe, fsys)
 	if err != nil {
 		return nil, err
 	}

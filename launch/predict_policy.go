@@ -1,6 +1,7 @@
 package launch
 
 import (
+	"crypto/ed25519"
 	"encoding/hex"
 	"fmt"
 	"io/fs"
@@ -11,13 +12,17 @@ import (
 
 // PolicyEntry returns entry pe of the signed policy file signed as Launch
 // measures it, for a prediction: the policy file's exact bytes, the
-// entry's command line, and its kernel and initrd pinned by the SHA-256
+// entry's command line, the key it verified under (pub), and its kernel and initrd pinned by the SHA-256
 // the policy gives (Image.Pinned, named by their paths in the policy).
 // With fsys nil no image is read, so the entry predicts the SHA-256 bank
 // only (another bank is ErrNeedImage). With fsys, the images are read from
 // it at the policy's paths, as Launch's WithFS reads them, and must match
 // the pins; done closes them.
-func PolicyEntry(signed []byte, pe *policy.Entry, fsys fs.FS) (e *Entry, done func(), err error) {
+func PolicyEntry(signed []byte, pub ed25519.PublicKey, pe *policy.Entry, fsys fs.FS) (e *Entry, done func(), err error) {
+	key, err := PolicyKeyBytes(pub)
+	if err != nil {
+		return nil, nil, err
+	}
 	done = func() {}
 	if fsys != nil {
 		st, err := stageEntry(fsys, pe, signed)
@@ -46,5 +51,6 @@ func PolicyEntry(signed []byte, pe *policy.Entry, fsys fs.FS) (e *Entry, done fu
 		}
 		p.im.Pinned = tpm.Digests{tpm.SHA256: d}
 	}
+	e.PolicyKey = key
 	return e, done, nil
 }

@@ -26,11 +26,16 @@ const (
 	// LaunchPolicy is slkit's signed launch policy: the exact bytes of the
 	// signed policy file (the DSSE envelope), as read.
 	LaunchPolicy Component = "launch-policy"
+	// LaunchPolicyKey is the key the policy verified under: its PKIX DER
+	// encoding, whose SHA-256 is the key's id (policy.KeyID). The
+	// envelope's signature differs under another key, but only this event
+	// says which key it was.
+	LaunchPolicyKey Component = "launch-policy-key"
 )
 
 func (c Component) known() bool {
 	switch c {
-	case Kernel, Initrd, Cmdline, LaunchPolicy:
+	case Kernel, Initrd, Cmdline, LaunchPolicy, LaunchPolicyKey:
 		return true
 	}
 	return false
@@ -91,17 +96,43 @@ func MeasuredProfile() *Profile {
 	}}
 }
 
+// ProfileMeasuredKey names measured-v1 plus the policy key's id.
+const ProfileMeasuredKey = "measured-v2"
+
+// MeasuredKeyProfile returns measured-v2: measured-v1 with the key the
+// policy verified under measured right after the policy, so that a change
+// of the policy key shows in PCR 8:
+//
+//	#  component          PCR  event type     event data (UTF-8, no NUL)
+//	1  launch-policy       8   EV_IPL (0x0D)  "launch-policy"      (only when a policy is given)
+//	2  launch-policy-key   8   EV_IPL (0x0D)  "launch-policy-key"  (with the policy: H(PKIX DER of the key))
+//	3  kernel              9   EV_IPL (0x0D)  "kernel"
+//	4  initrd              9   EV_IPL (0x0D)  "initrd"             (only when the entry has one)
+//	5  cmdline             8   EV_IPL (0x0D)  "cmdline"
+//
+// measured-v1 is left as it was, so that the PCR values predicted and
+// sealed for it stay valid; a policy chooses measured-v2 per entry.
+func MeasuredKeyProfile() *Profile {
+	p := MeasuredProfile()
+	p.Name = ProfileMeasuredKey
+	key := Step{Component: LaunchPolicyKey, PCR: 8, Type: tpm.EvIPL, Description: "launch-policy-key", Optional: true}
+	p.Steps = append(p.Steps[:1], append([]Step{key}, p.Steps[1:]...)...)
+	return p
+}
+
 // ProfileByName returns a fresh copy of a built-in profile.
 func ProfileByName(name string) (*Profile, error) {
 	switch name {
 	case ProfileMeasured:
 		return MeasuredProfile(), nil
+	case ProfileMeasuredKey:
+		return MeasuredKeyProfile(), nil
 	}
 	return nil, fmt.Errorf("%w: unknown profile %q (known: %s)", ErrProfile, name, strings.Join(ProfileNames(), ", "))
 }
 
 // ProfileNames lists the built-in profiles.
-func ProfileNames() []string { return []string{ProfileMeasured} }
+func ProfileNames() []string { return []string{ProfileMeasured, ProfileMeasuredKey} }
 
 // Validate checks that every step names a known component once, a PCR in
 // range and a non-empty UTF-8 description without NUL.

@@ -13,19 +13,23 @@
 //     them as they are, so a secret sealed to them needs nothing when the
 //     next entry is the same, and is forward-sealed to the next launch's
 //     predicted values when it is not (PredictLaunches).
-//   - PCRs 0–7 (SRTM) are extended by the firmware, and change when e.g.
-//     BootOrder or a Boot#### changes (PCR 1 holds EV_EFI_VARIABLE_BOOT).
-//     They cannot be predicted offline, so Prepare seals an update object
-//     that leaves them out and is bound to a bounded update window instead
-//     (tpm.CounterBound: a TPM NV counter that every launch increments;
-//     the object is released only for the next N launches).
+//   - PCRs 0–7 (SRTM) are extended by the firmware; the queued changes
+//     are measured into some of them (journal.MeasuredPCRs: PCR 1 for
+//     BootOrder and Boot####, PCR 7 for the Secure Boot variables). Those
+//     cannot be predicted offline, so Prepare seals an update object that
+//     leaves them out and is bound instead to a bounded update window
+//     (tpm.CounterBound: a TPM NV counter that only the pre-launch stage
+//     increments, once per launch) and to the PCRs the pre-launch stage
+//     measures and caps (8, 9), which another OS booted meanwhile cannot
+//     reproduce.
 //
 // Prepare adds the update object to the sealed file next to the main
 // object (tpm.Sealed.Update), which it does not touch; tpm.Unseal tries the
 // main object first. Finish reseals the main object to the then-current
-// values of all its PCRs, drops the update object and closes the window
-// (CloseWindows increments the counter past it) — in that order, so that a
-// crash in between never leaves a secret that unseals nowhere.
+// values of all its PCRs and drops the update object; the next launch
+// closes the window. The pre-launch half is PreLaunch (the journal's
+// commit against its TPM anchor, the window counter) and PolicyAnchor (the
+// launch policy's rollback check).
 //
 // Via selects how the next launch is reached: a firmware reboot (the
 // default), or a kexec back into the pre-launch environment (ViaKexec: no

@@ -17,4 +17,7 @@ var (
 	// update object does not unseal yet); finishing now would reseal to
 	// the pre-update values.
 	ErrNotUpdated = errkind.New(errkind.Verify, "update not done yet")
+	// ErrRollback: the launch policy's policy_version is below the
+	// minimum the TPM's policy anchor holds.
+	ErrRollback = errkind.New(errkind.Verify, "launch policy rolled back")
 )

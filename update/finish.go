@@ -18,22 +18,23 @@ type Finished struct {
 	// PCRs were resealed to their current values.
 	PCRs []int `json:"pcrs"`
 	// Window is the update window of the dropped update object (nil if
-	// it had none): close it with CloseWindows once every file is saved.
+	// it had none). It closes at the next launch, when the pre-launch
+	// stage increments the counter past it (nothing after the pre-launch
+	// stage can increment it); a copy of the prepared file can until then
+	// only be used in a boot whose PCR 9 is the post-update launch's.
 	Window *tpm.SealedCounter `json:"window,omitempty"`
 }
 
 // Finish completes an update after the post-update launch: it unseals s,
 // seals the secret again to the current values of all of s's PCRs (same
 // PIN and locality requirements), and saves that as the file's only
-// object. The update window stays open until CloseWindows: call it after
-// every file prepared for the update is saved, so that a crash before
-// then never leaves a secret that unseals nowhere.
+// object. The update window closes at the next launch (Finished.Window).
 //
 // When s has an update object, Finish first checks that the update has
 // happened: the update object must unseal now. Otherwise it returns
-// ErrNotUpdated (resealing now would seal to the pre-update values, and
-// closing the window would then lose the secret at the next boot), unless
-// WithForce abandons the prepared update.
+// ErrNotUpdated (resealing now would seal to the pre-update values, which
+// the next boot no longer has), unless WithForce abandons the prepared
+// update.
 func Finish(t tpm.TPMSender, s *tpm.Sealed, save func(*tpm.Sealed) error, opts ...Option) (*Finished, error) {
 	cfg, err := newConfig(opts)
 	if err != nil {
@@ -83,39 +84,4 @@ func Finish(t tpm.TPMSender, s *tpm.Sealed, save func(*tpm.Sealed) error, opts .
 		return nil, err
 	}
 	return f, nil
-}
-
-// CloseWindows closes update windows for good: for each counter named,
-// it increments the counter until it is past the largest Max, so that no
-// copy of an update object (the sealed file is on an unencrypted disk)
-// can ever be released again. It returns the counters' values after.
-func CloseWindows(t tpm.TPMSender, windows ...*tpm.SealedCounter) (map[uint32]uint64, error) {
-	max := map[uint32]uint64{}
-	for _, w := range windows {
-		if w != nil && w.Max >= max[w.Index] {
-			max[w.Index] = w.Max
-		}
-	}
-	out := map[uint32]uint64{}
-	for idx, m := range max {
-		c, err := tpm.OpenCounter(t, idx)
-		if err != nil {
-			return out, err
-		}
-		v, err := c.Read(t)
-		if err != nil {
-			return out, err
-		}
-		for n := 0; v <= m; n++ {
-			if n > MaxLaunches+1 {
-				return out, fmt.Errorf("%w: counter %#08x at %d is too far below the window's end %d", tpm.ErrCounter, idx, v, m)
-			}
-			if err := c.Increment(t); err != nil {
-				return out, err
-			}
-			v++
-		}
-		out[idx] = v
-	}
-	return out, nil
 }

@@ -19,6 +19,9 @@ type Pending struct {
 	// firmware reboot (BootNext, OsIndications bits, --reboot), as
 	// "seq op var".
 	Reboot []string `json:"reboot,omitempty"`
+	// PCRs are those the pending changes are measured into at the next
+	// boot (journal.MeasuredPCRs).
+	PCRs []int `json:"pcrs,omitempty"`
 }
 
 // CheckJournal reads the journal the update is to commit and its state:
@@ -34,15 +37,18 @@ func CheckJournal(journalPath, statePath string, pub ed25519.PublicKey, opts ...
 		return nil, fmt.Errorf("%w: no journal at %s (queue changes with `slkit efi queue` first)", ErrNoJournal, journalPath)
 	}
 	p := &Pending{Generation: l.Journal.Generation, Entries: len(l.Journal.Entries), Verified: l.Verified}
+	var pending []journal.Entry
 	for i, e := range l.Journal.Entries {
 		if l.Committed && l.States[i].Status.Final() {
 			continue
 		}
 		p.Pending++
+		pending = append(pending, e)
 		if e.NeedsReboot() {
 			p.Reboot = append(p.Reboot, fmt.Sprintf("%d %s %s", e.Seq, e.Op, e.Var))
 		}
 	}
+	p.PCRs = journal.MeasuredPCRs(pending)
 	if p.Pending == 0 {
 		return nil, fmt.Errorf("%w: every entry of %s (generation %d) is committed already", ErrNoJournal, journalPath, p.Generation)
 	}

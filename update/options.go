@@ -11,7 +11,8 @@ type Via string
 
 const (
 	// ViaReboot: a firmware reboot. The firmware measures PCRs 0–7 anew,
-	// so the update object leaves them out and gets an update window.
+	// the queued changes into some of them (WithChangedPCRs), which the
+	// update object leaves out and replaces with an update window.
 	ViaReboot Via = "reboot"
 	// ViaKexec: the launched OS kexecs back into the pre-launch
 	// environment, which commits and relaunches. No firmware runs and the
@@ -33,8 +34,9 @@ func ParseVia(s string) (Via, error) {
 const MaxLaunches = 16
 
 type config struct {
-	via  Via
-	next *tpm.Expected
+	via     Via
+	changed []int
+	next    *tpm.Expected
 	// nextLaunches are predicted in the sealed bank (WithNextLaunches),
 	// from start (WithStart).
 	nextLaunches []Launch
@@ -70,6 +72,14 @@ type Option func(*config)
 // WithVia sets how the next launch is reached (default ViaReboot).
 func WithVia(v Via) Option { return func(c *config) { c.via = v } }
 
+// WithChangedPCRs gives the PCRs the queued changes are measured into
+// (journal.MeasuredPCRs of the pending entries): after a firmware reboot
+// the update object leaves exactly those out. Without it nothing is left
+// out.
+func WithChangedPCRs(pcrs ...int) Option {
+	return func(c *config) { c.changed = append(c.changed, pcrs...) }
+}
+
 // WithNext gives the values the next launch extends PCRs to (from
 // PredictLaunches, or `slkit predict --json`); it must hold the sealed
 // file's bank, and PCRs it does not hold keep their current values.
@@ -87,7 +97,7 @@ func WithNextLaunches(ls ...Launch) Option {
 func WithStart(p *tpm.PCRs) Option { return func(c *config) { c.start = p } }
 
 // WithCounter sets the update-window counter's NV index (default
-// tpm.DefaultCounterIndex; Prepare defines it when missing).
+// tpm.DefaultCounterIndex; the pre-launch environment defines it).
 func WithCounter(index uint32) Option { return func(c *config) { c.counter = index } }
 
 // WithLaunches sets how many launches the window lasts (1-16, default 1:

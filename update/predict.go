@@ -79,7 +79,7 @@ func PredictLaunches(start *tpm.PCRs, banks []tpm.Alg, launches ...Launch) (*tpm
 		if err != nil {
 			return nil, ln.errorf(i, err)
 		}
-		e, done, err := launch.PolicyEntry(ln.Signed, pe, ln.Images)
+		e, done, err := launch.PolicyEntry(ln.Signed, ln.Pub, pe, ln.Images)
 		if err != nil {
 			return nil, ln.errorf(i, err)
 		}
@@ -144,4 +144,23 @@ func (c *config) nextValues(t tpm.TPMSender, bank tpm.Alg) (*tpm.Expected, error
 			ErrPlan, bank, next.Algs())
 	}
 	return next, nil
+}
+
+// FirmwareStart is where a launch after a firmware reboot starts: the
+// PCR values the firmware's event log replays to — what the firmware and
+// the EFI stub measure before the pre-launch stage runs (PCR 9: the
+// pre-launch image's command line and initrd), the same at the next boot
+// when the image and its command line are — with the PCRs the launch
+// extends and the log does not name at their reset value.
+func FirmwareStart(firmware *tpm.EventLog) (*tpm.PCRs, error) {
+	start, err := firmware.Replay()
+	if err != nil {
+		return nil, err
+	}
+	for _, i := range launch.MeasuredProfile().PCRs() {
+		if _, ok := start.Get(tpm.SHA256, i); !ok {
+			start.Set(tpm.SHA256, i, tpm.ZeroDigest(tpm.SHA256))
+		}
+	}
+	return start, nil
 }

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -185,5 +188,47 @@ func TestPredictLaunchesOtherBanks(t *testing.T) {
 	bad := fstest.MapFS{"boot/vmlinuz": {Data: []byte("another kernel")}, "boot/initrd": {Data: tgt.initrd}}
 	if _, err := update.PredictLaunches(nil, []tpm.Alg{tpm.SHA384}, update.Launch{Signed: signed, Pub: pub, Images: bad}); !errors.Is(err, launch.ErrImageMismatch) {
 		t.Fatalf("image that does not match the pin: %v", err)
+	}
+}
+
+// TestFirmwareStart: the start of a launch after a firmware reboot is what
+// OVMF's log replays to — PCR 0 as the TPM reported it when the log was
+// captured, PCR 9 the EFI stub's two tagged events chained by hand — and
+// PCR 8, which the firmware does not touch, at its reset value.
+func TestFirmwareStart(t *testing.T) {
+	b, err := os.ReadFile("../tpm/testdata/eventlogs/ovmf-q35-swtpm.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := tpm.ParseEventLog(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start, err := update.FirmwareStart(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reported struct {
+		Banks map[string]map[string]string `json:"banks"`
+	}
+	j, _ := os.ReadFile("../tpm/testdata/eventlogs/ovmf-q35-swtpm.pcrs.json")
+	if err := json.Unmarshal(j, &reported); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := start.Get(tpm.SHA256, 0); hex.EncodeToString(got) != reported.Banks["sha256"]["0"] {
+		t.Errorf("PCR 0 = %x, the TPM reported %s", got, reported.Banks["sha256"]["0"])
+	}
+	pcr9 := make([]byte, 32)
+	for _, e := range l.Events {
+		if e.PCR == 9 {
+			s := sha256.Sum256(append(pcr9, e.Digests[tpm.SHA256]...))
+			pcr9 = s[:]
+		}
+	}
+	if got, _ := start.Get(tpm.SHA256, 9); !bytes.Equal(got, pcr9) || bytes.Equal(pcr9, make([]byte, 32)) {
+		t.Errorf("PCR 9 = %x, want %x", got, pcr9)
+	}
+	if got, ok := start.Get(tpm.SHA256, 8); !ok || !bytes.Equal(got, make([]byte, 32)) {
+		t.Errorf("PCR 8 = %x (%v), want the reset value", got, ok)
 	}
 }

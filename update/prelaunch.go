@@ -31,14 +31,21 @@ var ErrFirmwareReboot = errkind.New(errkind.IO, "rebooting through the firmware 
 // in the state the pre-launch image was measured into:
 //
 //  1. commit the journal (journal.Commit: signature, allow-list, replay
-//     and CAS checks, tries-left decremented before any write);
+//     and CAS checks, tries-left decremented before any write) against
+//     the journal's TPM anchor (JournalAnchor: defined here when missing;
+//     advanced once every entry is final);
 //  2. when a committed change takes effect only through the firmware
 //     (BootNext, OsIndications, an entry queued with --reboot) or the
 //     store was full (the firmware reclaims space at boot), reboot — the
-//     state file is already durable, and the next boot finds the entries
-//     done, so there is no reboot loop;
-//  3. increment the update-window counter, which closes windows by one
-//     launch (tpm.Counter).
+//     state file is already durable, and the anchor (or the entries'
+//     fresh reads) say the journal is applied, so there is no reboot loop;
+//  3. increment the update-window counter, which opens a prepared window
+//     and closes it one launch later (tpm.Counter).
+//
+// Every anchor operation needs PCR 8 at its reset value (tpm.StagePCR),
+// so PreLaunch runs before the launch measures anything. In a pre-launch
+// environment relaunched by kexec (PCR 8 already extended) the anchors
+// are read but not raised: the next boot's pre-launch stage does it.
 //
 // A journal that does not verify commits nothing and refuses the launch
 // (fail closed: a tampered journal is an attack on the platform's
@@ -61,8 +68,14 @@ type PreLaunch struct {
 	// SkipBadJournal launches without committing a journal that does not
 	// verify, with a warning.
 	SkipBadJournal bool
+	// JournalAnchor is the TPM anchor of the journal's applied generation
+	// (0: none, the state file alone records progress).
+	JournalAnchor uint32
 	// Counter is the update-window NV counter to increment (0: none).
 	Counter uint32
+	// OwnerAuth is the owner authorization anchors are defined with (nil:
+	// the empty one).
+	OwnerAuth []byte
 	// DryRun says that it would reboot instead of rebooting.
 	DryRun bool
 
@@ -85,7 +98,7 @@ func (p *PreLaunch) Run(t tpm.TPMSender) error {
 		if p.Phase != nil {
 			p.Phase(PhaseEFICommit)
 		}
-		res, err := p.commit()
+		res, err := p.commit(t)
 		if err != nil {
 			return err
 		}
@@ -119,15 +132,7 @@ func (p *PreLaunch) reboot(res *journal.Result) error {
 }
 
 // commit applies the journal and reports each entry.
-func (p *PreLaunch) commit() (*journal.Result, error) {
-	if _, err := os.Stat(p.Journal); errors.Is(err, fs.ErrNotExist) {
-		fmt.Fprintf(p.Log, "slkit: efi: %s: nothing queued\n", p.Journal)
-		return nil, nil
-	}
-	v, err := p.OpenVars(efi.WithMutable(p.Allow...))
-	if err != nil {
-		return nil, err
-	}
+func (p *PreLaunch) commit(t tpm.TPMSender) (*journal.Result, error) {
 	state, tries := p.State, p.Tries
 	if state == "" {
 		state = p.Journal + ".state"
@@ -135,8 +140,30 @@ func (p *PreLaunch) commit() (*journal.Result, error) {
 	if tries == 0 {
 		tries = journal.DefaultTries
 	}
-	res, err := journal.Commit(context.Background(), v, p.Journal, state, p.Pub,
-		journal.WithAllowed(p.Allow...), journal.WithTries(tries))
+	opts := []journal.Option{journal.WithAllowed(p.Allow...), journal.WithTries(tries)}
+	if p.JournalAnchor != 0 {
+		a, err := p.journalAnchor(t)
+		if err != nil {
+			return nil, err
+		}
+		if a != nil {
+			opts = append(opts, journal.WithAnchor(a))
+		}
+	}
+	var res *journal.Result
+	var err error
+	if _, serr := os.Lstat(p.Journal); errors.Is(serr, fs.ErrNotExist) {
+		// No journal: the variables are not even opened (the same image
+		// launches without EFI), but one that vanished unapplied is
+		// reported.
+		err = journal.Missing(p.Journal, state, opts...)
+	} else {
+		var v *efi.Vars
+		if v, err = p.OpenVars(efi.WithMutable(p.Allow...)); err != nil {
+			return nil, err
+		}
+		res, err = journal.Commit(context.Background(), v, p.Journal, state, p.Pub, opts...)
+	}
 	if err != nil {
 		if p.SkipBadJournal && BadJournal(err) {
 			fmt.Fprintf(p.Log, "slkit: efi: warning: nothing committed, launching without the journal: %s\n", oneLine(err.Error()))
@@ -144,8 +171,12 @@ func (p *PreLaunch) commit() (*journal.Result, error) {
 		}
 		return nil, fmt.Errorf("nothing committed, nothing launched: %w", err)
 	}
-	if !res.Journal {
+	if res == nil || !res.Journal {
 		fmt.Fprintf(p.Log, "slkit: efi: %s: nothing queued\n", p.Journal)
+		return res, nil
+	}
+	if res.AlreadyApplied {
+		fmt.Fprintf(p.Log, "slkit: efi: %s: generation %d applied already (TPM anchor)\n", p.Journal, res.Generation)
 		return res, nil
 	}
 	for i := range res.Entries {
@@ -156,14 +187,34 @@ func (p *PreLaunch) commit() (*journal.Result, error) {
 		// launched OS sees them in `slkit efi queue list`.
 		fmt.Fprintf(p.Log, "slkit: efi: warning: %s\n", oneLine(err.Error()))
 	}
+	if res.AnchorErr != nil {
+		fmt.Fprintf(p.Log, "slkit: efi: warning: the journal's anchor stays below generation %d (the next boot's commit advances it): %s\n", res.Generation, oneLine(res.AnchorErr.Error()))
+	}
 	return res, nil
 }
 
-// BadJournal reports whether err refused a journal for what it is
-// (tampered, wrong key, replayed, malformed, not allowed), not for an I/O
-// failure.
+// journalAnchor opens the journal's anchor, defining it when missing. In a
+// stage that cannot define it (a relaunch), the commit goes on without it.
+func (p *PreLaunch) journalAnchor(t tpm.TPMSender) (journal.Anchor, error) {
+	a, defined, err := tpm.OpenOrDefineAnchor(t, p.JournalAnchor, tpm.WithOwnerAuth(p.OwnerAuth))
+	switch {
+	case errors.Is(err, tpm.ErrNotStage):
+		fmt.Fprintf(p.Log, "slkit: efi: warning: the journal's anchor %#08x is not defined and cannot be here (PCR 8 is not at its reset value): committing against the state file alone\n", p.JournalAnchor)
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("journal anchor: %w", err)
+	case defined:
+		fmt.Fprintf(p.Log, "slkit: efi: journal anchor %#08x defined\n", p.JournalAnchor)
+	}
+	return &journalAnchor{t: t, a: a, fresh: defined}, nil
+}
+
+// BadJournal reports whether err refused a journal for what the disk holds
+// (tampered, wrong key, replayed, malformed, not allowed, not a regular
+// file, gone while unapplied), not for a failure of the TPM or of
+// efivarfs.
 func BadJournal(err error) bool {
-	for _, e := range []error{journal.ErrSignature, journal.ErrWrongKey, journal.ErrReplay, journal.ErrNotAllowed, journal.ErrMalformed, journal.ErrBadState} {
+	for _, e := range []error{journal.ErrSignature, journal.ErrWrongKey, journal.ErrReplay, journal.ErrNotAllowed, journal.ErrMalformed, journal.ErrBadState, journal.ErrFiles, journal.ErrMissing} {
 		if errors.Is(err, e) {
 			return true
 		}
@@ -171,22 +222,25 @@ func BadJournal(err error) bool {
 	return false
 }
 
-// increment closes update windows by one launch. A counter that is not
-// defined bounds no window (nothing to do); one that exists but cannot be
-// incremented refuses the launch: a window would outlive its launches.
+// increment counts this launch on the update-window counter, defining it
+// when missing: a prepared window opens at the next launch and closes one
+// launch after its last. A relaunch (PCR 8 already extended) does not
+// count. An index at the handle that is not slkit's counter bounds no
+// window (a warning); one that is but cannot be incremented refuses the
+// launch: a window would outlive its launches.
 func (p *PreLaunch) increment(t tpm.TPMSender) error {
-	c, err := tpm.OpenCounter(t, p.Counter)
+	c, _, err := tpm.OpenOrDefineAnchor(t, p.Counter, tpm.WithOwnerAuth(p.OwnerAuth))
+	if err == nil {
+		err = c.Increment(t)
+	}
 	switch {
-	case errors.Is(err, tpm.ErrNoCounter):
-		fmt.Fprintf(p.Log, "slkit: update counter %#08x not defined: no update window to count\n", p.Counter)
+	case errors.Is(err, tpm.ErrNotStage):
+		fmt.Fprintf(p.Log, "slkit: update counter %#08x not incremented: PCR 8 is not at its reset value (a relaunch); the next boot counts\n", p.Counter)
 		return nil
-	case errors.Is(err, tpm.ErrCounter):
+	case errors.Is(err, tpm.ErrAnchor) && !errors.Is(err, tpm.ErrNoAnchor):
 		fmt.Fprintf(p.Log, "slkit: warning: %s: it bounds no window; not incremented\n", oneLine(err.Error()))
 		return nil
 	case err != nil:
-		return err
-	}
-	if err := c.Increment(t); err != nil {
 		return fmt.Errorf("update counter: %w", err)
 	}
 	v, err := c.Read(t)

@@ -23,13 +23,15 @@ type Plan struct {
 	// Predicted are the PCRs sealed to a predicted value that differs
 	// from the current one.
 	Predicted []int `json:"predicted,omitempty"`
+	// Added are PCRs the update object is bound to although the main
+	// object is not: with a window, the PCRs the pre-launch stage measures
+	// and caps (8, 9), which other boot media cannot reproduce.
+	Added []int `json:"added,omitempty"`
 	// Window is the update window (nil: an exact forward seal, none
 	// needed). The object unseals while Window.Min ≤ counter ≤ Window.Max.
 	Window *tpm.SealedCounter `json:"window,omitempty"`
 	// Counter is the counter's value now (with a window).
 	Counter uint64 `json:"counter,omitempty"`
-	// DefinedCounter: Prepare defined the counter.
-	DefinedCounter bool `json:"defined_counter,omitempty"`
 	// Unchanged is set, saying why, when no update object is needed (the
 	// file was not saved).
 	Unchanged string `json:"unchanged,omitempty"`
@@ -41,22 +43,27 @@ type Plan struct {
 // update object that the main object is refused in favour of after the
 // update:
 //
-//   - its PCRs are s's, minus PCRs 0–7 when the next launch is reached
-//     through a firmware reboot (ViaReboot): the firmware measures those
-//     anew and they cannot be predicted offline;
-//   - each at the value the next launch produces in the file's bank
+//   - its PCRs are s's, minus the PCRs the queued changes are measured
+//     into (WithChangedPCRs: journal.MeasuredPCRs) when the next launch is
+//     reached through a firmware reboot (ViaReboot);
+//   - when PCRs were left out, plus the PCRs the pre-launch stage measures
+//     and caps (launch.MeasuredProfile: PCR 9 carries what the firmware
+//     and the EFI stub measured of the pre-launch image, then the launch's
+//     kernel and initrd; PCR 8 the launch policy and command line), and
+//     bound to an update window: the counter at WithCounter, which only the
+//     pre-launch stage increments, must be above its value now and at most
+//     WithLaunches above it. Another OS booted during the window can
+//     increment the counter if nothing was measured into its PCR 8, and can
+//     extend PCR 8 with the launch's public events, but it cannot bring
+//     PCR 9 to the value the pre-launch image's boot gives it;
+//   - each PCR at the value the next launch produces in the file's bank
 //     (WithNext, WithNextLaunches; a prediction without that bank is
 //     refused), or its current value;
-//   - with the same PIN and locality requirements as s;
-//   - when PCRs were left out, bound to an update window: the counter at
-//     WithCounter (defined here when missing) must be above its value now
-//     (the next launch increments it before it measures) and at most
-//     WithLaunches above it.
+//   - with the same PIN and locality requirements as s.
 //
 // save receives the file with the update object (the main object is
 // unchanged); nothing is saved when none is needed (Plan.Unchanged says
-// why). A secret sealed only to firmware PCRs is refused (ErrPlan): its
-// update object would be bound to nothing but the counter.
+// why).
 func Prepare(t tpm.TPMSender, s *tpm.Sealed, save func(*tpm.Sealed) error, opts ...Option) (*Plan, error) {
 	cfg, err := newConfig(opts)
 	if err != nil {
@@ -64,14 +71,20 @@ func Prepare(t tpm.TPMSender, s *tpm.Sealed, save func(*tpm.Sealed) error, opts 
 	}
 	plan := &Plan{Via: cfg.via, Bank: s.Policy.Bank}
 	for _, i := range s.Policy.PCRs {
-		if cfg.via == ViaReboot && IsSRTM(i) {
+		if cfg.via == ViaReboot && slices.Contains(cfg.changed, i) {
 			plan.Dropped = append(plan.Dropped, i)
 		} else {
 			plan.PCRs = append(plan.PCRs, i)
 		}
 	}
-	if len(plan.PCRs) == 0 {
-		return nil, fmt.Errorf("%w: every sealed PCR (%s) is measured by the firmware: an update object would be bound to nothing but the window counter; seal the secret to PCR 8/9 or 17/18 too", ErrPlan, pcrString(s.Policy.PCRs))
+	if len(plan.Dropped) > 0 {
+		for _, i := range launch.MeasuredProfile().PCRs() {
+			if !slices.Contains(plan.PCRs, i) {
+				plan.PCRs = append(plan.PCRs, i)
+				plan.Added = append(plan.Added, i)
+			}
+		}
+		slices.Sort(plan.PCRs)
 	}
 	if cfg.via == ViaKexec && cfg.next == nil && len(cfg.nextLaunches) == 0 {
 		// kexec resets no PCR: the relaunch and the next launch extend the
@@ -107,7 +120,7 @@ func Prepare(t tpm.TPMSender, s *tpm.Sealed, save func(*tpm.Sealed) error, opts 
 		events = append(events, eventsOf(evs, i)...)
 	}
 	if len(plan.Dropped) == 0 && len(plan.Predicted) == 0 {
-		plan.Unchanged = fmt.Sprintf("PCRs %s are not measured by the firmware and the next launch leaves them at their current values: the sealed file unseals after the update as it is", pcrString(plan.PCRs))
+		plan.Unchanged = fmt.Sprintf("the queued changes are not measured into PCRs %s and the next launch leaves them at their current values: the sealed file unseals after the update as it is", pcrString(plan.PCRs))
 		return plan, nil
 	}
 
@@ -123,7 +136,10 @@ func Prepare(t tpm.TPMSender, s *tpm.Sealed, save func(*tpm.Sealed) error, opts 
 	}
 	pol.PIN, pol.Locality = s.Policy.PIN, s.Policy.Locality
 	if len(plan.Dropped) > 0 {
-		ctr, defined, err := openOrDefine(t, cfg.counter)
+		ctr, err := tpm.OpenCounter(t, cfg.counter)
+		if errors.Is(err, tpm.ErrNoAnchor) {
+			return nil, fmt.Errorf("%w: %w (the pre-launch environment defines it: `slkit launch --update-counter %#08x`)", ErrPlan, err, cfg.counter)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -131,7 +147,7 @@ func Prepare(t tpm.TPMSender, s *tpm.Sealed, save func(*tpm.Sealed) error, opts 
 		if err != nil {
 			return nil, err
 		}
-		plan.Counter, plan.DefinedCounter = now, defined
+		plan.Counter = now
 		pol.Counter = &tpm.CounterBound{Counter: *ctr, Min: now + 1, Max: now + cfg.launches}
 	}
 	sopts := []tpm.SealOption{tpm.WithExpectedEvents(events)}
@@ -161,16 +177,6 @@ func pcrString(pcrs []int) string {
 		s[i] = strconv.Itoa(p)
 	}
 	return strings.Join(s, ",")
-}
-
-// openOrDefine opens slkit's counter at index, defining it when missing.
-func openOrDefine(t tpm.TPMSender, index uint32) (*tpm.Counter, bool, error) {
-	c, err := tpm.OpenCounter(t, index)
-	if errors.Is(err, tpm.ErrNoCounter) {
-		c, err = tpm.DefineCounter(t, index)
-		return c, err == nil, err
-	}
-	return c, false, err
 }
 
 // eventsOf returns the events of pcr.

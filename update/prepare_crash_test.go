@@ -27,11 +27,13 @@ const prepareCrashSeeds = 100
 // control shows the simulation would catch it).
 func TestPrepareCrashKeepsSecret(t *testing.T) {
 	tt := tpmtest.Open(t)
-	defer tpm.UndefineCounter(tt, tpm.DefaultCounterIndex)
-	extend(t, tt, 0, "firmware v1")
+	extend(t, tt, 1, "BootOrder 0000")
+	if _, _, err := tpm.OpenOrDefineAnchor(tt, tpm.DefaultCounterIndex); err != nil { // the pre-launch stage's
+		t.Fatal(err)
+	}
 	extend(t, tt, 8, "launch")
 	secret := []byte("crash-proof disk key")
-	pol, err := tpm.CurrentPolicy(tt, tpm.SHA256, []int{0, 8})
+	pol, err := tpm.CurrentPolicy(tt, tpm.SHA256, []int{1, 8})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +56,7 @@ func TestPrepareCrashKeepsSecret(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, perr := update.Prepare(tt, parsed, func(u *tpm.Sealed) error { return write(disk, u) })
+		_, perr := update.Prepare(tt, parsed, func(u *tpm.Sealed) error { return write(disk, u) }, update.WithChangedPCRs(1))
 		ops = disk.Ops()
 		if r != nil && r.IntN(2) == 0 {
 			disk.Crash(r)

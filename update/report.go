@@ -38,11 +38,10 @@ func (p *Plan) Text(next string) string {
 		line += fmt.Sprintf(", PCRs %s %s", pcrString(p.Predicted), next)
 	}
 	if w := p.Window; w != nil {
-		line += fmt.Sprintf("; firmware PCRs %s left out, bounded by the update window: counter %#08x in %d..%d (now %d", pcrString(p.Dropped), w.Index, w.Min, w.Max, p.Counter)
-		if p.DefinedCounter {
-			line += ", defined now"
+		line += fmt.Sprintf("; firmware PCRs %s left out (the queued changes are measured there), bounded by the update window: counter %#08x in %d..%d (now %d: the next launch opens it)", pcrString(p.Dropped), w.Index, w.Min, w.Max, p.Counter)
+		if len(p.Added) > 0 {
+			line += fmt.Sprintf(" and by PCRs %s as the pre-launch stage leaves them", pcrString(p.Added))
 		}
-		line += ": the next launch opens it)"
 	}
 	return line
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -42,20 +43,26 @@ func extend(t *testing.T, tt tpm.TPMSender, pcr int, data string) {
 	}
 }
 
-// boot resets the TPM and extends PCR 0 with the firmware and PCR 8 with
-// the launch; a launch configured with --update-counter increments the
-// counter before it measures.
+// boot resets the TPM and boots through the pre-launch stage: the
+// firmware extends PCR 0 (standing for the variables the update changes)
+// and PCR 9 (the EFI stub's measurement of the pre-launch image); the
+// pre-launch stage, with PCR 8 still at its reset value, counts the launch
+// on the update counter (defining it on first use), as `slkit launch
+// --update-counter` does; the launch extends PCR 8.
 func boot(t *testing.T, tt *tpmtest.TPM, firmware, launch string, increment bool) {
 	t.Helper()
 	if err := tt.Reboot(); err != nil {
 		t.Fatal(err)
 	}
 	extend(t, tt, 0, firmware)
+	extend(t, tt, 9, "pre-launch image")
 	if increment {
-		if c, err := tpm.OpenCounter(tt, tpm.DefaultCounterIndex); err == nil {
-			if err := c.Increment(tt); err != nil {
-				t.Fatal(err)
-			}
+		c, _, err := tpm.OpenOrDefineAnchor(tt, tpm.DefaultCounterIndex)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Increment(tt); err != nil {
+			t.Fatal(err)
 		}
 	}
 	extend(t, tt, 8, launch)
@@ -77,10 +84,6 @@ func sealTo(t *testing.T, tt tpm.TPMSender, secret []byte, pcrs ...int) *file {
 	return f
 }
 
-func undefineAtEnd(t *testing.T, tt tpm.TPMSender) {
-	t.Cleanup(func() { tpm.UndefineCounter(tt, tpm.DefaultCounterIndex) })
-}
-
 func mustUnseal(t *testing.T, tt tpm.TPMSender, s *tpm.Sealed, secret []byte) tpm.UnsealInfo {
 	t.Helper()
 	var info tpm.UnsealInfo
@@ -92,30 +95,31 @@ func mustUnseal(t *testing.T, tt tpm.TPMSender, s *tpm.Sealed, secret []byte) tp
 }
 
 // TestRebootUpdate is the firmware-reboot path of the README: a secret
-// sealed to PCR 0 (firmware) and 8 (launch) gets an update object without
-// PCR 0, bound to the next launch; after the update the main object is
-// refused and the update object releases it; Finish reseals to the new
-// values and CloseWindows makes every copy of the old file useless.
+// sealed to PCR 0 (standing for a PCR the queued changes are measured
+// into) and 8 (launch) gets an update object without PCR 0, bound to the
+// pre-launch stage's PCR 9 and to the next launch; after the update the
+// main object is refused and the update object releases it; Finish
+// reseals to the new values, and the next launch closes the window, so
+// that every copy of the prepared file is useless.
 func TestRebootUpdate(t *testing.T) {
 	tt := tpmtest.Open(t)
-	undefineAtEnd(t, tt)
 	boot(t, tt, "firmware, BootOrder 0001", "launch", true)
 	secret := []byte("disk key 0123456789abcdef")
 	f := sealTo(t, tt, secret, 0, 8)
 
-	plan, err := update.Prepare(tt, f.s, f.save)
+	plan, err := update.Prepare(tt, f.s, f.save, update.WithChangedPCRs(0))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.saves != 1 || f.s.Update == nil || !plan.DefinedCounter || plan.Window == nil ||
+	if f.saves != 1 || f.s.Update == nil || plan.Window == nil ||
 		plan.Window.Min != plan.Counter+1 || plan.Window.Max != plan.Counter+1 ||
-		len(plan.Dropped) != 1 || plan.Dropped[0] != 0 || len(plan.PCRs) != 1 || plan.PCRs[0] != 8 {
+		!slices.Equal(plan.Dropped, []int{0}) || !slices.Equal(plan.PCRs, []int{8, 9}) || !slices.Equal(plan.Added, []int{9}) {
 		t.Fatalf("plan %+v, saves %d", plan, f.saves)
 	}
 	prepared := f.s
 
 	// Finishing before the update happened is refused: it would reseal to
-	// the old firmware's PCR 0 and close the window.
+	// the old firmware's PCR 0.
 	if _, err := update.Finish(tt, f.s, f.save); !errors.Is(err, update.ErrNotUpdated) || !strings.Contains(err.Error(), "update window not open") {
 		t.Fatalf("finish before the update: %v", err)
 	}
@@ -139,18 +143,66 @@ func TestRebootUpdate(t *testing.T) {
 	if info := mustUnseal(t, tt, f.s, secret); info.Update {
 		t.Fatal("after finish the main object is refused")
 	}
-	after, err := update.CloseWindows(tt, fin.Window)
-	if err != nil || after[tpm.DefaultCounterIndex] <= fin.Window.Max {
-		t.Fatalf("close: %v %v", after, err)
-	}
-	// A copy of the prepared file (it lives on an unencrypted disk) is
-	// useless now, in this boot already.
-	if out, err := tpm.Unseal(tt, prepared); out != nil || !strings.Contains(err.Error(), "update window closed") {
-		t.Fatalf("old file after close: %v", err)
-	}
-	// The next boot: the resealed file works as a plain sealed file.
+	// The next launch closes the window: a copy of the prepared file (it
+	// lives on an unencrypted disk) is useless, and the resealed file
+	// works as a plain sealed file.
 	boot(t, tt, "firmware, BootOrder 0002,0001", "launch", true)
+	if out, err := tpm.Unseal(tt, prepared); out != nil || !strings.Contains(err.Error(), "update window closed") {
+		t.Fatalf("old file after the next launch: %v", err)
+	}
 	mustUnseal(t, tt, f.s, secret)
+}
+
+// TestOtherMediaCannotUnseal: an OS booted from other media during the
+// update window extends PCR 8 with the launch's public events. Nothing
+// measured into its PCR 8 before it ran, so it can even count a launch on
+// the update counter; but the firmware and the EFI stub measured its own
+// image into PCR 9, which it cannot bring back to the pre-launch image's
+// value: the update object is refused, before the post-update launch and
+// after it (the power cut once the pre-launch stage opened the window).
+// (Its count does close the window one launch early: with --launches 1
+// the post-update launch then finds it closed — a denial of service, as
+// deleting the sealed file from the disk is.)
+func TestOtherMediaCannotUnseal(t *testing.T) {
+	for _, when := range []string{"before the post-update launch", "after the post-update launch"} {
+		t.Run(when, func(t *testing.T) {
+			tt := tpmtest.Open(t)
+			boot(t, tt, "firmware, BootOrder 0001", "launch", true)
+			secret := []byte("disk key 0123456789abcdef")
+			f := sealTo(t, tt, secret, 0, 8)
+			if _, err := update.Prepare(tt, f.s, f.save, update.WithChangedPCRs(0), update.WithLaunches(2)); err != nil {
+				t.Fatal(err)
+			}
+			after := when == "after the post-update launch"
+			if after {
+				boot(t, tt, "firmware, BootOrder 0002,0001", "launch", true)
+				mustUnseal(t, tt, f.s, secret)
+			}
+			if err := tt.Reboot(); err != nil {
+				t.Fatal(err)
+			}
+			extend(t, tt, 0, "firmware, BootOrder 0002,0001")
+			extend(t, tt, 9, "live USB image")
+			c, err := tpm.OpenCounter(tt, tpm.DefaultCounterIndex)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Increment(tt); err != nil {
+				t.Fatal(err)
+			}
+			extend(t, tt, 8, "launch")
+			out, err := tpm.Unseal(tt, f.s)
+			if out != nil || !strings.Contains(err.Error(), "update object: PCR 9") {
+				t.Fatalf("the other OS: %v", err)
+			}
+			if !after {
+				// With a window of two launches the post-update launch
+				// still works.
+				boot(t, tt, "firmware, BootOrder 0002,0001", "launch", true)
+				mustUnseal(t, tt, f.s, secret)
+			}
+		})
+	}
 }
 
 // TestPrepareUnchanged: a secret sealed to PCR 8 only needs nothing for a
@@ -168,16 +220,20 @@ func TestPrepareUnchanged(t *testing.T) {
 	}
 }
 
-// TestPrepareOnlyFirmwarePCRs is refused: the update object would be
-// bound to the counter alone.
-func TestPrepareOnlyFirmwarePCRs(t *testing.T) {
+// TestPrepareFirmwarePCRs: a secret sealed to firmware PCRs only gets an
+// update object bound to what the pre-launch stage measures and caps (PCRs
+// 8 and 9) besides the PCRs the changes leave alone; through a kexec no
+// firmware runs and nothing is left out.
+func TestPrepareFirmwarePCRs(t *testing.T) {
 	tt := tpmtest.Open(t)
+	boot(t, tt, "fw", "launch", true)
 	f := sealTo(t, tt, []byte("k"), 0, 7)
-	if _, err := update.Prepare(tt, f.s, f.save); !errors.Is(err, update.ErrPlan) || f.saves != 0 {
-		t.Fatalf("%v", err)
+	plan, err := update.Prepare(tt, f.s, f.save, update.WithChangedPCRs(7, 1))
+	if err != nil || !slices.Equal(plan.PCRs, []int{0, 8, 9}) || !slices.Equal(plan.Dropped, []int{7}) || plan.Window == nil {
+		t.Fatalf("%+v %v", plan, err)
 	}
 	// Through a kexec no firmware runs: nothing is dropped, nothing to do.
-	plan, err := update.Prepare(tt, f.s, f.save, update.WithVia(update.ViaKexec))
+	plan, err = update.Prepare(tt, f.s, f.save, update.WithVia(update.ViaKexec), update.WithChangedPCRs(7))
 	if err != nil || plan.Unchanged == "" {
 		t.Fatalf("kexec: %+v %v", plan, err)
 	}
@@ -186,6 +242,16 @@ func TestPrepareOnlyFirmwarePCRs(t *testing.T) {
 	g := sealTo(t, tt, []byte("k"), 0, 8)
 	if _, err := update.Prepare(tt, g.s, g.save, update.WithVia(update.ViaKexec)); !errors.Is(err, update.ErrPlan) || !strings.Contains(err.Error(), "PCR 8 is extended further") {
 		t.Fatalf("kexec without a prediction: %v", err)
+	}
+}
+
+// TestPrepareWithoutCounter: a window needs the counter the pre-launch
+// stage defines; without it Prepare says so.
+func TestPrepareWithoutCounter(t *testing.T) {
+	tt := tpmtest.Open(t)
+	h := sealTo(t, tt, []byte("k"), 0, 8)
+	if _, err := update.Prepare(tt, h.s, h.save, update.WithChangedPCRs(0)); !errors.Is(err, update.ErrPlan) || !strings.Contains(err.Error(), "slkit launch --update-counter") {
+		t.Fatalf("no counter: %v", err)
 	}
 }
 
@@ -217,12 +283,11 @@ func TestPrepareNextEntry(t *testing.T) {
 // window and Finish.
 func TestUpdateNoSecretOnTheWire(t *testing.T) {
 	tt := tpmtest.Open(t)
-	undefineAtEnd(t, tt)
-	boot(t, tt, "fw1", "launch", false)
+	boot(t, tt, "fw1", "launch", true)
 	secret := []byte("UPDATE-SECRET-" + strings.Repeat("u", 30))
 	f := sealTo(t, tt, secret, 0, 8)
 	rec := tpm.NewRecorder(tt)
-	if _, err := update.Prepare(rec, f.s, f.save); err != nil {
+	if _, err := update.Prepare(rec, f.s, f.save, update.WithChangedPCRs(0)); err != nil {
 		t.Fatal(err)
 	}
 	boot(t, tt, "fw2", "launch", true)
@@ -243,14 +308,13 @@ func TestUpdateNoSecretOnTheWire(t *testing.T) {
 
 func TestWindowLaunches(t *testing.T) {
 	tt := tpmtest.Open(t)
-	undefineAtEnd(t, tt)
-	boot(t, tt, "fw1", "launch", false)
+	boot(t, tt, "fw1", "launch", true)
 	secret := []byte("k")
 	f := sealTo(t, tt, secret, 0, 8)
 	if _, err := update.Prepare(tt, f.s, f.save, update.WithLaunches(0)); !errors.Is(err, update.ErrPlan) {
 		t.Fatalf("0 launches: %v", err)
 	}
-	if _, err := update.Prepare(tt, f.s, f.save, update.WithLaunches(3)); err != nil {
+	if _, err := update.Prepare(tt, f.s, f.save, update.WithLaunches(3), update.WithChangedPCRs(0)); err != nil {
 		t.Fatal(err)
 	}
 	for i := 1; i <= 4; i++ {

@@ -78,7 +78,7 @@ func checkPolicy(in *PolicyInput, views map[string]*logView, quoted *tpm.PCRs) (
 	var preds []*predicted
 	for i := range v.Policy.Entries {
 		pe := &v.Policy.Entries[i]
-		p, err := launch.PredictPolicyEntry(in.Images, in.Signed, pe, banks, drtm != nil)
+		p, err := launch.PredictPolicyEntry(in.Images, in.Signed, in.Key, pe, banks, drtm != nil)
 		if err != nil {
 			if errors.Is(err, launch.ErrImageMismatch) || errors.Is(err, launch.ErrEntry) {
 				return r, fmt.Errorf("%w: %v", ErrImages, err)

@@ -119,6 +119,7 @@ func commands(e *env) []*cli.Command {
 	cs = append(cs, initCommand(e))
 	cs = append(cs, efiCommand(e))
 	cs = append(cs, updateCommand(e))
+	cs = append(cs, anchorCommand(e))
 	return append(cs, hostCommands(e)...)
 }
 

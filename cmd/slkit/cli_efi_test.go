@@ -18,11 +18,26 @@ import (
 	"github.com/slkit/slkit/tpm/tpmtest"
 )
 
-// runEFI runs the CLI in-process with `slkit efi` over the efitest fake.
+// runEFI runs the CLI in-process with `slkit efi` over the efitest fake,
+// without a TPM: the journal commands get --anchor none (generations from
+// the state file) unless the test gives --anchor.
 func runEFI(t *testing.T, st *efitest.Store, stdin string, args ...string) cliResult {
+	t.Helper()
+	if len(args) > 1 && args[0] == "efi" && (args[1] == "queue" || args[1] == "commit") && !slices.Contains(args, "--anchor") {
+		args = append(args, "--anchor", "none")
+	}
+	return runEFIOn(t, nil, st, stdin, args...)
+}
+
+// runEFIOn is runEFI with the test TPM tt (nil: none).
+func runEFIOn(t *testing.T, tt *tpmtest.TPM, st *efitest.Store, stdin string, args ...string) cliResult {
 	t.Helper()
 	var out, errb bytes.Buffer
 	e := &env{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb, stdoutIsTerminal: func() bool { return false }}
+	if tt != nil {
+		e.tpmOptions = tt.Options
+		args = append([]string{"--tpm", tt.Spec}, args...)
+	}
 	app := newApp(e)
 	for i, c := range app.Commands {
 		if c.Name == "efi" {
@@ -102,7 +117,11 @@ func TestCLIEFIQueueAndCommit(t *testing.T) {
 		{"efi", "queue", "set", "BootOrder-8be4df61-93ca-11d2-aa0d-00e098032b8c", "--boot-order", "0002,0001", "--expect-hex", "0100", "--key", key, "--journal", jr},
 		{"efi", "queue", "set", "BootNext-8be4df61-93ca-11d2-aa0d-00e098032b8c", "--u16", "2", "--key", "-", "--journal", jr},
 		{"efi", "queue", "osindications", "--set", "boot-to-fw-ui", "--key", key, "--journal", jr},
-		{"efi", "queue", "append", vendor, "--hex", "01", "--key", key, "--journal", jr},
+		{"efi", "queue", "append", vendor, "--hex", "01", "--expect-hex", "c0ffee", "--key", key, "--journal", jr},
+	}
+	// A plain append must say what it appends to.
+	if r := runEFI(t, st, "", "efi", "queue", "append", vendor, "--hex", "01", "--key", key, "--journal", jr); r.code != 1 || !strings.Contains(r.stderr, "an append needs a precondition") {
+		t.Fatalf("append without a precondition: %d %q", r.code, r.stderr)
 	}
 	for _, a := range steps {
 		if r := runEFI(t, st, string(keyBytes), a...); r.code != 0 {
@@ -293,7 +312,7 @@ func TestCLILaunchCommitsEFI(t *testing.T) {
 	}
 	tt.Reboot()
 	r = runLaunchEFI(t, tt, st, &reboots, launchArgs(good)...)
-	if r.code != 0 || reboots != 1 || !strings.Contains(r.stderr, "done-earlier") {
+	if r.code != 0 || reboots != 1 || !strings.Contains(r.stderr, "applied already (TPM anchor)") {
 		t.Fatalf("after the reboot: %d reboots, %d %q", reboots, r.code, r.stderr)
 	}
 
@@ -316,23 +335,30 @@ func TestCLILaunchCommitsEFI(t *testing.T) {
 		t.Fatalf("skip bad journal: %d %q", r.code, r.stderr)
 	}
 
-	// The update counter: not defined, nothing to count; defined, incremented before measure.
+	// The update counter: defined by the first launch that counts, then
+	// incremented before the measurement; a relaunch (PCR 8 already
+	// extended) does not count.
 	// No journal: nothing queued, and no EFI needed (the fake opener of nil fails).
 	os.Remove(jr)
+	tt.Reboot()
 	r = runLaunchEFI(t, tt, nil, &reboots, launchArgs(good, "--update-counter", "0x0180534c")...)
-	if r.code != 0 || !strings.Contains(r.stderr, "update counter 0x0180534c not defined") || !strings.Contains(r.stderr, "nothing queued") {
-		t.Fatalf("no counter: %d %q", r.code, r.stderr)
+	if r.code != 0 || !strings.Contains(r.stderr, "update counter 0x0180534c incremented to") || !strings.Contains(r.stderr, "nothing queued") {
+		t.Fatalf("first count: %d %q", r.code, r.stderr)
 	}
-	c, err := tpm.DefineCounter(tt, tpm.DefaultCounterIndex)
+	c, err := tpm.OpenCounter(tt, tpm.DefaultCounterIndex)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer tpm.UndefineCounter(tt, c.Index)
 	v0, _ := c.Read(tt)
+	tt.Reboot()
 	r = runLaunchEFI(t, tt, st, &reboots, launchArgs(good, "--update-counter", "0x0180534c")...)
 	if v, _ := c.Read(tt); r.code != 0 || v != v0+1 || !strings.Contains(r.stderr, fmt.Sprintf("incremented to %d", v0+1)) ||
 		strings.Index(r.stderr, "incremented") > strings.Index(r.stderr, "phase=measure") {
 		t.Fatalf("counter: %d -> %d, %d %q", v0, v, r.code, r.stderr)
+	}
+	r = runLaunchEFI(t, tt, st, &reboots, launchArgs(good, "--update-counter", "0x0180534c")...)
+	if v, _ := c.Read(tt); r.code != 0 || v != v0+1 || !strings.Contains(r.stderr, "not incremented: PCR 8 is not at its reset value") {
+		t.Fatalf("relaunch: %d -> %d, %d %q", v0, v, r.code, r.stderr)
 	}
 
 	for _, c := range []struct {

@@ -2,8 +2,11 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/google/go-tpm/tpm2"
 
 	"github.com/slkit/slkit/tpm"
 	"github.com/slkit/slkit/tpm/tpmtest"
@@ -16,24 +19,29 @@ import (
 func TestCLIUpdateStatusCounterError(t *testing.T) {
 	tt := tpmtest.Open(t)
 	u := newUpdateFiles(t)
-	extendCLI(t, tt, "0", "firmware v1")
-	extendCLI(t, tt, "8", "launch")
-	if r := runSlkit(t, tt, "seal", "--pcrs", "0,8", "--in", u.secret, "--out", u.sealed); r.code != 0 {
+	stageBoot(t, tt, "BootOrder 0000")
+	if r := runSlkit(t, tt, "seal", "--pcrs", "1,8", "--in", u.secret, "--out", u.sealed); r.code != 0 {
 		t.Fatal(r.stderr)
 	}
-	u.queue(t, "Thing-"+vendorGUIDText, "--hex", "01")
+	u.queue(t, "BootOrder-8be4df61-93ca-11d2-aa0d-00e098032b8c", "--boot-order", "0001,0000")
 	if r := runSlkit(t, tt, "update", "prepare", "--journal", u.journal, "--sealed", u.sealed); r.code != 0 {
 		t.Fatal(r.stderr)
 	}
+	c, err := tpm.OpenCounter(tt, tpm.DefaultCounterIndex)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now, _ := c.Read(tt)
+	window := fmt.Sprintf("counter 0x0180534c in %d..%d", now+1, now+1)
 	r := runSlkit(t, tt, "update", "status", "--sealed", u.sealed)
-	if r.code != 0 || !strings.Contains(r.stdout, "counter 0x0180534c in 2..2, now 1") {
+	if r.code != 0 || !strings.Contains(r.stdout, fmt.Sprintf("%s, now %d", window, now)) {
 		t.Fatalf("status: %d %q %q", r.code, r.stdout, r.stderr)
 	}
-	if err := tpm.UndefineCounter(tt, tpm.DefaultCounterIndex); err != nil {
+	if _, err := (tpm2.NVUndefineSpace{AuthHandle: tpm2.TPMRHOwner, NVIndex: tpm2.NamedHandle{Handle: tpm2.TPMHandle(c.Index), Name: tpm2.TPM2BName{Buffer: c.Name}}}).Execute(tt); err != nil {
 		t.Fatal(err)
 	}
 	r = runSlkit(t, tt, "update", "status", "--sealed", u.sealed)
-	if r.code != 2 || !strings.Contains(r.stdout, "the main object unseals; update window: counter 0x0180534c in 2..2, counter unreadable: NV counter: no NV index at 0x0180534c") ||
+	if r.code != 2 || !strings.Contains(r.stdout, "the main object unseals; update window: "+window+", counter unreadable: ") ||
 		!strings.Contains(r.stderr, "no NV index at 0x0180534c") || strings.Count(r.stderr, "\n") != 1 {
 		t.Fatalf("status with the counter gone: %d %q %q", r.code, r.stdout, r.stderr)
 	}

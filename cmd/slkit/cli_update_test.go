@@ -36,6 +36,27 @@ func (u *updateFiles) queue(t *testing.T, args ...string) {
 	}
 }
 
+// stageBoot is a boot as far as the pre-launch stage: a reset, the
+// firmware's PCR 1 (BootOrder), the EFI stub's PCR 9, the update counter
+// counted (defined on first use) while PCR 8 is at its reset value, then
+// the launch's PCR 8.
+func stageBoot(t *testing.T, tt *tpmtest.TPM, firmware string) {
+	t.Helper()
+	if err := tt.Reboot(); err != nil {
+		t.Fatal(err)
+	}
+	extendCLI(t, tt, "1", firmware)
+	extendCLI(t, tt, "9", "pre-launch image")
+	c, _, err := tpm.OpenOrDefineAnchor(tt, tpm.DefaultCounterIndex)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Increment(tt); err != nil {
+		t.Fatal(err)
+	}
+	extendCLI(t, tt, "8", "launch")
+}
+
 func extendCLI(t *testing.T, tt *tpmtest.TPM, pcr, data string) {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "d")
@@ -45,17 +66,16 @@ func extendCLI(t *testing.T, tt *tpmtest.TPM, pcr, data string) {
 	}
 }
 
-// TestCLIUpdateReboot runs the reboot workflow through the CLI: seal to a
-// firmware PCR and a launch PCR, queue, prepare, reboot into "new
-// firmware", launch (counter incremented), unseal through the update
-// object, finish; a copy of the prepared file is useless afterwards.
+// TestCLIUpdateReboot runs the reboot workflow through the CLI: seal to
+// PCR 1 (where the firmware measures BootOrder) and a launch PCR, queue,
+// prepare, reboot into the new BootOrder, launch (counter incremented),
+// unseal through the update object, finish; a copy of the prepared file is
+// useless after the next launch.
 func TestCLIUpdateReboot(t *testing.T) {
 	tt := tpmtest.Open(t)
-	defer tpm.UndefineCounter(tt, tpm.DefaultCounterIndex)
 	u := newUpdateFiles(t)
-	extendCLI(t, tt, "0", "firmware v1")
-	extendCLI(t, tt, "8", "launch")
-	if r := runSlkit(t, tt, "seal", "--pcrs", "0,8", "--in", u.secret, "--out", u.sealed); r.code != 0 {
+	stageBoot(t, tt, "BootOrder 0000")
+	if r := runSlkit(t, tt, "seal", "--pcrs", "1,8", "--in", u.secret, "--out", u.sealed); r.code != 0 {
 		t.Fatal(r.stderr)
 	}
 	fp := runSlkit(t, tt, "unseal", u.sealed, "--fingerprint").stdout
@@ -65,6 +85,7 @@ func TestCLIUpdateReboot(t *testing.T) {
 		t.Fatalf("no journal: %d %q", r.code, r.stderr)
 	}
 	u.queue(t, "Thing-"+vendorGUIDText, "--hex", "01")
+	u.queue(t, "BootOrder-8be4df61-93ca-11d2-aa0d-00e098032b8c", "--boot-order", "0001,0000")
 	u.queue(t, "BootNext-8be4df61-93ca-11d2-aa0d-00e098032b8c", "--u16", "1")
 	r = runSlkit(t, tt, "update", "prepare", "--journal", u.journal, "--sealed", u.sealed, "--via", "kexec")
 	if r.code != 1 || !strings.Contains(r.stderr, "takes effect only through a firmware reboot, which a kexec round trip skips: use --via reboot") {
@@ -75,15 +96,17 @@ func TestCLIUpdateReboot(t *testing.T) {
 	if r := runSlkit(t, tt, "update", "prepare", "--journal", u.journal, "--pub", other+".pub", "--sealed", u.sealed); r.code != 3 || !strings.Contains(r.stderr, "wrong key") {
 		t.Fatalf("other key: %d %q", r.code, r.stderr)
 	}
+	c, _ := tpm.OpenCounter(tt, tpm.DefaultCounterIndex)
+	now, _ := c.Read(tt)
 	r = runSlkit(t, tt, "update", "prepare", "--journal", u.journal, "--pub", u.pub, "--sealed", u.sealed)
-	if r.code != 0 || !strings.Contains(r.stdout, "2 of 2 entries pending, signature verified") ||
-		!strings.Contains(r.stdout, "reboots through the firmware after committing (2 set BootNext-") ||
-		!strings.Contains(r.stdout, "update object sealed to sha256 PCRs 8; firmware PCRs 0 left out, bounded by the update window: counter 0x0180534c in 2..2 (now 1, defined now") {
+	if r.code != 0 || !strings.Contains(r.stdout, "3 of 3 entries pending, signature verified") ||
+		!strings.Contains(r.stdout, "reboots through the firmware after committing (3 set BootNext-") ||
+		!strings.Contains(r.stdout, fmt.Sprintf("update object sealed to sha256 PCRs 8,9; firmware PCRs 1 left out (the queued changes are measured there), bounded by the update window: counter 0x0180534c in %d..%d (now %d: the next launch opens it) and by PCRs 9 as the pre-launch stage leaves them", now+1, now+1, now)) {
 		t.Fatalf("prepare: %d %q %q", r.code, r.stdout, r.stderr)
 	}
 	prepared, _ := os.ReadFile(u.sealed)
 	r = runSlkit(t, tt, "update", "status", "--sealed", u.sealed)
-	if r.code != 0 || !strings.Contains(r.stdout, "the main object unseals; update window: counter 0x0180534c in 2..2, now 1") {
+	if r.code != 0 || !strings.Contains(r.stdout, fmt.Sprintf("the main object unseals; update window: counter 0x0180534c in %d..%d, now %d", now+1, now+1, now)) {
 		t.Fatalf("status: %d %q %q", r.code, r.stdout, r.stderr)
 	}
 	if r := runSlkit(t, tt, "update", "finish", "--sealed", u.sealed); r.code != 3 || !strings.Contains(r.stderr, "update not done yet") || !strings.Contains(r.stderr, "update window not open") {
@@ -91,21 +114,17 @@ func TestCLIUpdateReboot(t *testing.T) {
 	}
 
 	// The firmware reboot, the post-update launch.
-	tt.Reboot()
-	extendCLI(t, tt, "0", "firmware v2")
-	c, _ := tpm.OpenCounter(tt, tpm.DefaultCounterIndex)
-	c.Increment(tt)
-	extendCLI(t, tt, "8", "launch")
+	stageBoot(t, tt, "BootOrder 0001,0000")
 	if r := runSlkit(t, tt, "unseal", u.sealed, "--fingerprint"); r.code != 0 || r.stdout != fp {
 		t.Fatalf("unseal after the update: %d %q %q", r.code, r.stdout, r.stderr)
 	}
 	r = runSlkit(t, tt, "update", "status", "--sealed", u.sealed)
-	if r.code != 0 || !strings.Contains(r.stdout, "the update object unseals (the main object is refused: PCR 0: sha256 differs") || !strings.Contains(r.stdout, "now 2") {
+	if r.code != 0 || !strings.Contains(r.stdout, "the update object unseals (the main object is refused: PCR 1: sha256 differs") || !strings.Contains(r.stdout, fmt.Sprintf("now %d", now+1)) {
 		t.Fatalf("status after: %d %q", r.code, r.stdout)
 	}
 	r = runSlkit(t, tt, "update", "finish", "--sealed", u.sealed)
-	if r.code != 0 || !strings.Contains(r.stdout, "resealed to the current PCRs 0,8 (the update object released the secret; the main object was refused: PCR 0") ||
-		!strings.Contains(r.stdout, "update window closed: counter 0x0180534c is now 3") {
+	if r.code != 0 || !strings.Contains(r.stdout, "resealed to the current PCRs 1,8 (the update object released the secret; the main object was refused: PCR 1") ||
+		!strings.Contains(r.stdout, "closes at the next launch") {
 		t.Fatalf("finish: %d %q %q", r.code, r.stdout, r.stderr)
 	}
 	if b, _ := os.ReadFile(u.sealed); strings.Contains(string(b), `"update"`) {
@@ -114,10 +133,17 @@ func TestCLIUpdateReboot(t *testing.T) {
 	if r := runSlkit(t, tt, "unseal", u.sealed, "--fingerprint"); r.code != 0 || r.stdout != fp {
 		t.Fatalf("unseal after finish: %q", r.stderr)
 	}
+	// The next launch: the copy of the prepared file is useless, the
+	// resealed file unseals.
+	stageBoot(t, tt, "BootOrder 0001,0000")
 	old := filepath.Join(u.dir, "prepared.sealed")
 	os.WriteFile(old, prepared, 0o600)
-	if r := runSlkit(t, tt, "unseal", old, "--fingerprint"); r.code != 3 || !strings.Contains(r.stderr, "update object: update window closed: counter 0x0180534c is 3, the window allowed launches 2 to 2") {
+	want := fmt.Sprintf("update object: update window closed: counter 0x0180534c is %d, the window allowed launches %d to %d", now+2, now+1, now+1)
+	if r := runSlkit(t, tt, "unseal", old, "--fingerprint"); r.code != 3 || !strings.Contains(r.stderr, want) {
 		t.Fatalf("old copy: %d %q", r.code, r.stderr)
+	}
+	if r := runSlkit(t, tt, "unseal", u.sealed, "--fingerprint"); r.code != 0 || r.stdout != fp {
+		t.Fatalf("unseal at the next launch: %q", r.stderr)
 	}
 }
 
@@ -176,21 +202,22 @@ func TestCLIUpdateKexec(t *testing.T) {
 			t.Errorf("%v: exit %d %q", c.args[1:], r.code, r.stderr)
 		}
 	}
-	// A secret sealed only to firmware PCRs has no safe update object.
+	// A vendor variable is measured nowhere: a secret sealed to firmware
+	// PCRs needs nothing.
 	only := filepath.Join(u.dir, "fw.sealed")
 	runSlkit(t, tt, "seal", "--pcrs", "0,7", "--in", u.secret, "--out", only)
-	if r := runSlkit(t, tt, "update", "prepare", "--journal", u.journal, "--sealed", only); r.code != 1 || !strings.Contains(r.stderr, "every sealed PCR (0,7) is measured by the firmware") {
-		t.Fatalf("firmware PCRs only: %d %q", r.code, r.stderr)
+	if r := runSlkit(t, tt, "update", "prepare", "--journal", u.journal, "--sealed", only); r.code != 0 || !strings.Contains(r.stdout, "unchanged: the queued changes are not measured into PCRs 0,7") {
+		t.Fatalf("firmware PCRs, vendor change: %d %q %q", r.code, r.stdout, r.stderr)
 	}
 }
 
 func TestCLIUpdatePrepareJSON(t *testing.T) {
 	tt := tpmtest.Open(t)
-	defer tpm.UndefineCounter(tt, tpm.DefaultCounterIndex)
 	u := newUpdateFiles(t)
-	extendCLI(t, tt, "8", "launch")
+	stageBoot(t, tt, "BootOrder 0000")
 	runSlkit(t, tt, "seal", "--pcrs", "1,8", "--in", u.secret, "--out", u.sealed)
 	u.queue(t, "Thing-"+vendorGUIDText, "--hex", "01")
+	u.queue(t, "Boot0001-8be4df61-93ca-11d2-aa0d-00e098032b8c", "--hex", "01000000040041000000"+"7fff0400")
 	r := runSlkit(t, tt, "update", "prepare", "--journal", u.journal, "--sealed", u.sealed, "--launches", "2", "--json")
 	var got struct {
 		Journal struct {
@@ -207,8 +234,8 @@ func TestCLIUpdatePrepareJSON(t *testing.T) {
 			} `json:"window"`
 		} `json:"files"`
 	}
-	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil || r.code != 0 || got.Journal.Pending != 1 || got.Journal.Verified ||
-		len(got.Files) != 1 || got.Files[0].File != u.sealed || fmt.Sprint(got.Files[0].PCRs, got.Files[0].Dropped) != "[8] [1]" ||
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil || r.code != 0 || got.Journal.Pending != 2 || got.Journal.Verified ||
+		len(got.Files) != 1 || got.Files[0].File != u.sealed || fmt.Sprint(got.Files[0].PCRs, got.Files[0].Dropped) != "[8 9] [1]" ||
 		got.Files[0].Window.Index != tpm.DefaultCounterIndex || got.Files[0].Window.Max != got.Files[0].Window.Min+1 {
 		t.Fatalf("prepare --json: %v %d %s %s", err, r.code, r.stdout, r.stderr)
 	}

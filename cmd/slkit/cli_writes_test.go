@@ -19,15 +19,13 @@ import (
 // leaves the link and its target as they were.
 func TestCLIOutputSymlinkRefused(t *testing.T) {
 	tt := tpmtest.Open(t)
-	defer tpm.UndefineCounter(tt, tpm.DefaultCounterIndex)
 	u := newUpdateFiles(t)
-	extendCLI(t, tt, "0", "firmware v1")
-	extendCLI(t, tt, "8", "launch")
+	stageBoot(t, tt, "BootOrder 0000")
 	real := filepath.Join(u.dir, "real.sealed")
-	if r := runSlkit(t, tt, "seal", "--pcrs", "0,8", "--in", u.secret, "--out", real); r.code != 0 {
+	if r := runSlkit(t, tt, "seal", "--pcrs", "1,8", "--in", u.secret, "--out", real); r.code != 0 {
 		t.Fatal(r.stderr)
 	}
-	u.queue(t, "Thing-"+vendorGUIDText, "--hex", "01")
+	u.queue(t, "BootOrder-8be4df61-93ca-11d2-aa0d-00e098032b8c", "--boot-order", "0001,0000")
 	link := filepath.Join(u.dir, "link.sealed")
 	if err := os.Symlink(real, link); err != nil {
 		t.Fatal(err)

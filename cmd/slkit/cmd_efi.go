@@ -14,6 +14,7 @@ import (
 	"github.com/slkit/slkit/efi/journal"
 	"github.com/slkit/slkit/initramfs/pid1"
 	"github.com/slkit/slkit/internal/fsys"
+	"github.com/slkit/slkit/tpm"
 )
 
 // varsOpener opens the variable layer for a command (tests substitute the
@@ -33,6 +34,8 @@ func journalFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "journal", EnvVars: []string{"SLKIT_EFI_JOURNAL"}, Usage: "journal `FILE` (required)"},
 		&cli.StringFlag{Name: "state", EnvVars: []string{"SLKIT_EFI_STATE"}, Usage: "state `FILE` (default: the journal's name + .state)"},
+		&cli.StringFlag{Name: "anchor", Value: fmt.Sprintf("%#08x", tpm.DefaultJournalAnchorIndex),
+			Usage: "the TPM NV anchor `INDEX` holding the applied generation (read when defined; none: the state file alone)"},
 	}
 }
 
@@ -229,8 +232,12 @@ func efiCommit(e *env, c *cli.Context, open varsOpener) error {
 	if err != nil {
 		return err
 	}
-	res, err := journal.Commit(context.Background(), v, jp, sp, pub,
-		journal.WithAllowed(allow...), journal.WithTries(uint8(c.Uint("tries"))), journal.WithMinGeneration(c.Uint64("min-generation")))
+	var res *journal.Result
+	err = withJournalAnchor(e, c, func(opts []journal.Option) error {
+		res, err = journal.Commit(context.Background(), v, jp, sp, pub, append(opts,
+			journal.WithAllowed(allow...), journal.WithTries(uint8(c.Uint("tries"))), journal.WithMinGeneration(c.Uint64("min-generation")))...)
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -239,6 +246,9 @@ func efiCommit(e *env, c *cli.Context, open varsOpener) error {
 			return err
 		}
 		return res.Err()
+	}
+	if res.AnchorErr != nil {
+		fmt.Fprintf(e.stderr, "slkit: warning: the journal's anchor is not advanced: %s\n", oneLine(res.AnchorErr.Error()))
 	}
 	fmt.Fprint(e.stdout, res.Text(jp))
 	return res.Err()

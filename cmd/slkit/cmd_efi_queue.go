@@ -141,7 +141,11 @@ func efiQueue(e *env, c *cli.Context, op journal.Op) error {
 	if err != nil {
 		return err
 	}
-	j, err := journal.Enqueue(jp, sp, key, []journal.Change{ch})
+	var j *journal.Journal
+	err = withJournalAnchor(e, c, func(opts []journal.Option) error {
+		j, err = journal.Enqueue(jp, sp, key, []journal.Change{ch}, opts...)
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -168,7 +172,11 @@ func efiQueueList(e *env, c *cli.Context, verify bool) error {
 			return err
 		}
 	}
-	l, err := journal.Inspect(jp, sp, pub)
+	var l *journal.Listing
+	err = withJournalAnchor(e, c, func(opts []journal.Option) error {
+		l, err = journal.Inspect(jp, sp, pub, opts...)
+		return err
+	})
 	if err != nil {
 		return err
 	}

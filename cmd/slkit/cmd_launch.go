@@ -130,11 +130,19 @@ func launchAction(e *env, c *cli.Context, es efiSeams) error {
 	if entry == "" && e.kernelCmdline != nil {
 		entry = launch.EntryFromCmdline(e.kernelCmdline())
 	}
+	if entry == "" {
+		if entry, err = entryFromFile(c); err != nil {
+			return err
+		}
+	}
 	t, err := e.openTPM(c)
 	if err != nil {
 		return err
 	}
 	defer t.Close()
+	if err := checkPolicyAnchor(e, c, t, signed, pub); err != nil {
+		return err
+	}
 	dry := c.Bool("dry-run")
 	res, err := launch.Launch(t, signed, pub, append([]launch.LaunchOption{
 		launch.WithEntry(entry),

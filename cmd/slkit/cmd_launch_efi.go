@@ -1,16 +1,22 @@
 package main
 
 import (
+	"crypto/ed25519"
+	"errors"
 	"fmt"
+	"io/fs"
 	"strconv"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/slkit/slkit/efi"
+	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/efi/journal"
 	"github.com/slkit/slkit/initramfs"
 	"github.com/slkit/slkit/initramfs/pid1"
 	"github.com/slkit/slkit/launch"
+	"github.com/slkit/slkit/launch/policy"
 	"github.com/slkit/slkit/tpm"
 	"github.com/slkit/slkit/update"
 )
@@ -43,8 +49,94 @@ func launchEFIFlags() []cli.Flag {
 		&cli.UintFlag{Name: "efi-tries", Value: journal.DefaultTries, Usage: "attempts per journal entry across boots (1-255)"},
 		&cli.StringFlag{Name: "efivars", Value: efi.DefaultDir, Usage: "efivarfs mount `DIR`"},
 		&cli.BoolFlag{Name: "efi-skip-bad-journal", Usage: "launch without committing when the journal does not verify (default: refuse the launch)"},
-		&cli.StringFlag{Name: "update-counter", Usage: "increment the update-window NV counter at `INDEX` (e.g. 0x0180534c) before measuring; every launch must, or windows never open"},
+		&cli.StringFlag{Name: "efi-anchor", Value: fmt.Sprintf("%#08x", tpm.DefaultJournalAnchorIndex), Usage: "the TPM NV anchor `INDEX` holding the journal's applied generation (defined when missing; none: the state file alone)"},
+		&cli.StringFlag{Name: "update-counter", Usage: "increment the update-window NV counter at `INDEX` (e.g. 0x0180534c, defined when missing) before measuring; every launch must, or windows never open"},
+		&cli.StringFlag{Name: "policy-anchor", Usage: "refuse a policy whose policy_version is below the minimum the TPM NV anchor at `INDEX` holds (e.g. 0x0180534d, defined when missing)"},
+		&cli.StringFlag{Name: "policy-confirm", Usage: "with --policy-anchor: the `FILE` where the launched OS confirms a successful launch (`slkit policy confirm`); when it holds this policy, the minimum rises to its version"},
+		&cli.StringFlag{Name: "entry-file", Usage: "take the entry name from `FILE` (e.g. on the shared disk, written by the launched OS) when neither --entry nor slkit.entry= gives one"},
 	}
+}
+
+// parseIndex reads an NV index flag; "none" is 0.
+func parseIndex(c *cli.Context, name string) (uint32, error) {
+	v := c.String(name)
+	if v == "none" {
+		return 0, nil
+	}
+	n, err := strconv.ParseUint(v, 0, 32)
+	if err == nil {
+		_, err = tpm.AnchorAt(uint32(n))
+	}
+	if err != nil {
+		return 0, usageError{fmt.Errorf("--%s %q: want an NV index such as %#08x", name, v, tpm.DefaultJournalAnchorIndex)}
+	}
+	return uint32(n), nil
+}
+
+// smallFile reads a small file from the shared disk: a regular file of at
+// most limit bytes (nothing else is opened, so a FIFO cannot block the
+// pre-launch environment); a missing one is nil.
+func smallFile(path string, limit int64) ([]byte, error) {
+	b, err := fsys.OS{}.ReadFile(path, limit)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, inputError{path, err}
+	}
+	return b, nil
+}
+
+// entryFromFile is --entry-file's entry name ("" when not given or
+// missing).
+func entryFromFile(c *cli.Context) (string, error) {
+	if !c.IsSet("entry-file") {
+		return "", nil
+	}
+	b, err := smallFile(c.String("entry-file"), 256)
+	return strings.TrimSpace(string(b)), err
+}
+
+// checkPolicyAnchor is the launch's rollback check (--policy-anchor), in
+// the pre-launch stage before anything is measured.
+func checkPolicyAnchor(e *env, c *cli.Context, t tpm.TPMSender, signed []byte, pub ed25519.PublicKey) error {
+	if !c.IsSet("policy-anchor") {
+		if c.IsSet("policy-confirm") {
+			return usageError{errors.New("launch: --policy-confirm needs --policy-anchor")}
+		}
+		return nil
+	}
+	idx, err := parseIndex(c, "policy-anchor")
+	if err != nil || idx == 0 {
+		return err
+	}
+	v, err := launch.VerifyPolicy(signed, pub)
+	if err != nil {
+		return err
+	}
+	a := &update.PolicyAnchor{Index: idx}
+	if f := c.String("policy-confirm"); f != "" {
+		if a.Confirmed, err = smallFile(f, policy.MaxEnvelopeSize); err != nil {
+			return err
+		}
+	}
+	res, err := a.Check(t, signed, v)
+	if res != nil {
+		fmt.Fprintf(e.stderr, "slkit: launch policy version %d, TPM minimum %d (anchor %#08x%s)\n", res.Version, res.Minimum, idx, policyAnchorNote(res))
+	}
+	return err
+}
+
+func policyAnchorNote(r *update.PolicyCheck) string {
+	switch {
+	case r.Raised:
+		return ", raised: the launched OS confirmed this policy"
+	case r.RaiseErr != nil:
+		return ", not raised: " + oneLine(r.RaiseErr.Error())
+	case r.Defined:
+		return ", defined now"
+	}
+	return ""
 }
 
 // parseLaunchEFI reads the EFI flags into the pre-launch step (usage and
@@ -68,7 +160,7 @@ func parseLaunchEFI(e *env, c *cli.Context, seams efiSeams, phase func(string)) 
 		p.Counter = uint32(n)
 	}
 	if !c.IsSet("efi-journal") {
-		for _, f := range []string{"efi-state", "efi-pub", "efi-allow", "efi-skip-bad-journal"} {
+		for _, f := range []string{"efi-state", "efi-pub", "efi-allow", "efi-skip-bad-journal", "efi-anchor"} {
 			if c.IsSet(f) {
 				return nil, usageError{fmt.Errorf("launch: --%s needs --efi-journal", f)}
 			}
@@ -78,25 +170,17 @@ func parseLaunchEFI(e *env, c *cli.Context, seams efiSeams, phase func(string)) 
 		}
 		return p, nil
 	}
-	if err := needFlags(c, "efi-pub"); err != nil {
+	var err error
+	if err = needFlags(c, "efi-pub"); err != nil {
 		return nil, err
 	}
 	p.Journal, p.State = c.String("efi-journal"), c.String("efi-state")
-	state := p.State
-	if state == "" {
-		state = p.Journal + ".state"
-	}
-	if err := checkInput(p.Journal, inJournal, true); err != nil {
+	if p.JournalAnchor, err = parseIndex(c, "efi-anchor"); err != nil {
 		return nil, err
 	}
-	if err := checkInput(state, inState, true); err != nil {
+	if p.Pub, err = loadJournalKey(e, c.String("efi-pub"), journal.ParsePublicKey); err != nil {
 		return nil, err
 	}
-	pub, err := loadJournalKey(e, c.String("efi-pub"), journal.ParsePublicKey)
-	if err != nil {
-		return nil, err
-	}
-	p.Pub = pub
 	if t := c.Uint("efi-tries"); t < 1 || t > 255 {
 		return nil, usageError{fmt.Errorf("--efi-tries %d: want 1 to 255", t)}
 	}

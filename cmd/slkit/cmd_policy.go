@@ -40,6 +40,14 @@ func policyCommand(e *env) *cli.Command {
 				},
 				Action: func(c *cli.Context) error { return policyVerify(e, c) },
 			},
+			{
+				Name: "confirm", Usage: "in the launched OS: confirm that the launch of this signed policy succeeded (the pre-launch stage then raises the TPM's minimum policy_version)",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "policy", Usage: "the signed policy this OS was launched with (e.g. /slkit/policy.json) `FILE` (required)"},
+					&cli.StringFlag{Name: "out", Usage: "the confirmation `FILE` the pre-launch stage reads (its --policy-confirm; required)"},
+				},
+				Action: func(c *cli.Context) error { return policyConfirm(e, c) },
+			},
 		},
 	}
 }

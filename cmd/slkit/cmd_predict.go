@@ -42,6 +42,7 @@ func entryFlags() []cli.Flag {
 		&cli.StringFlag{Name: "initrd", Usage: "initrd `FILE` (default: none)"},
 		&cli.StringFlag{Name: "cmdline", Usage: "kernel command line (required; UTF-8, may be \"\")"},
 		&cli.StringFlag{Name: "policy", Usage: "signed launch policy `FILE` to measure (its exact bytes)"},
+		&cli.StringFlag{Name: "policy-key", Usage: "the public key `FILE` the policy verifies under (profile measured-v2 measures it)"},
 		&cli.StringFlag{Name: "profile", Value: launch.ProfileMeasured, Usage: "measurement profile"},
 	}
 }
@@ -116,6 +117,15 @@ func loadEntry(c *cli.Context, flags ...string) (ent *launch.Entry, prof *launch
 		// Its exact bytes are measured; they must be a signed policy.
 		if _, err := policy.ParseEnvelope(ent.Policy); err != nil {
 			return nil, nil, nil, inputError{p, err}
+		}
+	}
+	if p := c.String("policy-key"); p != "" {
+		pub, err := loadKey(p, policy.ParsePublicKey)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if ent.PolicyKey, err = launch.PolicyKeyBytes(pub); err != nil {
+			return nil, nil, nil, err
 		}
 	}
 	if err := ent.Validate(); err != nil {

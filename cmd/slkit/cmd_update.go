@@ -41,16 +41,16 @@ func updateCommand(e *env) *cli.Command {
 					&cli.StringFlag{Name: "next-root", Usage: "read the next launch's kernel and initrd at the policy's paths under `DIR` (needed for a file sealed in a bank other than sha256: a policy pins its images by sha256 only)"},
 					&cli.StringFlag{Name: "relaunch-root", Usage: "--via kexec: the same for the relaunch's images (`DIR`, as `slkit launch --root` reads them)"},
 					&cli.StringFlag{Name: "policy-key", Usage: "public key `FILE` the launch policies verify under (required with --next-policy or --relaunch-policy)"},
-					&cli.StringFlag{Name: "start", Usage: "--via reboot: PCR values before the next boot's launch, JSON as `slkit pcr read --json` prints (default: reset values)"},
+					&cli.StringFlag{Name: "start", Usage: "--via reboot: PCR values before the next boot's launch, JSON as `slkit pcr read --json` prints (default: the firmware event log's, replayed: what the firmware and the EFI stub measure before the pre-launch stage)"},
 					&cli.StringFlag{Name: "next-pcrs", Usage: "seal to these predicted values instead (JSON of `slkit predict --json`)"},
-					&cli.StringFlag{Name: "counter", Value: fmt.Sprintf("%#08x", tpm.DefaultCounterIndex), Usage: "update-window NV counter `INDEX` (defined when missing; owner auth empty)"},
+					&cli.StringFlag{Name: "counter", Value: fmt.Sprintf("%#08x", tpm.DefaultCounterIndex), Usage: "update-window NV counter `INDEX` (the pre-launch environment's `slkit launch --update-counter` defines it)"},
 					&cli.IntFlag{Name: "launches", Value: 1, Usage: "the window lasts this many launches (1-16)"},
 					jsonFlag), pinFlags...),
 				Action: func(c *cli.Context) error { return updatePrepare(e, c) },
 			},
 			{
 				Name:  "finish",
-				Usage: "after the post-update launch: reseal each secret to the current PCR values and close the update window",
+				Usage: "after the post-update launch: reseal each secret to the current PCR values (the next launch closes the update window)",
 				Flags: append([]cli.Flag{sealedFlag,
 					&cli.StringSliceFlag{Name: "eventlog", Usage: "current event log(s) whose events are recorded to explain later refusals (default: the firmware log, if readable)"},
 					&cli.BoolFlag{Name: "force", Usage: "reseal although the update object does not unseal yet (abandons a prepared update)"},
@@ -181,6 +181,21 @@ func nextLaunch(c *cli.Context, via update.Via) ([]update.Option, string, error)
 			return nil, "", err
 		}
 		opts, from = append(opts, update.WithStart(&x.PCRs)), c.String("start")
+	default:
+		// What the firmware and the EFI stub measure before the pre-launch
+		// stage runs is in the firmware's log; the next boot measures the
+		// same into PCRs 8 and 9 (the queued changes go to others).
+		logs, _, err := currentLogs(nil)
+		if err != nil {
+			return nil, "", err
+		}
+		if len(logs) == 1 {
+			start, err := update.FirmwareStart(logs[0])
+			if err != nil {
+				return nil, "", inputError{firmwareEventLog, err}
+			}
+			opts, from = append(opts, update.WithStart(start)), "the firmware event log"
+		}
 	}
 	return opts, "predicted for " + strings.Join(what, " then ") + " from " + from, nil
 }
@@ -224,13 +239,6 @@ func updatePrepare(e *env, c *cli.Context) error {
 			return err
 		}
 	}
-	pending, err := update.CheckJournal(jp, sp, pub)
-	if err != nil {
-		return err
-	}
-	if err := pending.CheckVia(via); err != nil {
-		return err
-	}
 	names, files, err := sealedFiles(c, true)
 	if err != nil {
 		return err
@@ -248,8 +256,19 @@ func updatePrepare(e *env, c *cli.Context) error {
 		return err
 	}
 	defer t.Close()
+	jopts, err := journalAnchorOpts(c, t)
+	if err != nil {
+		return err
+	}
+	pending, err := update.CheckJournal(jp, sp, pub, jopts...)
+	if err != nil {
+		return err
+	}
+	if err := pending.CheckVia(via); err != nil {
+		return err
+	}
 	opts := append([]update.Option{update.WithVia(via), update.WithCounter(uint32(idx)),
-		update.WithLaunches(c.Int("launches")), update.WithPIN(pin)}, next...)
+		update.WithLaunches(c.Int("launches")), update.WithPIN(pin), update.WithChangedPCRs(pending.PCRs...)}, next...)
 	rep := prepareReport{Journal: pending}
 	for i, s := range files {
 		plan, err := update.Prepare(t, s, saveSealed(names[i]), opts...)
@@ -322,31 +341,23 @@ func updateFinish(e *env, c *cli.Context) error {
 	names, files, pin, logs, t := in.names, in.files, in.pin, in.logs, in.t
 	opts := []update.Option{update.WithPIN(pin), update.WithEventLogs(logs...), update.WithForce(c.Bool("force"))}
 	var done []finishedFile
-	var windows []*tpm.SealedCounter
 	for i, s := range files {
 		f, err := update.Finish(t, s, saveSealed(names[i]), opts...)
 		if err != nil {
 			return fmt.Errorf("%s: %w", names[i], err)
 		}
 		done = append(done, finishedFile{names[i], f})
-		windows = append(windows, f.Window)
-	}
-	// Every file is saved: only now close the windows.
-	after, err := update.CloseWindows(t, windows...)
-	if err != nil {
-		return fmt.Errorf("every file is resealed, but closing the update window failed (the next launches close it): %w", err)
 	}
 	if c.Bool("json") {
 		return e.writeJSON(struct {
-			Files    []finishedFile    `json:"files"`
-			Counters map[uint32]uint64 `json:"counters"`
-		}{done, after})
+			Files []finishedFile `json:"files"`
+		}{done})
 	}
 	for _, f := range done {
 		fmt.Fprintf(e.stdout, "%s: %s\n", f.File, f.Finished)
-	}
-	for idx, v := range after {
-		fmt.Fprintf(e.stdout, "update window closed: counter %#08x is now %d\n", idx, v)
+		if w := f.Window; w != nil {
+			fmt.Fprintf(e.stdout, "%s: update window: counter %#08x in %d..%d closes at the next launch past it (only the pre-launch stage counts)\n", f.File, w.Index, w.Min, w.Max)
+		}
 	}
 	return nil
 }

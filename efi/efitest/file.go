@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"sort"
+	"strings"
 	"syscall"
 	"time"
 
@@ -30,26 +31,61 @@ func (s *Store) ReadDir() ([]string, error) {
 	return out, nil
 }
 
-// lookup canonicalises a file name (efivarfs compares the GUID part case
-// insensitively).
-func lookup(name string) (efi.Name, string, bool) {
-	n, err := efi.ParseName(name)
-	if err != nil {
-		return efi.Name{}, "", false
+// lookup parses a file name as efivarfs does and returns the firmware
+// name a new file of that name gets and the dentry key (efivarfs compares
+// the GUID part case insensitively, efivarfs_d_compare). A name longer
+// than NAME_MAX is ENAMETOOLONG (the VFS refuses it before efivarfs sees
+// it); one that is not "Name-GUID" is EINVAL (efivarfs_valid_name).
+func lookup(name string) (efi.Name, string, syscall.Errno) {
+	if len(name) > nameMax {
+		return efi.Name{}, "", syscall.ENAMETOOLONG
 	}
-	return n, n.String(), true
+	if len(name) < 38 || name[len(name)-37] != '-' {
+		return efi.Name{}, "", syscall.EINVAL
+	}
+	g, err := efi.ParseGUID(name[len(name)-36:])
+	if err != nil {
+		return efi.Name{}, "", syscall.EINVAL
+	}
+	part := name[:len(name)-37]
+	return efi.Name{Name: charsOf(part), GUID: g}, part + "-" + g.String(), 0
+}
+
+// nameMax is NAME_MAX, the longest file name.
+const nameMax = 255
+
+// charsOf is the firmware name efivarfs_create makes of a file name: one
+// CHAR16 per byte ("var->var.VariableName[i] = dentry->d_name.name[i]",
+// fs/efivarfs/inode.c), so every byte above 0x7F becomes its own
+// character.
+func charsOf(fileName string) string {
+	r := make([]rune, len(fileName))
+	for i := 0; i < len(fileName); i++ {
+		r[i] = rune(fileName[i])
+	}
+	return string(r)
+}
+
+// fileName is the file efivarfs lists for a firmware variable: the name
+// as UTF-8 with '/' replaced by '!' (efivarfs_callback,
+// fs/efivarfs/super.c), "-", the GUID.
+func fileName(n efi.Name) string {
+	return strings.ReplaceAll(n.Name, "/", "!") + "-" + n.GUID.String()
 }
 
 // OpenFile is open(2) on efivarfs (efivarfs_create, may_open).
 func (s *Store) OpenFile(name string, flag int) (efi.File, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n, key, ok := lookup(name)
+	n, key, errno := lookup(name)
+	if errno == syscall.ENAMETOOLONG {
+		return nil, pathErr("open", name, errno)
+	}
 	ino := s.files[key]
 	created := false
 	switch {
-	case !ok && flag&os.O_CREATE != 0:
-		return nil, pathErr("open", name, syscall.EINVAL)
+	case errno != 0 && flag&os.O_CREATE != 0:
+		return nil, pathErr("open", name, errno)
 	case ino == nil && flag&os.O_CREATE == 0:
 		return nil, pathErr("open", name, syscall.ENOENT)
 	case ino == nil:
@@ -74,7 +110,10 @@ func (s *Store) OpenFile(name string, flag int) (efi.File, error) {
 // existing finds the dentry of name (ENOENT if there is none). Called
 // with s.mu held.
 func (s *Store) existing(op, name string) (string, *inode, error) {
-	_, key, _ := lookup(name)
+	_, key, errno := lookup(name)
+	if errno == syscall.ENAMETOOLONG {
+		return key, nil, pathErr(op, name, errno)
+	}
 	if ino := s.files[key]; ino != nil {
 		return key, ino, nil
 	}
@@ -151,7 +190,7 @@ func (f *file) Read(p []byte) (int, error) {
 	}
 	f.s.mu.Lock()
 	defer f.s.mu.Unlock()
-	v := f.s.vars[f.key]
+	v := f.s.vars[f.ino.name.String()]
 	if v == nil || f.ino.unlinked {
 		return 0, io.EOF
 	}
@@ -189,7 +228,7 @@ func (f *file) Write(p []byte) (int, error) {
 		}
 		return 0, pathErr("write", f.key, errno)
 	}
-	if v := f.s.vars[f.key]; v == nil {
+	if v := f.s.vars[f.ino.name.String()]; v == nil {
 		delete(f.s.files, f.key) // the write deleted the variable: d_delete
 		f.ino.unlinked = true
 	} else {

@@ -13,6 +13,10 @@
 //   - immutable files: every file not on the kernel's list is created
 //     immutable; open for write and unlink then fail with EPERM until
 //     FS_IOC_SETFLAGS clears the flag (only FS_IMMUTABLE_FL is supported).
+//   - names: the firmware name of a new file is one CHAR16 per byte of the
+//     file name (efivarfs_create), a firmware name is listed as UTF-8 with
+//     '/' as '!' (efivarfs_callback), and a file name longer than NAME_MAX
+//     (255 bytes) is ENAMETOOLONG.
 //   - phantom files: open(O_CREAT) makes a zero-length file that exists
 //     until a write creates the variable; it reads as empty, cannot be
 //     unlinked (EINVAL, as efivar_entry_delete fails) and is gone after a
@@ -158,8 +162,8 @@ func recordSize(n efi.Name, dataLen int) int { return (n.StoredSize(dataLen) + 3
 func (s *Store) mount() {
 	s.files = map[string]*inode{}
 	s.used = 0
-	for k, v := range s.vars {
-		s.files[k] = &inode{name: v.name, size: int64(4 + len(v.data)), immutable: !efi.KernelMutable(v.name)}
+	for _, v := range s.vars {
+		s.files[fileName(v.name)] = &inode{name: v.name, size: int64(4 + len(v.data)), immutable: !efi.KernelMutable(v.name)}
 		if v.attr&efi.NonVolatile != 0 {
 			s.used += recordSize(v.name, len(v.data))
 		}
@@ -211,10 +215,11 @@ func (s *Store) Put(n efi.Name, attr efi.Attr, data []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.vars[n.String()] = &variable{name: n, attr: attr, data: append([]byte(nil), data...)}
-	if s.files[n.String()] == nil {
-		s.files[n.String()] = &inode{name: n, immutable: !efi.KernelMutable(n)}
+	f := fileName(n)
+	if s.files[f] == nil {
+		s.files[f] = &inode{name: n, immutable: !efi.KernelMutable(n)}
 	}
-	s.files[n.String()].size = int64(4 + len(data))
+	s.files[f].size = int64(4 + len(data))
 }
 
 // Names lists the variables the firmware holds, sorted.

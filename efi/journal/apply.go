@@ -2,6 +2,7 @@ package journal
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"syscall"
@@ -35,9 +36,6 @@ func (c *committer) entry(i int) error {
 	e, s, r := &c.j.Entries[i], &c.st.Entries[i], &c.res.Entries[i]
 	defer r.describe(s)
 	switch {
-	case s.Status == Done:
-		r.Outcome = DoneEarlier
-		return nil
 	case s.Status == Failed:
 		r.Outcome = FailedEarlier
 		return nil
@@ -48,9 +46,23 @@ func (c *committer) entry(i int) error {
 		c.finish(s, r, Failed, ReasonSkipped, 0, "")
 		return nil
 	}
+	// A journal from an older slkit: these entries alone cannot be
+	// written, the others can.
+	if err := e.Var.Check(); err != nil {
+		c.finish(s, r, Failed, ReasonValue, 0, "efivarfs cannot create this variable under its name: "+err.Error())
+		return nil
+	}
+	if !e.replaySafe() {
+		c.finish(s, r, Failed, ReasonValue, 0, errNoPrecondition)
+		return nil
+	}
 	for {
 		cur, err := c.read(e.Var)
 		if err != nil {
+			if permanentRead(err) {
+				c.finish(s, r, Failed, ReasonErrno, errnoOf(err), "read before write: "+err.Error())
+				return nil
+			}
 			// A read changes nothing, but a variable that cannot be read
 			// at any boot must not hold the journal up forever: each
 			// failed read costs a try.
@@ -62,8 +74,16 @@ func (c *committer) entry(i int) error {
 			c.transient(s, r, err, "read before write")
 			return nil
 		}
-		p := c.decide(e, s, cur)
+		p := c.decide(e, cur)
+		p.done = p.done || c.laterDone(i, cur)
 		switch {
+		case p.done && s.Status == Done:
+			r.Outcome = DoneEarlier
+			return nil
+		case s.Status == Done && e.consumable() && e.consumed(cur):
+			// The firmware consumed it at the boot it was written for.
+			r.Outcome = DoneEarlier
+			return nil
 		case p.done:
 			c.finish(s, r, Done, ReasonNone, 0, "")
 			r.Outcome, r.Reboot = Unchanged, e.NeedsReboot()
@@ -155,6 +175,13 @@ func (c *committer) writeFailed(e *Entry, s *EntryState, r *EntryResult, p plan,
 
 func oneLine(err error) string { return err.Error() }
 
+// permanentRead reports whether a failed read will fail the same way at
+// every boot: the name is too long for a file name or refused as invalid.
+func permanentRead(err error) bool {
+	errno, ok := efi.Errno(err)
+	return ok && (errno == syscall.ENAMETOOLONG || errno == syscall.EINVAL)
+}
+
 // errnoOf is the errno of a failed variable operation; anything without
 // one (a short write, a malformed read) counts as a device error.
 func errnoOf(err error) syscall.Errno {
@@ -190,24 +217,16 @@ func (c *committer) finish(s *EntryState, r *EntryResult, st Status, reason Reas
 	}
 }
 
-// decide computes the plan for an entry from the variable's current value.
-func (c *committer) decide(e *Entry, s *EntryState, cur *efi.Variable) plan {
-	d := valueDigest(cur)
-	interrupted := s.Status == Attempting || s.Status == Retry
-	if interrupted && s.HasPost && d == s.Post {
-		return plan{done: true} // the interrupted write went through
-	}
+// decide computes the plan for an entry from the variable's current value
+// and the signed entry alone: nothing the state file says makes an entry
+// done or decides whether to write.
+func (c *committer) decide(e *Entry, cur *efi.Variable) plan {
 	var p plan
 	switch e.Op {
 	case OpSet:
 		p = c.planSet(e, cur)
 	case OpAppend:
 		p = c.planAppend(e, cur)
-		if interrupted && s.HasPre && s.HasPost && d != s.Pre {
-			// Neither before nor after the interrupted append: someone
-			// else changed it; appending again could duplicate.
-			return plan{conflict: "the variable changed since the interrupted append"}
-		}
 	case OpDelete:
 		p = plan{done: cur == nil, hasPost: true, write: func() error { return c.vars.Delete(e.Var) },
 			check: func(v *efi.Variable) bool { return v == nil }}
@@ -218,6 +237,39 @@ func (c *committer) decide(e *Entry, s *EntryState, cur *efi.Variable) plan {
 		return plan{conflict: describeConflict(e.Expect, cur)}
 	}
 	return p
+}
+
+// laterDone reports whether the journal's later entries on the same
+// variable make entry i done now: a later set, delete or append whose
+// target a fresh read shows (it comes after entry i, so entry i was
+// applied or overridden), or, for OsIndications, a value that the bit
+// operations of entry i and the later ones leave as it is.
+func (c *committer) laterDone(i int, cur *efi.Variable) bool {
+	e := &c.j.Entries[i]
+	if e.Op == OpOsIndications {
+		var v uint64
+		if cur != nil {
+			x, err := efi.ParseUint64(cur.Data)
+			if err != nil {
+				return false
+			}
+			v = x
+		}
+		nv := v
+		for k := i; k < len(c.j.Entries); k++ {
+			if o := &c.j.Entries[k]; o.Op == OpOsIndications {
+				nv = (nv | o.SetBits) &^ o.ClearBits
+			}
+		}
+		return nv == v && (cur != nil || nv == 0)
+	}
+	for k := i + 1; k < len(c.j.Entries); k++ {
+		o := &c.j.Entries[k]
+		if o.Var == e.Var && o.Op != OpOsIndications && c.decide(o, cur).done {
+			return true
+		}
+	}
+	return false
 }
 
 func describeConflict(x Expect, cur *efi.Variable) string {
@@ -271,6 +323,21 @@ func (c *committer) planAppend(e *Entry, cur *efi.Variable) plan {
 				return v != nil && err == nil && ok
 			}
 			return plan{done: contains(cur), write: write, check: contains}
+		}
+	}
+	// An append with a precondition: done when the variable holds what
+	// the precondition names with the data appended.
+	if cur != nil && cur.Attr == e.Attr && bytes.HasSuffix(cur.Data, extra) {
+		prefix := cur.Data[:len(cur.Data)-len(extra)]
+		switch e.Expect.Kind {
+		case ExpectAbsent:
+			if len(prefix) == 0 {
+				return plan{done: true}
+			}
+		case ExpectValue:
+			if sha256.Sum256(prefix) == e.Expect.SHA256 {
+				return plan{done: true}
+			}
 		}
 	}
 	post := digestOf(e.Attr, append(append([]byte(nil), dataOf(cur)...), extra...))

@@ -73,7 +73,7 @@ func TestRefusedJournalCommitsNothing(t *testing.T) {
 			j := &Journal{Generation: 1, Entries: []Entry{{Seq: 1, Change: set(efi.Name{Name: "Other", GUID: efi.LinuxCrashGUID}, []byte{1})}, {Seq: 2, Change: set(efi.Dbx, []byte{1})}}}
 			b, _ := j.Marshal(r.key)
 			r.disk.Put(r.j, b)
-		}, ErrNotAllowed, "dbx"},
+		}, ErrNotAllowed, "Other-cfc8fc79"},
 		{"sequence gap", func(r *rig) {
 			r.disk.Put(r.j, rawJournal(r.key, 1, []Entry{{Seq: 2, Change: set(vendorVar, []byte("x"))}}))
 		}, ErrMalformed, "gap"},
@@ -215,7 +215,7 @@ func TestErrnoPolicy(t *testing.T) {
 		}
 	})
 	t.Run("EINVAL EROFS EPERM permanent", func(t *testing.T) {
-		other := efi.Name{Name: "Locked", GUID: efi.LinuxCrashGUID}
+		other := efi.Name{Name: "Other", GUID: vendorGUID}
 		r := newRig(t, efitest.WithVariable(vendorVar, efi.NonVolatile|efi.BootserviceAccess, []byte("x")),
 			efitest.WithReadOnly(efi.Timeout),
 			efitest.WithVariable(efi.Name{Name: "Imm", GUID: efi.ImageSecurityGUID}, efi.DefaultAttr, []byte("y")))

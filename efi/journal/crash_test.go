@@ -25,12 +25,19 @@ var (
 )
 
 // randomChange draws a change; appends to Log carry a unique token, so a
-// double apply is visible.
-func randomChange(r *rand.Rand, token *uint16) Change {
+// double apply is visible, and the precondition every append needs: Log's
+// value before it (log, which the appends of the script build up).
+func randomChange(r *rand.Rand, token *uint16, log *[]byte) Change {
 	switch r.IntN(7) {
 	case 0, 1:
 		*token++
-		return Change{Op: OpAppend, Var: logVar, Attr: efi.DefaultAttr, Data: binary.BigEndian.AppendUint16(nil, *token)}
+		x := Expect{Kind: ExpectAbsent}
+		if *log != nil {
+			x = ExpectData(*log)
+		}
+		data := binary.BigEndian.AppendUint16(nil, *token)
+		*log = append(append([]byte{}, *log...), data...)
+		return Change{Op: OpAppend, Var: logVar, Attr: efi.DefaultAttr, Data: data, Expect: x}
 	case 2:
 		return set(cfgVar, []byte(fmt.Sprintf("cfg-%d", r.IntN(1000))))
 	case 3:
@@ -101,20 +108,25 @@ func newScript(r *rand.Rand) crashScript {
 		efi.BootOrder: {1, 0}, cfgVar: []byte("cfg-initial"), efi.OsIndications: efi.MarshalUint64(0x40),
 	}}
 	var token uint16
+	var log []byte
 	for i := range s.batches {
 		for n := 1 + r.IntN(4); n > 0; n-- {
-			s.batches[i] = append(s.batches[i], randomChange(r, &token))
+			s.batches[i] = append(s.batches[i], randomChange(r, &token, &log))
 		}
 	}
 	return s
 }
 
-func (s crashScript) rig(t *testing.T) *rig {
+func (s crashScript) rig(t *testing.T, anchored bool) *rig {
 	var opts []efitest.Option
 	for n, v := range s.initial {
 		opts = append(opts, efitest.WithVariable(n, efi.DefaultAttr, v))
 	}
-	return newRig(t, opts...)
+	r := newRig(t, opts...)
+	if anchored {
+		r.anchor = &memAnchor{}
+	}
+	return r
 }
 
 // play runs queue, commit, queue, commit until the first error (the
@@ -172,7 +184,8 @@ func sameVars(a, b map[efi.Name][]byte) bool {
 // TestCrashConsistency cuts the power at a random file-system operation
 // of queue -> commit -> queue -> commit (journal writes, state updates,
 // both sides of every variable write), with a random choice of what the
-// crash keeps, then reboots and commits again. It checks:
+// crash keeps, then reboots and commits again; every other seed with the
+// journal's anchor (which survives the crash, as the TPM does). It checks:
 //   - nothing lost: every change whose queue call returned is applied;
 //   - all or nothing: a queue call cut short is applied entirely or not at all;
 //   - nothing applied twice: the final variables equal the model exactly
@@ -187,14 +200,15 @@ func TestCrashConsistency(t *testing.T) {
 		r := rand.New(rand.NewPCG(seed, 0x5eed))
 		s := newScript(r)
 
-		dry := s.rig(t)
+		anchored := seed%2 == 1
+		dry := s.rig(t, anchored)
 		s.play(dry)
 		total := dry.disk.Ops()
 		if !sameVars(snapshot(dry), model(s.initial, s.batches[0], s.batches[1])) {
 			t.Fatalf("seed %d: without a crash the result differs from the model", seed)
 		}
 
-		m := s.rig(t)
+		m := s.rig(t, anchored)
 		k := 1 + r.IntN(total)
 		points[10*k/total]++
 		m.disk.CrashAfter(k)

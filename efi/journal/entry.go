@@ -103,6 +103,26 @@ func (c *Change) NeedsReboot() bool {
 	return c.Reboot || (c.Var == efi.BootNext && c.Op == OpSet) || (c.Op == OpOsIndications && c.SetBits != 0)
 }
 
+// consumable reports whether the firmware consumes the change at the boot
+// it is written for: it deletes BootNext and clears the OsIndications
+// bits it acted on (UEFI 2.10 §3.1.2, §8.5.4).
+func (c *Change) consumable() bool {
+	return (c.Var == efi.BootNext && c.Op == OpSet) || (c.Op == OpOsIndications && c.SetBits != 0)
+}
+
+// consumed reports whether cur is what the firmware leaves after
+// consuming the change: no BootNext, or none of the set bits.
+func (c *Change) consumed(cur *efi.Variable) bool {
+	if cur == nil {
+		return true
+	}
+	if c.Op != OpOsIndications {
+		return false
+	}
+	v, err := efi.ParseUint64(cur.Data)
+	return err == nil && v&c.SetBits == 0
+}
+
 // authenticated reports whether the change is a time-based authenticated
 // write.
 func (c *Change) authenticated() bool {
@@ -111,17 +131,38 @@ func (c *Change) authenticated() bool {
 
 // replaySafe reports whether applying the change again after it was
 // applied is harmless: set, delete and OsIndications are (set-if-different
-// and bit operations), and so is an authenticated append to a signature
-// database (the firmware drops signatures already present); any other
-// append is not.
+// and bit operations), so is an authenticated append to a signature
+// database (the firmware drops signatures already present), and so is an
+// append with a precondition (a fresh read shows whether it happened).
 func (c *Change) replaySafe() bool {
-	return c.Op != OpAppend || (c.authenticated() && efi.IsSignatureDatabase(c.Var))
+	return c.Op != OpAppend || c.dedupAppend() || c.Expect.Kind != ExpectAny
+}
+
+// dedupAppend reports whether the change is an authenticated append to a
+// signature database, which the firmware de-duplicates.
+func (c *Change) dedupAppend() bool {
+	return c.Op == OpAppend && c.authenticated() && efi.IsSignatureDatabase(c.Var)
 }
 
 // Check validates a change on its own: what the journal parser also
 // enforces, so that Enqueue never writes a journal Commit would refuse.
-func (c *Change) Check() error {
-	if err := c.Var.Check(); err != nil {
+// The variable name must be one efivarfs creates as the same firmware
+// name (efi.Name.Check), and an append needs a precondition; a parsed
+// journal (written by an older slkit) is held to neither, and Commit
+// fails such an entry alone.
+func (c *Change) Check() error { return c.check(true) }
+
+// errNoPrecondition says why a plain append without a precondition is
+// not queued (and fails at the commit, in a journal an older slkit wrote).
+const errNoPrecondition = "an append needs a precondition (--expect-hex/--expect-file/--expect-absent): the value it appends to"
+
+func (c *Change) check(strict bool) error {
+	check := c.Var.Check
+	if !strict {
+		// Any name an older slkit queued; Commit fails such an entry alone.
+		check = c.Var.Valid
+	}
+	if err := check(); err != nil {
 		return err
 	}
 	bad := func(format string, a ...any) error {
@@ -143,6 +184,12 @@ func (c *Change) Check() error {
 	case OpSet, OpAppend:
 		if c.Attr&efi.NonVolatile == 0 {
 			return bad("attributes %s lack NV (a volatile variable would not survive the reboot it is queued for)", c.Attr)
+		}
+		if strict && !c.replaySafe() {
+			// Without one, no read of the variable can tell an applied
+			// append from one that was not, and only the (untrusted) state
+			// file would keep it from being applied twice.
+			return bad(errNoPrecondition)
 		}
 		if c.authenticated() {
 			a, err := efi.ParseAuth2(c.Data)

@@ -33,6 +33,15 @@ var (
 	ErrInterrupted = errkind.New(errkind.Input, "commit interrupted")
 	// ErrFull: the journal would exceed 64 entries or 256 KiB.
 	ErrFull = errkind.New(errkind.Input, "journal full")
+	// ErrFiles: the journal's or the state's path is not a regular file
+	// of a sane size (a directory, a FIFO, a device, a symbolic link, a
+	// file past its limit) or cannot be read or replaced. Like a journal
+	// that does not verify, it is a bad journal: the disk is not what
+	// slkit wrote.
+	ErrFiles = errkind.New(errkind.Input, "unusable journal file")
+	// ErrMissing: the state file names a generation that is not applied,
+	// and its journal is gone.
+	ErrMissing = errkind.New(errkind.Verify, "journal missing")
 	// ErrIncomplete: some entries failed or wait for a later boot (see
 	// Result.Err).
 	ErrIncomplete = errkind.New(errkind.IO, "not all entries committed")

@@ -23,6 +23,11 @@ const (
 	MaxBytes   = 256 << 10
 )
 
+// MaxGeneration is the largest generation a journal or state file may
+// carry: far more than a machine queues in its life, and far from the
+// wrap-around of the 64-bit field.
+const MaxGeneration = 1 << 48
+
 // Layout (all integers little-endian; README.md has the full table).
 const (
 	headerSize    = 64
@@ -60,15 +65,19 @@ type Journal struct {
 }
 
 // Marshal encodes and signs the journal. It fails with ErrFull past the
-// limits and with ErrMalformed for an invalid entry.
-func (j *Journal) Marshal(key ed25519.PrivateKey) ([]byte, error) {
+// limits and with ErrMalformed for an invalid entry, including a variable
+// name efivarfs would not create as the same firmware name.
+func (j *Journal) Marshal(key ed25519.PrivateKey) ([]byte, error) { return j.marshal(key, true) }
+
+// marshal is Marshal; without strictNames it takes any name Parse takes.
+func (j *Journal) marshal(key ed25519.PrivateKey, strictNames bool) ([]byte, error) {
 	if len(j.Entries) > MaxEntries {
 		return nil, fmt.Errorf("%w: %d entries, at most %d", ErrFull, len(j.Entries), MaxEntries)
 	}
-	if j.Generation == 0 {
-		return nil, fmt.Errorf("%w journal: generation 0 (generations start at 1)", ErrMalformed)
+	if j.Generation == 0 || j.Generation > MaxGeneration {
+		return nil, fmt.Errorf("%w journal: generation %d (generations are 1 to %d)", ErrMalformed, j.Generation, uint64(MaxGeneration))
 	}
-	if err := checkEntries(j.Entries); err != nil {
+	if err := checkEntries(j.Entries, strictNames); err != nil {
 		return nil, err
 	}
 	size := headerSize + sigSize
@@ -139,15 +148,19 @@ func appendEntry(b []byte, e *Entry) []byte {
 
 // checkEntries enforces what every journal satisfies: valid changes,
 // sequence numbers 1, 2, ... without gaps, and BootNext/OsIndications
-// entries after all others.
-func checkEntries(es []Entry) error {
+// entries after all others. With strictNames every variable name must be
+// one efivarfs creates as the same firmware name (efi.Name.Check); a
+// parsed journal (written by an older slkit) is only held to names
+// efivarfs can list, and Commit fails the entries whose names it cannot
+// create on their own.
+func checkEntries(es []Entry, strictNames bool) error {
 	sawLate := false
 	for i := range es {
 		e := &es[i]
 		if e.Seq != uint32(i+1) {
 			return fmt.Errorf("%w journal: entry %d has sequence %d, want %d (gap or reorder)", ErrMalformed, i+1, e.Seq, i+1)
 		}
-		if err := e.Check(); err != nil {
+		if err := e.check(strictNames); err != nil {
 			return fmt.Errorf("entry %d: %w", e.Seq, err)
 		}
 		if e.Late() {
@@ -199,8 +212,8 @@ func Parse(b []byte) (*Journal, error) {
 		return nil, bad("length %d too small for header and signature", total)
 	}
 	j := &Journal{Generation: binary.LittleEndian.Uint64(b[16:]), Digest: sha256.Sum256(b)}
-	if j.Generation == 0 {
-		return nil, bad("generation 0 (generations start at 1)")
+	if j.Generation == 0 || j.Generation > MaxGeneration {
+		return nil, bad("generation %d (generations are 1 to %d)", j.Generation, uint64(MaxGeneration))
 	}
 	copy(j.KeyID[:], b[32:48])
 	if c := binary.LittleEndian.Uint64(b[48:]); c != 0 {
@@ -221,7 +234,7 @@ func Parse(b []byte) (*Journal, error) {
 	if len(body) != 0 {
 		return nil, bad("%d stray bytes after entry %d", len(body), n)
 	}
-	if err := checkEntries(j.Entries); err != nil {
+	if err := checkEntries(j.Entries, false); err != nil {
 		return nil, err
 	}
 	return j, nil

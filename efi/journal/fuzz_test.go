@@ -73,7 +73,7 @@ func checkJournalRoundTrip(t *testing.T, b []byte, key ed25519.PrivateKey) {
 		}
 		return
 	}
-	m, err := (&Journal{Generation: j.Generation, Created: j.Created, Entries: j.Entries}).Marshal(key)
+	m, err := (&Journal{Generation: j.Generation, Created: j.Created, Entries: j.Entries}).marshal(key, false)
 	if err != nil {
 		t.Fatalf("accepted journal does not re-marshal: %v", err)
 	}

@@ -37,6 +37,9 @@ type rig struct {
 	disk  *crashfs.FS
 	key   ed25519.PrivateKey
 	j, s  string
+	// anchor, when set, is the journal's anchor for every call (it
+	// survives crashes, as the TPM does).
+	anchor *memAnchor
 }
 
 func newRig(t *testing.T, opts ...efitest.Option) *rig {
@@ -44,7 +47,11 @@ func newRig(t *testing.T, opts ...efitest.Option) *rig {
 }
 
 func (r *rig) opts(extra ...Option) []Option {
-	return append([]Option{WithFS(r.disk), WithAllowed(vendorAll), fixedClock}, extra...)
+	o := []Option{WithFS(r.disk), WithAllowed(vendorAll), fixedClock}
+	if r.anchor != nil {
+		o = append(o, WithAnchor(r.anchor))
+	}
+	return append(o, extra...)
 }
 
 func (r *rig) vars() *efi.Vars { return efi.New(r.store, efi.WithMutable(vendorAll)) }

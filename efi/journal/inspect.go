@@ -18,7 +18,9 @@ type Listing struct {
 	// Committed: the state file belongs to this journal (same generation
 	// and digest); otherwise every entry is shown as pending.
 	Committed bool
-	States    []EntryState
+	// Applied: the anchor says this generation was applied (WithAnchor).
+	Applied bool
+	States  []EntryState
 }
 
 // Inspect reads the journal and the state file. With pub it verifies the
@@ -26,7 +28,7 @@ type Listing struct {
 // is (nil, nil).
 func Inspect(journalPath, statePath string, pub ed25519.PublicKey, opts ...Option) (*Listing, error) {
 	o := newOptions(opts)
-	b, ok, err := readFile(o.fs, journalPath)
+	b, ok, err := readFile(o.fs, journalPath, MaxBytes)
 	if err != nil || !ok {
 		return nil, err
 	}
@@ -40,9 +42,23 @@ func Inspect(journalPath, statePath string, pub ed25519.PublicKey, opts ...Optio
 		return nil, fmt.Errorf("%s: %w", journalPath, err)
 	}
 	l := &Listing{Journal: j, Verified: pub != nil}
-	st, err := loadState(o.fs, statePath)
+	st, err := loadState(o.fs, statePath, o.tries)
 	if err != nil {
 		return nil, err
+	}
+	if o.anchor != nil {
+		applied, _, err := o.anchor.Generation()
+		if err != nil {
+			return nil, fmt.Errorf("read the journal's anchor: %w", err)
+		}
+		if j.Generation <= applied {
+			// Applied, says the anchor: every entry final.
+			l.Committed, l.Applied, l.States = true, true, newState(j, 0).Entries
+			for i := range l.States {
+				l.States[i].Status = Done
+			}
+			return l, nil
+		}
 	}
 	if st.Generation == j.Generation && st.Journal == j.Digest && len(st.Entries) == len(j.Entries) {
 		l.Committed, l.States = true, st.Entries

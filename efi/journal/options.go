@@ -22,11 +22,12 @@ type options struct {
 	tries   uint8
 	allowed []efi.Pattern
 	minGen  uint64
+	anchor  Anchor
 	now     func() time.Time
 }
 
 func newOptions(opts []Option) options {
-	o := options{fs: fsys.OS{}, tries: DefaultTries, allowed: efi.KernelPatterns(), now: time.Now}
+	o := options{fs: fsys.OS{}, tries: DefaultTries, allowed: efi.CommitPatterns(), now: time.Now}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -48,49 +49,71 @@ func WithTries(n uint8) Option {
 	}
 }
 
-// WithAllowed adds variables Commit may change, beyond the kernel's list
-// of mutable variables (BootOrder, BootNext, Boot####, OsIndications,
-// Timeout, ...). A journal naming anything else is refused as a whole.
-// Pass the same patterns to efi.WithMutable.
+// WithAllowed adds variables Commit may change, beyond efi.CommitPatterns
+// (BootNext, BootOrder, Boot####, DriverOrder, Driver####, ConIn,
+// ConInDev, ConOut, ConOutDev, ErrOut, ErrOutDev, Lang, PlatformLang,
+// OsIndications, Timeout). A journal naming anything else is refused as a
+// whole. Variables of LINUX_EFI_CRASH_GUID are never allowed. Pass the
+// same patterns to efi.WithMutable.
 func WithAllowed(p ...efi.Pattern) Option {
 	return func(o *options) { o.allowed = append(o.allowed, p...) }
 }
 
 // WithMinGeneration refuses journals older than g even if the state file
-// is lost (feed it from a monotonic counter, e.g. a TPM NV index).
+// is lost. WithAnchor is the stronger form.
 func WithMinGeneration(g uint64) Option { return func(o *options) { o.minGen = g } }
+
+// Anchor holds the applied-through generation outside the disk, where
+// only the pre-launch stage can raise it and nobody can lower it (a TPM
+// NV anchor, tpm.Anchor; update.JournalAnchor adapts it).
+type Anchor interface {
+	// Generation is the highest generation applied (every entry final).
+	// fresh says the anchor was just defined and has no history yet: its
+	// value is only a floor for the generations to come, so this once
+	// Commit checks replays against the state file, as without an anchor.
+	Generation() (gen uint64, fresh bool, err error)
+	// Advance raises it to gen.
+	Advance(gen uint64) error
+}
+
+// WithAnchor makes the anchor, not the state file, decide replays and
+// generations:
+//
+//   - Commit refuses a journal older than the anchor's generation
+//     (ErrReplay, naming both), does nothing for one equal to it, refuses
+//     one more than MaxEntries ahead of it, ignores a state file that
+//     belongs to another journal, and advances the anchor to the journal's
+//     generation once every entry is final;
+//   - Enqueue starts a new generation above both the anchor and the
+//     journal on disk, carrying every entry of a journal the anchor does
+//     not cover yet (the state file cannot drop one).
+func WithAnchor(a Anchor) Option { return func(o *options) { o.anchor = a } }
 
 // WithClock sets the clock for the journal's creation time.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
 // MaxStateBytes is the largest state file: the header, a record per entry
 // of a full journal, the checksum.
-const MaxStateBytes = stateHeaderSize + stateEntrySize*MaxEntries + 4
+const MaxStateBytes = maxStateSize
 
-// readFile reads the journal at path, bounded by MaxBytes; a missing file
-// is (nil, false, nil).
-func readFile(f fsys.FS, path string) ([]byte, bool, error) {
-	return readBounded(f, path, MaxBytes)
-}
-
-// readBounded reads path through a limit of max bytes (a larger file, or
-// one that is not a regular file, is refused before it is read); a
-// missing file is (nil, false, nil).
-func readBounded(f fsys.FS, path string, max int64) ([]byte, bool, error) {
-	b, err := f.ReadFile(path, max)
+// readFile reads path, a regular file of at most limit bytes; a missing
+// file is (nil, false, nil), anything else that is wrong wraps ErrFiles.
+func readFile(f fsys.FS, path string, limit int64) ([]byte, bool, error) {
+	b, err := f.ReadFile(path, limit)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, false, nil
 	}
 	if err != nil {
-		return nil, false, err
+		return nil, false, fmt.Errorf("%w: %w", ErrFiles, err)
 	}
 	return b, true, nil
 }
 
 // loadState reads the state file; a missing one is the empty state of
-// generation 0.
-func loadState(f fsys.FS, path string) (*State, error) {
-	b, ok, err := readBounded(f, path, MaxStateBytes)
+// generation 0. Tries-left is capped at tries: the file is not trusted to
+// grant more attempts than configured.
+func loadState(f fsys.FS, path string, tries uint8) (*State, error) {
+	b, ok, err := readFile(f, path, maxStateSize)
 	if err != nil || !ok {
 		return &State{}, err
 	}
@@ -98,10 +121,16 @@ func loadState(f fsys.FS, path string) (*State, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	for i := range s.Entries {
+		s.Entries[i].TriesLeft = min(s.Entries[i].TriesLeft, tries)
+	}
 	return s, nil
 }
 
 func (o *options) allowedVar(n efi.Name) bool {
+	if n.GUID == efi.LinuxCrashGUID {
+		return false
+	}
 	for _, p := range o.allowed {
 		if p.Match(n) {
 			return true

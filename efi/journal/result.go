@@ -53,6 +53,12 @@ type Result struct {
 	// firmware reclaims space at the next boot, when the rest is retried.
 	// Rebooting on it cannot loop: every attempt cost the entry a try.
 	RetryAfterReboot bool `json:"retry_after_reboot,omitempty"`
+	// AlreadyApplied: the anchor says this generation was applied; the
+	// journal was not looked at further (Entries is empty).
+	AlreadyApplied bool `json:"already_applied,omitempty"`
+	// AnchorErr is why the anchor could not be advanced although every
+	// entry is final (the next commit advances it); nil otherwise.
+	AnchorErr error `json:"-"`
 }
 
 // Complete reports whether every entry is done (now or earlier).

@@ -99,6 +99,8 @@ const (
 	stateEntrySize  = 80
 	stateFlagPre    = 0x01
 	stateFlagPost   = 0x02
+	// maxStateSize is the largest state file: MaxEntries entries.
+	maxStateSize = stateHeaderSize + stateEntrySize*MaxEntries + 4
 )
 
 // Marshal encodes the state with a trailing CRC-32C.
@@ -161,6 +163,9 @@ func ParseState(b []byte) (*State, error) {
 		Generation:     binary.LittleEndian.Uint64(b[16:]),
 		Runs:           binary.LittleEndian.Uint32(b[56:]),
 	}
+	if s.Generation > MaxGeneration {
+		return nil, bad("generation %d, past the largest %d", s.Generation, MaxGeneration)
+	}
 	copy(s.Journal[:], b[24:56])
 	for i := 0; i < n; i++ {
 		eb := b[stateHeaderSize+stateEntrySize*i:]
@@ -202,6 +207,9 @@ func (s *State) appliedThrough() uint32 {
 	}
 	return k
 }
+
+// complete reports whether every entry is final.
+func (s *State) complete() bool { return int(s.appliedThrough()) == len(s.Entries) }
 
 // mayHaveWritten reports whether the entry's variable may hold the
 // entry's change although the entry is not done: a write was interrupted

@@ -56,6 +56,9 @@ func (r *Result) Text(journalPath string) string {
 	if !r.Journal {
 		return journalPath + ": nothing queued\n"
 	}
+	if r.AlreadyApplied {
+		return fmt.Sprintf("%s: generation %d applied already (TPM anchor)\n", journalPath, r.Generation)
+	}
 	var b strings.Builder
 	for i := range r.Entries {
 		fmt.Fprintln(&b, r.Entries[i].String())

@@ -27,6 +27,7 @@ const (
 //
 //	{
 //	  "version": 1,
+//	  "policy_version": 3,
 //	  "entries": [
 //	    {
 //	      "name": "default",
@@ -39,12 +40,21 @@ const (
 //	  ]
 //	}
 //
-// "initrd" and "require_drtm" may be left out (no initrd; DRTM not
-// required). Paths are absolute paths inside the pre-launch environment.
+// "version" is the document format. "policy_version" is the policy's own
+// version, 0 to MaxPolicyVersion, which the signer raises when older
+// policies must no longer launch: the pre-launch stage refuses a policy
+// whose policy_version is below the minimum a TPM anchor holds
+// (update.PolicyAnchor). "policy_version", "initrd" and "require_drtm"
+// may be left out (0; no initrd; DRTM not required). Paths are absolute
+// paths inside the pre-launch environment.
 type Policy struct {
-	Version int     `json:"version"`
-	Entries []Entry `json:"entries"`
+	Version       int     `json:"version"`
+	PolicyVersion uint64  `json:"policy_version,omitempty"`
+	Entries       []Entry `json:"entries"`
 }
+
+// MaxPolicyVersion bounds policy_version.
+const MaxPolicyVersion = 1<<31 - 1
 
 // Entry is one allowed boot entry.
 type Entry struct {
@@ -111,6 +121,9 @@ func Parse(b []byte) (*Policy, error) {
 func (p *Policy) Validate() error {
 	if p.Version != Version {
 		return fmt.Errorf("%w policy: unknown version %d", ErrMalformed, p.Version)
+	}
+	if p.PolicyVersion > MaxPolicyVersion {
+		return fmt.Errorf("%w policy: policy_version %d, at most %d", ErrMalformed, p.PolicyVersion, MaxPolicyVersion)
 	}
 	if len(p.Entries) == 0 {
 		return fmt.Errorf("%w policy: no entries", ErrMalformed)
