@@ -3,7 +3,6 @@ package journal
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"syscall"
 
 	"github.com/slkit/slkit/efi"
@@ -235,20 +234,15 @@ func digestCheck(post [32]byte) func(*efi.Variable) bool {
 }
 
 func (c *committer) planSet(e *Entry, cur *efi.Variable) plan {
-	value := e.Data
-	if e.authenticated() {
-		a, err := efi.ParseAuth2(e.Data)
-		if err != nil {
-			return plan{unusable: err.Error()}
-		}
-		value = a.Payload
+	after, err := e.After(cur)
+	if err != nil {
+		return plan{unusable: err.Error()}
 	}
-	p := plan{write: func() error { return c.vars.Set(e.Var, e.Attr, e.Data) }, hasPost: true}
-	if len(value) == 0 { // a signed delete
+	p := plan{write: func() error { return c.vars.Set(e.Var, e.Attr, e.Data) }, hasPost: true, post: valueDigest(after)}
+	if after == nil { // a signed delete
 		p.done = cur == nil
 	} else {
-		p.post = digestOf(e.Attr, value)
-		p.done = cur != nil && cur.Attr == e.Attr && bytes.Equal(cur.Data, value)
+		p.done = cur != nil && cur.Attr == after.Attr && bytes.Equal(cur.Data, after.Data)
 	}
 	p.check = digestCheck(p.post)
 	return p
@@ -256,24 +250,24 @@ func (c *committer) planSet(e *Entry, cur *efi.Variable) plan {
 
 func (c *committer) planAppend(e *Entry, cur *efi.Variable) plan {
 	write := func() error { return c.vars.Append(e.Var, e.Attr, e.Data) }
-	extra := e.Data
-	if e.authenticated() {
+	if e.authenticated() && efi.IsSignatureDatabase(e.Var) {
 		a, err := efi.ParseAuth2(e.Data)
 		if err != nil {
 			return plan{unusable: err.Error()}
 		}
-		extra = a.Payload
-		if efi.IsSignatureDatabase(e.Var) {
-			// The firmware drops signatures already present: replay-safe,
-			// and done once every appended signature is there.
-			contains := func(v *efi.Variable) bool {
-				ok, err := efi.SignatureListsContain(dataOf(v), extra)
-				return v != nil && err == nil && ok
-			}
-			return plan{done: contains(cur), write: write, check: contains}
+		// The firmware drops signatures already present: replay-safe,
+		// and done once every appended signature is there.
+		contains := func(v *efi.Variable) bool {
+			ok, err := efi.SignatureListsContain(dataOf(v), a.Payload)
+			return v != nil && err == nil && ok
 		}
+		return plan{done: contains(cur), write: write, check: contains}
 	}
-	post := digestOf(e.Attr, append(append([]byte(nil), dataOf(cur)...), extra...))
+	after, err := e.After(cur)
+	if err != nil {
+		return plan{unusable: err.Error()}
+	}
+	post := valueDigest(after)
 	return plan{write: write, post: post, hasPost: true, check: digestCheck(post)}
 }
 
@@ -285,23 +279,17 @@ func dataOf(v *efi.Variable) []byte {
 }
 
 func (c *committer) planOsIndications(e *Entry, cur *efi.Variable) plan {
-	var old uint64
-	attr := efi.DefaultAttr
-	if cur != nil {
-		v, err := efi.ParseUint64(cur.Data)
-		if err != nil {
-			return plan{unusable: fmt.Sprintf("OsIndications holds %d bytes, want 8", len(cur.Data))}
-		}
-		old, attr = v, cur.Attr
+	after, err := e.After(cur)
+	if err != nil {
+		return plan{unusable: err.Error()}
 	}
-	nv := (old | e.SetBits) &^ e.ClearBits
-	data := efi.MarshalUint64(nv)
-	post := digestOf(attr, data)
-	return plan{
-		done:    (cur != nil && nv == old) || (cur == nil && nv == 0),
-		write:   func() error { return c.vars.Set(efi.OsIndications, attr, data) },
-		post:    post,
-		hasPost: true,
-		check:   digestCheck(post),
+	post := valueDigest(after)
+	p := plan{post: post, hasPost: true, check: digestCheck(post)}
+	if after == nil {
+		p.done = true // absent, and no bit to set
+		return p
 	}
+	p.done = cur != nil && bytes.Equal(cur.Data, after.Data)
+	p.write = func() error { return c.vars.Set(efi.OsIndications, after.Attr, after.Data) }
+	return p
 }
