@@ -33,7 +33,9 @@ func rigCommand(e *env) *cli.Command {
 				&cli.StringFlag{Name: "initrd", Usage: "initramfs"},
 				&cli.StringFlag{Name: "append", Value: qemu.DefaultAppend, Usage: "kernel command line"},
 				&cli.BoolFlag{Name: "ovmf", Usage: "boot OVMF (UEFI, q35) instead of SeaBIOS"},
-				&cli.BoolFlag{Name: "secure-boot", Usage: "with --ovmf: the Secure Boot build (SMM) with Microsoft's keys enrolled"},
+				&cli.BoolFlag{Name: "secure-boot", Usage: "with --ovmf: the Secure Boot build (SMM); a new --vars store starts with Microsoft's keys enrolled, or none with --setup-mode"},
+				&cli.BoolFlag{Name: "setup-mode", Usage: "with --secure-boot: start a new variable store without keys (setup mode), to enrol your own (efi enroll)"},
+				&cli.StringFlag{Name: "esp", Usage: "with --ovmf: boot `FILE.efi` (a UKI) from a FAT ESP as \\EFI\\BOOT\\BOOTX64.EFI: the firmware loads, checks and measures it (no --kernel/--initrd)"},
 				&cli.StringFlag{Name: "vars", Usage: "with --ovmf: variable store to use and keep across runs (created from the template if missing)"},
 				&cli.StringFlag{Name: "tpm-state", Usage: "swtpm state directory to use and keep across runs (default: a fresh one)"},
 				&cli.BoolFlag{Name: "no-tpm", Usage: "boot without a TPM"},
@@ -69,18 +71,27 @@ func rigRun(e *env, c *cli.Context) error {
 	if !c.Bool("ovmf") && (c.Bool("secure-boot") || c.String("vars") != "") {
 		return usageError{errors.New("--secure-boot and --vars need --ovmf")}
 	}
+	if !c.Bool("ovmf") && c.IsSet("esp") {
+		return usageError{errors.New("--esp needs --ovmf: firmware boots it")}
+	}
+	if c.Bool("setup-mode") && !c.Bool("secure-boot") {
+		return usageError{errors.New("--setup-mode needs --secure-boot")}
+	}
+	if c.IsSet("esp") && (c.IsSet("kernel") || c.IsSet("initrd") || c.IsSet("append")) {
+		return usageError{errors.New("--esp boots the UKI's own kernel, initrd and command line: no --kernel, --initrd or --append")}
+	}
 	if c.Bool("no-tpm") && (c.String("tpm-state") != "" || c.Bool("no-mux")) {
 		return usageError{errors.New("--no-tpm excludes --tpm-state and --no-mux")}
 	}
 	kernel := c.String("kernel")
-	if kernel == "" {
+	if kernel == "" && !c.IsSet("esp") {
 		k, err := qemu.CachedKernel()
 		if err != nil {
 			return err
 		}
 		kernel = k.Path
 	}
-	for _, f := range append([]string{kernel, c.String("initrd")}, c.StringSlice("disk")...) {
+	for _, f := range append([]string{kernel, c.String("initrd"), c.String("esp")}, c.StringSlice("disk")...) {
 		if f == "" {
 			continue
 		}
@@ -111,8 +122,19 @@ func rigRun(e *env, c *cli.Context) error {
 		}
 	})
 	accel := qemu.Accel(kernel)
-	vmOpts := []qemu.VMOption{qemu.WithKernel(kernel), qemu.WithAppend(c.String("append")),
-		qemu.WithLineHook(tr.Line), qemu.WithAccel(accel)}
+	vmOpts := []qemu.VMOption{qemu.WithLineHook(tr.Line), qemu.WithAccel(accel)}
+	if p := c.String("esp"); p != "" {
+		esp := filepath.Join(dir, "esp.img")
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return err
+		}
+		if err := qemu.MakeESP(ctx, p, esp); err != nil {
+			return err
+		}
+		vmOpts = append(vmOpts, qemu.WithESP(esp))
+	} else {
+		vmOpts = append(vmOpts, qemu.WithKernel(kernel), qemu.WithAppend(c.String("append")))
+	}
 	if c.String("initrd") != "" {
 		vmOpts = append(vmOpts, qemu.WithInitrd(c.String("initrd")))
 	}
@@ -126,7 +148,7 @@ func rigRun(e *env, c *cli.Context) error {
 		vmOpts = append(vmOpts, qemu.WithReboot())
 	}
 	if c.Bool("ovmf") {
-		vmOpts = append(vmOpts, qemu.WithOVMF(qemu.OVMF{SecureBoot: c.Bool("secure-boot"), Vars: c.String("vars")}))
+		vmOpts = append(vmOpts, qemu.WithOVMF(qemu.OVMF{SecureBoot: c.Bool("secure-boot"), SetupMode: c.Bool("setup-mode"), Vars: c.String("vars")}))
 	}
 	opts := []qemu.RigOption{qemu.WithVM(vmOpts...)}
 	if c.Bool("no-tpm") {

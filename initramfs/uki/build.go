@@ -63,6 +63,9 @@ func Build(ctx context.Context, out string, in BuildInput, opts ...initramfs.Opt
 	if err != nil {
 		return nil, err
 	}
+	if _, err := ParsePE(bytes.NewReader(stub), int64(len(stub))); err != nil {
+		return nil, fmt.Errorf("%w: stub %s: %v", initramfs.ErrInput, in.Stub, err)
+	}
 	kernel, err := readInput(in.Kernel, maxKernel, "kernel")
 	if err != nil {
 		return nil, err

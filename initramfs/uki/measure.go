@@ -88,7 +88,7 @@ func Measure(p *PE, name string, banks []tpm.Alg) (*nextboot.Image, error) {
 			return nil, err
 		}
 		if err := CheckCmdline(string(b)); err != nil {
-			return nil, fmt.Errorf("%s: .cmdline: %w", name, err)
+			return nil, fmt.Errorf("%w: %s: .cmdline: %v", ErrFormat, name, err)
 		}
 		img.EmbeddedCmdline = true
 		ds, err := tpm.HashBytes(banks, utf16z(string(b)))
@@ -113,7 +113,7 @@ func Measure(p *PE, name string, banks []tpm.Alg) (*nextboot.Image, error) {
 func CheckCmdline(s string) error {
 	for i := 0; i < len(s); i++ {
 		if s[i] < 0x20 || s[i] > 0x7e {
-			return fmt.Errorf("%w: byte %d is %#x: only printable ASCII is supported", ErrFormat, i, s[i])
+			return fmt.Errorf("byte %d is %#x: only printable ASCII is supported", i, s[i])
 		}
 	}
 	return nil

@@ -87,7 +87,7 @@ func ParsePE(r io.ReaderAt, size int64) (*PE, error) {
 	sr := io.NewSectionReader(r, 0, size)
 	var dos [64]byte
 	if _, err := sr.ReadAt(dos[:], 0); err != nil || dos[0] != 'M' || dos[1] != 'Z' {
-		return nil, fmt.Errorf("%w: no MZ header: not a PE image", ErrFormat)
+		return nil, fmt.Errorf("%w: no MZ header", ErrFormat)
 	}
 	if err := precheck(sr, size, int64(binary.LittleEndian.Uint32(dos[0x3c:]))); err != nil {
 		return nil, err
