@@ -21,6 +21,14 @@ func secureBootKeygen(e *env, c *cli.Context) error {
 		return err
 	}
 	dir := c.String("out")
+	var extra [][]byte
+	for _, f := range c.StringSlice("db-cert") {
+		cert, err := secureboot.LoadCert(f)
+		if err != nil {
+			return err
+		}
+		extra = append(extra, cert.Raw)
+	}
 	now := time.Now()
 	ks, err := secureboot.GenerateKeySet(now)
 	if err != nil {
@@ -29,7 +37,7 @@ func secureBootKeygen(e *env, c *cli.Context) error {
 	if err := ks.Write(dir); err != nil {
 		return err
 	}
-	en, err := ks.Enroll(now)
+	en, err := ks.Enroll(now, extra...)
 	if err != nil {
 		return err
 	}

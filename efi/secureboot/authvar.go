@@ -93,11 +93,21 @@ var signerOf = map[efi.Name]Role{efi.Db: RoleKEK, efi.KEK: RolePK, efi.PK: RoleP
 // roleOf is the role whose certificate each variable holds.
 var roleOf = map[efi.Name]Role{efi.Db: RoleDB, efi.KEK: RoleKEK, efi.PK: RolePK}
 
-// Enroll builds the writes with timestamp t.
-func (ks *KeySet) Enroll(t time.Time) (*Enrollment, error) {
+// Enroll builds the writes with timestamp t. db holds the set's db
+// certificate first, then each of extraDB (DER certificates, each in a
+// list of its own, owned by the set's owner): e.g. the certificate a
+// kernel is signed with, which a Secure Boot kernel in lockdown needs in
+// db (its .platform keyring) to kexec that kernel.
+func (ks *KeySet) Enroll(t time.Time, extraDB ...[]byte) (*Enrollment, error) {
 	en := &Enrollment{}
 	for _, n := range EnrollmentVars {
-		list, err := efi.MarshalSignatureLists([]efi.SignatureList{efi.X509List(ks.Owner, ks.Keys[roleOf[n]].Cert.Raw)})
+		lists := []efi.SignatureList{efi.X509List(ks.Owner, ks.Keys[roleOf[n]].Cert.Raw)}
+		if n == efi.Db {
+			for _, c := range extraDB {
+				lists = append(lists, efi.X509List(ks.Owner, c))
+			}
+		}
+		list, err := efi.MarshalSignatureLists(lists)
 		if err != nil {
 			return nil, err
 		}

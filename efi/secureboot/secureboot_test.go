@@ -157,10 +157,11 @@ func TestSignedDataMatchesGoUEFI(t *testing.T) {
 }
 
 // TestEnrollmentOrderAndSigners: db, KEK, PK, each holding its role's
-// certificate, signed by KEK, PK and PK.
+// certificate (db then an extra one), signed by KEK, PK and PK.
 func TestEnrollmentOrderAndSigners(t *testing.T) {
 	ks := testKeys(t)
-	en, err := ks.Enroll(time.Now())
+	extra := ks.Keys[RolePK].Cert.Raw // any other certificate
+	en, err := ks.Enroll(time.Now(), extra)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,9 +182,16 @@ func TestEnrollmentOrderAndSigners(t *testing.T) {
 			t.Fatal(err)
 		}
 		lists, err := efi.ParseSignatureLists(a.Payload)
-		if err != nil || len(lists) != 1 || lists[0].Type != efi.CertX509GUID || lists[0].Signatures[0].Owner != ks.Owner ||
+		n := 1
+		if w.v == efi.Db {
+			n = 2 // and the extra certificate, in a list of its own
+			if len(lists) == 2 && !bytes.Equal(lists[1].Signatures[0].Data, extra) {
+				t.Error("db's second list is not the extra certificate")
+			}
+		}
+		if err != nil || len(lists) != n || lists[0].Type != efi.CertX509GUID || lists[0].Signatures[0].Owner != ks.Owner ||
 			!bytes.Equal(lists[0].Signatures[0].Data, ks.Keys[w.holds].Cert.Raw) {
-			t.Errorf("%s does not hold the %s certificate: %v", w.v, w.holds, err)
+			t.Errorf("%s does not hold the %s certificate first (%d lists): %v", w.v, w.holds, len(lists), err)
 		}
 		if out, ok := opensslVerify(t, a.Cert, SignedData(w.v, AuthAttr, a.Time, a.Payload), ks.Keys[w.signers].Cert.Raw); !ok {
 			t.Errorf("%s is not signed by %s: %s", w.v, w.signers, out)
