@@ -95,6 +95,9 @@ func Predict(l *tpm.EventLog, opts ...Option) (*Prediction, error) {
 		if err != nil {
 			return nil, err
 		}
+		if known && !c.Expect.Holds(cur) {
+			return nil, fmt.Errorf("%w: %s: its precondition does not hold for the current value (%s): the commit will refuse it as a conflict", ErrUnpredictable, c.Label, describeValue(cur))
+		}
 		if !known && (c.Op == journal.OpAppend || c.Op == journal.OpOsIndications) {
 			note(map[kind]int{kindBoot: 1, kindSecureBoot: 7}[k], c.Label+": the value it appends to is unknown")
 		}
@@ -180,6 +183,14 @@ func (m *model) assemble(vs *values, changed map[efi.Name]bool, img *Image, note
 }
 
 func present(v *efi.Variable) bool { return v != nil && len(v.Data) > 0 }
+
+// describeValue says what a variable holds, for messages.
+func describeValue(v *efi.Variable) string {
+	if v == nil {
+		return "absent"
+	}
+	return fmt.Sprintf("%d bytes", len(v.Data))
+}
 
 // sameValue compares the data of two variables (nil: absent).
 func sameValue(a, b *efi.Variable) bool {

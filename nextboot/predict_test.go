@@ -269,3 +269,21 @@ func TestImage(t *testing.T) {
 		t.Errorf("an image no db entry verifies: %v", err)
 	}
 }
+
+// TestPreconditionFails: an entry whose --expect does not hold for the
+// value the log shows will be refused by the commit (a conflict): the
+// prediction says so instead of assuming the write.
+func TestPreconditionFails(t *testing.T) {
+	l := ovmfLog(t)
+	lo, _ := (&efi.LoadOption{Attributes: 1, Description: "x", FilePath: []byte{0x7f, 0xff, 4, 0}}).Marshal()
+	c := set("journal j entry 1 (set Boot0001)", efi.BootEntry(1), efi.DefaultAttr, lo)
+	c.Expect = journal.Expect{Kind: journal.ExpectAbsent}
+	_, err := Predict(l, WithChanges(c))
+	if !errors.Is(err, ErrUnpredictable) || !strings.Contains(err.Error(), "journal j entry 1 (set Boot0001): its precondition does not hold") {
+		t.Fatalf("%v", err)
+	}
+	c.Expect = journal.ExpectData([]byte("not the value"))
+	if _, err := Predict(l, WithChanges(c)); !errors.Is(err, ErrUnpredictable) {
+		t.Fatalf("expect-value: %v", err)
+	}
+}
