@@ -215,6 +215,11 @@ func (m *model) image(img *Image, ed *edits, note func(int, string)) error {
 		if _, ok := img.App[a]; !ok {
 			return fmt.Errorf("%s: no %s digest for the image", img.Name, a)
 		}
+		for _, e := range img.Events {
+			if _, ok := e.Digests[a]; !ok {
+				return fmt.Errorf("%s: no %s digest for its PCR %d event", img.Name, a, e.PCR)
+			}
+		}
 	}
 	if !m.secureBootOn() {
 		why := "without Secure Boot systemd-stub takes the boot option's load options and its kernel is loaded and measured by the firmware: not modelled"
@@ -228,13 +233,8 @@ func (m *model) image(img *Image, ed *edits, note func(int, string)) error {
 		note(12, why)
 	}
 	app := m.log.Events[m.bootApp]
-	app.Digests = subset(img.App, m.banks)
-	r := []tpm.Event{app}
-	for _, e := range img.Events {
-		e.Digests = subset(e.Digests, m.banks)
-		r = append(r, e)
-	}
-	ed.replace[m.bootApp] = r
+	app.Digests = img.App
+	ed.replace[m.bootApp] = append([]tpm.Event{app}, img.Events...)
 	for i := m.bootApp + 1; i < len(m.log.Events); i++ {
 		switch m.log.Events[i].PCR {
 		case 4, 8, 9, 11, 12, 13, 14:
@@ -242,17 +242,6 @@ func (m *model) image(img *Image, ed *edits, note func(int, string)) error {
 		}
 	}
 	return nil
-}
-
-// subset keeps the digests of banks.
-func subset(ds tpm.Digests, banks []tpm.Alg) tpm.Digests {
-	out := tpm.Digests{}
-	for _, a := range banks {
-		if d, ok := ds[a]; ok {
-			out[a] = d
-		}
-	}
-	return out
 }
 
 // result replays the predicted events and compares with the current log.

@@ -91,28 +91,6 @@ func TestCLIPredictFirmwareLog(t *testing.T) {
 	}
 }
 
-// TestRigRunESPUsageErrors: --esp needs OVMF and excludes a kernel,
-// --setup-mode needs --secure-boot, a missing UKI is named.
-func TestRigRunESPUsageErrors(t *testing.T) {
-	dir := t.TempDir()
-	k := filepath.Join(dir, "vmlinuz")
-	os.WriteFile(k, []byte("not booted"), 0o600)
-	for _, c := range []struct {
-		args []string
-		want string
-	}{
-		{[]string{"--esp", k}, "--esp needs --ovmf"},
-		{[]string{"--ovmf", "--esp", k, "--kernel", k}, "--esp boots the UKI's own kernel"},
-		{[]string{"--ovmf", "--setup-mode", "--kernel", k}, "--setup-mode needs --secure-boot"},
-		{[]string{"--ovmf", "--esp", filepath.Join(dir, "missing.efi")}, "missing.efi: no such file or directory"},
-	} {
-		r := runSlkit(t, nil, append([]string{"rig", "run"}, c.args...)...)
-		if r.code != 1 || !strings.Contains(r.stderr, c.want) || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
-			t.Errorf("rig run %v: exit %d, stderr %q; want 1 and one line with %q", c.args, r.code, r.stderr, c.want)
-		}
-	}
-}
-
 // TestCLIUKIBuildErrors: --uki without --kernel, with --out, with only
 // half of the signing pair, and with a stub that is not a PE: one line,
 // exit 1, nothing written.

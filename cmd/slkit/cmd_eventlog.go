@@ -42,7 +42,11 @@ func loadEventLog(c *cli.Context) (*tpm.EventLog, error) {
 	if err := needArgs(c, 1, 1, "one event log FILE"); err != nil {
 		return nil, err
 	}
-	name := c.Args().First()
+	return readEventLog(c.Args().First())
+}
+
+// readEventLog reads and parses the event log file name.
+func readEventLog(name string) (*tpm.EventLog, error) {
 	b, err := readInput(name)
 	if err != nil {
 		return nil, err

@@ -31,13 +31,9 @@ func bootPredictFlags() []cli.Flag {
 // verified with pub when given; "" for none).
 func bootPrediction(c *cli.Context, jpath, spath string, pub []byte) (*nextboot.Prediction, error) {
 	name := c.String("firmware-log")
-	b, err := readInput(name)
+	l, err := readEventLog(name)
 	if err != nil {
 		return nil, err
-	}
-	l, err := tpm.ParseEventLog(b)
-	if err != nil {
-		return nil, inputError{name, err}
 	}
 	var opts []nextboot.Option
 	if p := c.String("uki"); p != "" {
@@ -138,15 +134,20 @@ func predictBoot(e *env, c *cli.Context) error {
 		return e.writeJSON(p)
 	}
 	fmt.Fprintf(e.stdout, "next boot predicted from %s, banks %s: PCRs changed %v\n", c.String("firmware-log"), algList(p.Banks), p.Changed)
-	var bad []int
-	for i := range p.Unpredictable {
-		bad = append(bad, i)
-	}
-	sort.Ints(bad)
-	for _, i := range bad {
+	for _, i := range sortedPCRs(p.Unpredictable) {
 		fmt.Fprintf(e.stdout, "PCR %d cannot be predicted: %s\n", i, p.Unpredictable[i])
 	}
 	fmt.Fprintln(e.stdout, "PCR values at the hand-over to the booted image's kernel:")
 	printPCRs(e, p.PCRs)
 	return nil
+}
+
+// sortedPCRs lists the PCRs of a per-PCR map in order.
+func sortedPCRs(m map[int]string) []int {
+	var out []int
+	for i := range m {
+		out = append(out, i)
+	}
+	sort.Ints(out)
+	return out
 }
