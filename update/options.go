@@ -35,6 +35,7 @@ const MaxLaunches = 16
 type config struct {
 	via      Via
 	next     *tpm.Expected
+	firmware *tpm.Expected
 	counter  uint32
 	launches uint64
 	pin      []byte
@@ -63,6 +64,22 @@ func WithVia(v Via) Option { return func(c *config) { c.via = v } }
 // PredictLaunches, or `slkit predict --json`); PCRs it does not hold keep
 // their current values.
 func WithNext(x *tpm.Expected) Option { return func(c *config) { c.next = x } }
+
+// WithFirmware gives the values the firmware and the boot image will
+// measure into their PCRs at the next boot (package nextboot, from this
+// boot's firmware log and the journal): a firmware PCR it holds is sealed
+// to its value instead of being left to the update window, so a window
+// opens only for the PCRs it cannot predict. WithNext's values win for
+// the PCRs both hold.
+func WithFirmware(x *tpm.Expected) Option { return func(c *config) { c.firmware = x } }
+
+// firmwareValue is WithFirmware's value of a PCR.
+func (c *config) firmwareValue(bank tpm.Alg, pcr int) (tpm.Digest, bool) {
+	if c.firmware == nil {
+		return nil, false
+	}
+	return c.firmware.Get(bank, pcr)
+}
 
 // WithCounter sets the update-window counter's NV index (default
 // tpm.DefaultCounterIndex; Prepare defines it when missing).

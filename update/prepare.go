@@ -41,7 +41,7 @@ type Plan struct {
 //
 //   - its PCRs are s's, minus PCRs 0–7 when the next launch is reached
 //     through a firmware reboot (ViaReboot): the firmware measures those
-//     anew and they cannot be predicted offline;
+//     anew; WithFirmware's prediction keeps those it predicts;
 //   - each at the value the next launch produces (WithNext), or its
 //     current value;
 //   - with the same PIN and locality requirements as s;
@@ -60,8 +60,9 @@ func Prepare(t tpm.TPMSender, s *tpm.Sealed, save func(*tpm.Sealed) error, opts 
 		return nil, err
 	}
 	plan := &Plan{Via: cfg.via}
+	bank := s.Policy.Bank
 	for _, i := range s.Policy.PCRs {
-		if cfg.via == ViaReboot && IsSRTM(i) {
+		if _, ok := cfg.firmwareValue(bank, i); cfg.via == ViaReboot && IsSRTM(i) && !ok {
 			plan.Dropped = append(plan.Dropped, i)
 		} else {
 			plan.PCRs = append(plan.PCRs, i)
@@ -79,7 +80,6 @@ func Prepare(t tpm.TPMSender, s *tpm.Sealed, save func(*tpm.Sealed) error, opts 
 			}
 		}
 	}
-	bank := s.Policy.Bank
 	cur, err := tpm.ReadPCRs(t, tpm.Selection{bank: plan.PCRs})
 	if err != nil {
 		return nil, err
@@ -88,9 +88,15 @@ func Prepare(t tpm.TPMSender, s *tpm.Sealed, save func(*tpm.Sealed) error, opts 
 	for _, i := range plan.PCRs {
 		v, _ := cur.Get(bank, i)
 		evs := s.Expected.Events
+		if p, ok := cfg.firmwareValue(bank, i); ok {
+			if !p.Equal(v) {
+				plan.Predicted = append(plan.Predicted, i)
+			}
+			v, evs = p, cfg.firmware.Events
+		}
 		if cfg.next != nil {
 			if p, ok := cfg.next.Get(bank, i); ok {
-				if !p.Equal(v) {
+				if !p.Equal(v) && !slices.Contains(plan.Predicted, i) {
 					plan.Predicted = append(plan.Predicted, i)
 				}
 				v, evs = p, cfg.next.Events

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -41,7 +42,7 @@ func updateCommand(e *env) *cli.Command {
 					&cli.StringFlag{Name: "next-pcrs", Usage: "seal to these predicted values instead (JSON of `slkit predict --json`)"},
 					&cli.StringFlag{Name: "counter", Value: fmt.Sprintf("%#08x", tpm.DefaultCounterIndex), Usage: "update-window NV counter `INDEX` (defined when missing; owner auth empty)"},
 					&cli.IntFlag{Name: "launches", Value: 1, Usage: "the window lasts this many launches (1-16)"},
-					jsonFlag), pinFlags...),
+					jsonFlag), append(pinFlags, bootPredictFlags()...)...),
 				Action: func(c *cli.Context) error { return updatePrepare(e, c) },
 			},
 			{
@@ -126,7 +127,7 @@ func updatePIN(e *env, c *cli.Context, files []*tpm.Sealed) ([]byte, error) {
 
 // nextLaunch turns the prediction flags into the values the next launch
 // extends PCRs to (nil: keep the current values).
-func nextLaunch(c *cli.Context, t tpm.TPMSender, via update.Via) (*tpm.Expected, string, error) {
+func nextLaunch(c *cli.Context, t tpm.TPMSender, via update.Via, fwStart *tpm.PCRs) (*tpm.Expected, string, error) {
 	if c.IsSet("next-pcrs") {
 		for _, f := range []string{"next-policy", "relaunch-policy", "start"} {
 			if c.IsSet(f) {
@@ -191,6 +192,8 @@ func nextLaunch(c *cli.Context, t tpm.TPMSender, via update.Via) (*tpm.Expected,
 			return nil, "", err
 		}
 		start, from = &x.PCRs, c.String("start")
+	case fwStart != nil:
+		start, from = fwStart, "the predicted firmware values (PCR 9: the EFI stub's measurements)"
 	}
 	x, err := update.PredictLaunches(start, launches...)
 	if err != nil {
@@ -201,8 +204,9 @@ func nextLaunch(c *cli.Context, t tpm.TPMSender, via update.Via) (*tpm.Expected,
 
 // prepareReport is `update prepare --json`.
 type prepareReport struct {
-	Journal *update.Pending `json:"journal"`
-	Files   []preparedFile  `json:"files"`
+	Journal  *update.Pending `json:"journal"`
+	Firmware *firmwareReport `json:"firmware,omitempty"`
+	Files    []preparedFile  `json:"files"`
 }
 
 type preparedFile struct {
@@ -258,13 +262,17 @@ func updatePrepare(e *env, c *cli.Context) error {
 		return err
 	}
 	defer t.Close()
-	next, nextWhat, err := nextLaunch(c, t, via)
+	fw, fwOpts, fwStart, err := firmwarePrediction(c, via, jp, sp, pub)
 	if err != nil {
 		return err
 	}
-	opts := []update.Option{update.WithVia(via), update.WithNext(next), update.WithCounter(uint32(idx)),
-		update.WithLaunches(c.Int("launches")), update.WithPIN(pin)}
-	rep := prepareReport{Journal: pending}
+	next, nextWhat, err := nextLaunch(c, t, via, fwStart)
+	if err != nil {
+		return err
+	}
+	opts := append([]update.Option{update.WithVia(via), update.WithNext(next), update.WithCounter(uint32(idx)),
+		update.WithLaunches(c.Int("launches")), update.WithPIN(pin)}, fwOpts...)
+	rep := prepareReport{Journal: pending, Firmware: fw}
 	for i, s := range files {
 		plan, err := update.Prepare(t, s, saveSealed(names[i]), opts...)
 		if err != nil {
@@ -283,6 +291,7 @@ func updatePrepare(e *env, c *cli.Context) error {
 	if len(pending.Reboot) > 0 {
 		fmt.Fprintf(e.stdout, "  the pre-launch environment reboots through the firmware after committing (%s)\n", strings.Join(pending.Reboot, "; "))
 	}
+	printFirmwareReport(e, fw)
 	for _, f := range rep.Files {
 		p := f.Plan
 		if p.Unchanged != "" {
@@ -291,7 +300,7 @@ func updatePrepare(e *env, c *cli.Context) error {
 		}
 		line := fmt.Sprintf("%s: update object sealed to %s PCRs %s", f.File, files[0].Policy.Bank, pcrList(p.PCRs))
 		if len(p.Predicted) > 0 {
-			line += fmt.Sprintf(", PCRs %s %s", pcrList(p.Predicted), nextWhat)
+			line += fmt.Sprintf(", PCRs %s %s", pcrList(p.Predicted), strings.Join(slices.DeleteFunc([]string{nextWhat, fw.describe()}, func(s string) bool { return s == "" }), "; "))
 		}
 		if w := p.Window; w != nil {
 			line += fmt.Sprintf("; firmware PCRs %s left out, bounded by the update window: counter %#08x in %d..%d (now %d", pcrList(p.Dropped), w.Index, w.Min, w.Max, p.Counter)
@@ -408,6 +417,9 @@ type fileStatus struct {
 	Refusal string             `json:"refusal,omitempty"`
 	Window  *tpm.SealedCounter `json:"window,omitempty"`
 	Counter *uint64            `json:"counter,omitempty"`
+	// WindowPCRs are the main object's PCRs the update object leaves to
+	// the window (the firmware PCRs slkit could not predict).
+	WindowPCRs []int `json:"window_pcrs,omitempty"`
 }
 
 func updateStatus(e *env, c *cli.Context) error {
@@ -426,6 +438,11 @@ func updateStatus(e *env, c *cli.Context) error {
 		st := fileStatus{File: names[i]}
 		if s.Update != nil {
 			st.Window = s.Update.Policy.Counter
+			for _, i := range s.Policy.PCRs {
+				if st.Window != nil && !slices.Contains(s.Update.Policy.PCRs, i) {
+					st.WindowPCRs = append(st.WindowPCRs, i)
+				}
+			}
 		}
 		switch {
 		case err != nil:
@@ -467,6 +484,7 @@ func updateStatus(e *env, c *cli.Context) error {
 			if st.Counter != nil {
 				fmt.Fprintf(e.stdout, ", now %d", *st.Counter)
 			}
+			fmt.Fprintf(e.stdout, " (for firmware PCRs %s)", pcrList(st.WindowPCRs))
 		}
 		fmt.Fprintln(e.stdout)
 	}
