@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"os"
 	"testing"
+	"time"
 
+	"github.com/slkit/slkit/efi/secureboot"
 	"github.com/slkit/slkit/tpm"
 )
 
@@ -39,5 +41,35 @@ func FuzzParsePE(f *testing.F) {
 		}
 		p.Signature()
 		Measure(p, "fuzz", []tpm.Alg{tpm.SHA256})
+	})
+}
+
+// FuzzParseSignedData feeds the Authenticode PKCS#7 parser untrusted
+// bytes (the certificate table of a UKI given to `slkit predict`): it must
+// fail or return a signature whose signer is one of its certificates.
+func FuzzParseSignedData(f *testing.F) {
+	if s, err := os.ReadFile(DefaultStub); err == nil {
+		img, _, err := Assemble(s, map[string][]byte{".linux": []byte("k")})
+		ks, kerr := secureboot.GenerateKeySet(time.Now())
+		if err == nil && kerr == nil {
+			if signed, err := secureboot.SignImage(img, ks.Keys[secureboot.RoleDB]); err == nil {
+				p, _ := ParsePE(bytes.NewReader(signed), int64(len(signed)))
+				f.Add(signed[p.CertOffset+8 : p.CertOffset+p.CertSize])
+			}
+		}
+	}
+	f.Add([]byte{0x30, 0x03, 0x06, 0x01, 0x00})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := parseSignedData(b)
+		if err != nil {
+			return
+		}
+		found := false
+		for _, c := range s.Certs {
+			found = found || c == s.Signer
+		}
+		if !found || len(s.Digest) != 32 {
+			t.Fatalf("signer %v not among the %d certificates, digest %d bytes", s.Signer, len(s.Certs), len(s.Digest))
+		}
 	})
 }
