@@ -34,6 +34,9 @@ func (t Time) Compare(u Time) int {
 	return 0
 }
 
+// Bytes encodes the EFI_TIME (16 bytes).
+func (t Time) Bytes() []byte { return t.append(nil) }
+
 func (t Time) append(b []byte) []byte {
 	b = binary.LittleEndian.AppendUint16(b, t.Year)
 	b = append(b, t.Month, t.Day, t.Hour, t.Minute, t.Second, t.Pad1)

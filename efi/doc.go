@@ -21,6 +21,9 @@
 //     stat size, the immutable flag cleared only for allow-listed
 //     variables (the kernel's list plus [WithMutable] patterns), zero-length
 //     phantom files treated as absent, and the APPEND bit masked on read.
+//   - [Vars.EnrollSecureBoot] enrols a Secure Boot key set in setup mode
+//     from signed writes made on the build host (package efi/secureboot),
+//     db, then KEK, then PK (UEFI 2.10 §32.3).
 //   - Parsers for the payloads slkit must understand, all bounds-checked
 //     and fuzzed, so that no go-uefi parser that exits the process on
 //     malformed input ever sees unchecked bytes: [ParseLoadOption]

@@ -26,6 +26,9 @@ func TestWellKnownGUIDs(t *testing.T) {
 		{ImageSecurityGUID, "d719b2cb-3d3a-4596-a3bc-dad00e67656f"},
 		{LinuxCrashGUID, "cfc8fc79-be2e-4ddc-97f0-9f98bfe298a0"},
 		{CertPKCS7GUID, "4aafd29d-68df-49ee-8aa9-347d375665a7"},
+		{CertX509GUID, "a5c059a1-94e4-4aa7-87b5-ab155c2bf072"},
+		{CertSHA256GUID, "c1c41626-504c-4092-aca9-41f936934328"},
+		{CertX509SHA256GUID, "3bd2a492-96c0-4079-b420-fcf98ef103ed"},
 	} {
 		p, err := ParseGUID(c.text)
 		if err != nil || p != c.g || c.g.String() != c.text {

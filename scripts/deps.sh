@@ -9,7 +9,8 @@ set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cache=${SLKIT_CACHE:-$top/.cache}
-pkgs=(gcc libssl-dev swtpm swtpm-tools tpm2-tools qemu-system-x86 ovmf openssl cpio kmod e2fsprogs grub-common)
+pkgs=(gcc libssl-dev swtpm swtpm-tools tpm2-tools qemu-system-x86 ovmf openssl cpio kmod e2fsprogs grub-common
+      systemd-boot-efi sbsigntool osslsigncode mtools)
 
 sudo_if() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 

@@ -1,7 +1,9 @@
 package tpm_test
 
 import (
+	"bytes"
 	"encoding/binary"
+	"encoding/hex"
 	"strings"
 	"testing"
 	"unicode/utf16"
@@ -88,5 +90,47 @@ func TestRefusalNamesUEFIVariable(t *testing.T) {
 	_, err = tpm.Unseal(tt, s, tpm.WithEventLogs(now))
 	if err == nil || !strings.Contains(err.Error(), `PCR 1: event 1 "BootOrder" sha256 differs`) {
 		t.Fatalf("refusal %v", err)
+	}
+}
+
+// FuzzUEFIVariable: data that parses re-encodes to exactly the same bytes
+// (what the predictor relies on to rebuild an event), and anything else
+// is refused without panicking.
+func FuzzUEFIVariable(f *testing.F) {
+	f.Add(uefiVariableData("BootOrder", []byte{1, 0}))
+	f.Add(uefiVariableData("db", make([]byte, 48)))
+	f.Add(append(uefiVariableData("PK", nil), 0))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		e := tpm.Event{Type: tpm.EvEFIVariableDriverConfig, Data: b}
+		v, ok := e.UEFIVariable()
+		if !ok {
+			return
+		}
+		if got := v.Marshal(); !bytes.Equal(got, b) {
+			t.Fatalf("%x re-encodes to %x", b, got)
+		}
+	})
+}
+
+// TestUEFIVariableData checks the encoding against bytes OVMF measured:
+// the BootOrder event of an OVMF 2022.11 boot (BootOrder 0000,0001,0002).
+func TestUEFIVariableData(t *testing.T) {
+	want, _ := hex.DecodeString("61dfe48bca93d211aa0d00e098032b8c0900000000000000060000000000000042006f006f0074004f007200640065007200000001000200")
+	global := [16]byte{0x61, 0xdf, 0xe4, 0x8b, 0xca, 0x93, 0xd2, 0x11, 0xaa, 0x0d, 0x00, 0xe0, 0x98, 0x03, 0x2b, 0x8c}
+	v := tpm.NewUEFIVariableData(global, "BootOrder", []byte{0, 0, 1, 0, 2, 0})
+	if got := v.Marshal(); !bytes.Equal(got, want) {
+		t.Fatalf("marshal\n got %x\nwant %x", got, want)
+	}
+	e := tpm.Event{Type: tpm.EvEFIVariableBoot, Data: want}
+	p, ok := e.UEFIVariable()
+	if !ok || p.Name() != "BootOrder" || p.GUID != global || !bytes.Equal(p.Data, []byte{0, 0, 1, 0, 2, 0}) {
+		t.Fatalf("parse: %+v %v", p, ok)
+	}
+	if _, ok := (&tpm.Event{Type: tpm.EvEFIVariableBoot, Data: append(want, 0)}).UEFIVariable(); ok {
+		t.Error("a trailing byte after VariableData was accepted")
+	}
+	if n := (&tpm.Event{Type: tpm.EvEFIVariableBoot, Data: append(want, 0)}).UEFIVariableName(); n != "BootOrder" {
+		t.Errorf("the name of an event with a trailing byte: %q", n)
 	}
 }

@@ -3,6 +3,7 @@ package tpm
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -80,4 +81,13 @@ func (v *LogVerification) MarshalJSON() ([]byte, error) {
 		*plain
 		Verified bool `json:"verified"`
 	}{v.Replayed.Banks, (*plain)(v), v.OK()})
+}
+
+// PCRList lists PCR numbers, comma-separated ("1,8,9").
+func PCRList(pcrs []int) string {
+	s := make([]string, len(pcrs))
+	for i, p := range pcrs {
+		s[i] = strconv.Itoa(p)
+	}
+	return strings.Join(s, ",")
 }

@@ -37,6 +37,8 @@ type config struct {
 	via     Via
 	changed []int
 	next    *tpm.Expected
+	// firmware is the next boot's firmware PCRs (WithFirmware).
+	firmware *tpm.Expected
 	// nextLaunches are predicted in the sealed bank (WithNextLaunches),
 	// from start (WithStart).
 	nextLaunches []Launch
@@ -95,6 +97,22 @@ func WithNextLaunches(ls ...Launch) Option {
 // WithStart gives the PCR values before the next boot's launch for
 // WithNextLaunches after a firmware reboot (default: reset values).
 func WithStart(p *tpm.PCRs) Option { return func(c *config) { c.start = p } }
+
+// WithFirmware gives the values the firmware and the boot image will
+// measure into their PCRs at the next boot (package nextboot, from this
+// boot's firmware log and the journal): a firmware PCR it holds is sealed
+// to its value instead of being left to the update window, so a window
+// opens only for the PCRs it cannot predict. WithNext's values win for
+// the PCRs both hold.
+func WithFirmware(x *tpm.Expected) Option { return func(c *config) { c.firmware = x } }
+
+// firmwareValue is WithFirmware's value of a PCR.
+func (c *config) firmwareValue(bank tpm.Alg, pcr int) (tpm.Digest, bool) {
+	if c.firmware == nil {
+		return nil, false
+	}
+	return c.firmware.Get(bank, pcr)
+}
 
 // WithCounter sets the update-window counter's NV index (default
 // tpm.DefaultCounterIndex; the pre-launch environment defines it).

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/slkit/slkit/launch"
 	"github.com/slkit/slkit/tpm"
@@ -45,7 +43,8 @@ type Plan struct {
 //
 //   - its PCRs are s's, minus the PCRs the queued changes are measured
 //     into (WithChangedPCRs: journal.MeasuredPCRs) when the next launch is
-//     reached through a firmware reboot (ViaReboot);
+//     reached through a firmware reboot (ViaReboot) and WithFirmware's
+//     prediction of the next boot does not hold their value;
 //   - when PCRs were left out, plus the PCRs the pre-launch stage measures
 //     and caps (launch.MeasuredProfile: PCR 9 carries what the firmware
 //     and the EFI stub measured of the pre-launch image, then the launch's
@@ -56,9 +55,10 @@ type Plan struct {
 //     increment the counter if nothing was measured into its PCR 8, and can
 //     extend PCR 8 with the launch's public events, but it cannot bring
 //     PCR 9 to the value the pre-launch image's boot gives it;
-//   - each PCR at the value the next launch produces in the file's bank
-//     (WithNext, WithNextLaunches; a prediction without that bank is
-//     refused), or its current value;
+//   - each PCR at the value the next launch produces in the file's bank:
+//     the launches' (WithNext, WithNextLaunches; a prediction without that
+//     bank is refused), else the firmware's (WithFirmware), else its
+//     current value;
 //   - with the same PIN and locality requirements as s.
 //
 // save receives the file with the update object (the main object is
@@ -70,8 +70,9 @@ func Prepare(t tpm.TPMSender, s *tpm.Sealed, save func(*tpm.Sealed) error, opts 
 		return nil, err
 	}
 	plan := &Plan{Via: cfg.via, Bank: s.Policy.Bank}
+	bank := s.Policy.Bank
 	for _, i := range s.Policy.PCRs {
-		if cfg.via == ViaReboot && slices.Contains(cfg.changed, i) {
+		if _, predicted := cfg.firmwareValue(bank, i); cfg.via == ViaReboot && slices.Contains(cfg.changed, i) && !predicted {
 			plan.Dropped = append(plan.Dropped, i)
 		} else {
 			plan.PCRs = append(plan.PCRs, i)
@@ -95,7 +96,6 @@ func Prepare(t tpm.TPMSender, s *tpm.Sealed, save func(*tpm.Sealed) error, opts 
 			}
 		}
 	}
-	bank := s.Policy.Bank
 	next, err := cfg.nextValues(t, bank)
 	if err != nil {
 		return nil, err
@@ -108,9 +108,15 @@ func Prepare(t tpm.TPMSender, s *tpm.Sealed, save func(*tpm.Sealed) error, opts 
 	for _, i := range plan.PCRs {
 		v, _ := cur.Get(bank, i)
 		evs := s.Expected.Events
+		if p, ok := cfg.firmwareValue(bank, i); ok {
+			if !p.Equal(v) {
+				plan.Predicted = append(plan.Predicted, i)
+			}
+			v, evs = p, cfg.firmware.Events
+		}
 		if next != nil {
 			if p, ok := next.Get(bank, i); ok {
-				if !p.Equal(v) {
+				if !p.Equal(v) && !slices.Contains(plan.Predicted, i) {
 					plan.Predicted = append(plan.Predicted, i)
 				}
 				v, evs = p, next.Events
@@ -120,7 +126,7 @@ func Prepare(t tpm.TPMSender, s *tpm.Sealed, save func(*tpm.Sealed) error, opts 
 		events = append(events, eventsOf(evs, i)...)
 	}
 	if len(plan.Dropped) == 0 && len(plan.Predicted) == 0 {
-		plan.Unchanged = fmt.Sprintf("the queued changes are not measured into PCRs %s and the next launch leaves them at their current values: the sealed file unseals after the update as it is", pcrString(plan.PCRs))
+		plan.Unchanged = fmt.Sprintf("the queued changes are not measured into PCRs %s and the next launch leaves them at their current values: the sealed file unseals after the update as it is", tpm.PCRList(plan.PCRs))
 		return plan, nil
 	}
 
@@ -168,15 +174,6 @@ func Prepare(t tpm.TPMSender, s *tpm.Sealed, save func(*tpm.Sealed) error, opts 
 		return nil, err
 	}
 	return plan, nil
-}
-
-// pcrString lists PCRs as 0,7.
-func pcrString(pcrs []int) string {
-	s := make([]string, len(pcrs))
-	for i, p := range pcrs {
-		s[i] = strconv.Itoa(p)
-	}
-	return strings.Join(s, ",")
 }
 
 // eventsOf returns the events of pcr.

@@ -3,6 +3,8 @@ package update
 import (
 	"fmt"
 	"strings"
+
+	"github.com/slkit/slkit/tpm"
 )
 
 // CheckVia refuses a kexec round trip when a pending entry takes effect
@@ -33,14 +35,14 @@ func (p *Plan) Text(next string) string {
 	if p.Unchanged != "" {
 		return "unchanged: " + p.Unchanged
 	}
-	line := fmt.Sprintf("update object sealed to %s PCRs %s", p.Bank, pcrString(p.PCRs))
+	line := fmt.Sprintf("update object sealed to %s PCRs %s", p.Bank, tpm.PCRList(p.PCRs))
 	if len(p.Predicted) > 0 {
-		line += fmt.Sprintf(", PCRs %s %s", pcrString(p.Predicted), next)
+		line += fmt.Sprintf(", PCRs %s %s", tpm.PCRList(p.Predicted), next)
 	}
 	if w := p.Window; w != nil {
-		line += fmt.Sprintf("; firmware PCRs %s left out (the queued changes are measured there), bounded by the update window: counter %#08x in %d..%d (now %d: the next launch opens it)", pcrString(p.Dropped), w.Index, w.Min, w.Max, p.Counter)
+		line += fmt.Sprintf("; firmware PCRs %s left out (the queued changes are measured there), bounded by the update window: counter %#08x in %d..%d (now %d: the next launch opens it)", tpm.PCRList(p.Dropped), w.Index, w.Min, w.Max, p.Counter)
 		if len(p.Added) > 0 {
-			line += fmt.Sprintf(" and by PCRs %s as the pre-launch stage leaves them", pcrString(p.Added))
+			line += fmt.Sprintf(" and by PCRs %s as the pre-launch stage leaves them", tpm.PCRList(p.Added))
 		}
 	}
 	return line
@@ -52,5 +54,5 @@ func (f *Finished) String() string {
 	if f.ByUpdate {
 		how = "the update object released the secret; the main object was refused: " + strings.TrimPrefix(f.MainRefusal, "unseal refused: ")
 	}
-	return fmt.Sprintf("resealed to the current PCRs %s (%s)", pcrString(f.PCRs), how)
+	return fmt.Sprintf("resealed to the current PCRs %s (%s)", tpm.PCRList(f.PCRs), how)
 }

@@ -2,6 +2,7 @@ package update
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/slkit/slkit/tpm"
@@ -20,6 +21,9 @@ type Status struct {
 	Window       *tpm.SealedCounter `json:"window,omitempty"`
 	Counter      *uint64            `json:"counter,omitempty"`
 	CounterError string             `json:"counter_error,omitempty"`
+	// WindowPCRs are the main object's PCRs the update object leaves to
+	// the window (the firmware PCRs the update could not predict).
+	WindowPCRs []int `json:"window_pcrs,omitempty"`
 }
 
 // FileStatus looks at one sealed file: it unseals s as `slkit unseal`
@@ -47,6 +51,11 @@ func FileStatus(t tpm.TPMSender, s *tpm.Sealed, opts ...Option) (*Status, error)
 	var cerr error
 	if s.Update != nil && s.Update.Policy.Counter != nil {
 		st.Window = s.Update.Policy.Counter
+		for _, i := range s.Policy.PCRs {
+			if !slices.Contains(s.Update.Policy.PCRs, i) {
+				st.WindowPCRs = append(st.WindowPCRs, i)
+			}
+		}
 		var v uint64
 		ctr, err := tpm.OpenCounter(t, st.Window.Index)
 		if err == nil {
@@ -83,6 +92,9 @@ func (st *Status) String() string {
 			fmt.Fprintf(&b, ", now %d", *st.Counter)
 		case st.CounterError != "":
 			fmt.Fprintf(&b, ", counter unreadable: %s", st.CounterError)
+		}
+		if len(st.WindowPCRs) > 0 {
+			fmt.Fprintf(&b, " (for firmware PCRs %s)", tpm.PCRList(st.WindowPCRs))
 		}
 	}
 	return b.String()

@@ -27,6 +27,10 @@ func TestRigRunUsageErrors(t *testing.T) {
 		{[]string{"--kernel", k, "--initrd", filepath.Join(dir, "missing.cpio")}, "missing.cpio: no such file or directory"},
 		{[]string{"--kernel", filepath.Join(dir, "nokernel")}, "nokernel: no such file or directory"},
 		{[]string{"--kernel", k, "extra"}, "takes no arguments"},
+		{[]string{"--esp", k}, "--esp needs --ovmf"},
+		{[]string{"--ovmf", "--esp", k, "--kernel", k}, "--esp boots the UKI's own kernel"},
+		{[]string{"--ovmf", "--setup-mode", "--kernel", k}, "--setup-mode needs --secure-boot"},
+		{[]string{"--ovmf", "--esp", filepath.Join(dir, "missing.efi")}, "missing.efi: no such file or directory"},
 	} {
 		r := runSlkit(t, nil, append([]string{"rig", "run"}, c.args...)...)
 		if r.code != 1 || !strings.Contains(r.stderr, c.want) || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {

@@ -57,12 +57,19 @@ func newEFICommand(e *env, open varsOpener) *cli.Command {
 				},
 			},
 			{
-				Name: "keygen", Usage: "create the journal signing key pair (PEM PKCS#8 private key 0600, PEM PKIX public key)",
-				Flags: keygenFlags(),
+				Name: "keygen", Usage: "create the journal signing key pair (PEM PKCS#8 private key 0600, PEM PKIX public key); with --secure-boot, a PK/KEK/db key set and its enrolment in directory --out",
+				Flags: append(keygenFlags(), &cli.BoolFlag{Name: "secure-boot", Usage: "make Secure Boot PK, KEK and db keys and the signed writes that enrol them (`efi enroll`) in the directory --out (build host only)"},
+					&cli.StringSliceFlag{Name: "db-cert", Usage: "with --secure-boot: also enrol this certificate `FILE` (PEM or DER) in db, e.g. the one the kernel is signed with: a Secure Boot kernel in lockdown kexecs only kernels it verifies with db (repeatable)"}),
 				// The same key files as `slkit policy keygen`; the journal's
 				// key id is the first 32 hex digits of the one printed.
-				Action: func(c *cli.Context) error { return policyKeygen(e, c) },
+				Action: func(c *cli.Context) error {
+					if c.Bool("secure-boot") {
+						return secureBootKeygen(e, c)
+					}
+					return policyKeygen(e, c)
+				},
 			},
+			efiEnrollCommand(e, open),
 			{
 				Name: "queue", Usage: "queue variable changes in the signed journal (no EFI call is made)",
 				Subcommands: []*cli.Command{

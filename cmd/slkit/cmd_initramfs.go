@@ -22,8 +22,8 @@ func initramfsCommand(e *env) *cli.Command {
 				"`slkit launch --policy " + initramfs.PolicyPath + " --policy-key " + initramfs.PolicyKeyPath + "`;\n" +
 				"--run replaces that command (e.g. for a target image's post-launch step).\n" +
 				"When the command fails, the image prints the reason and powers off (or reboots).",
-			Flags: []cli.Flag{
-				&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Required: true, Usage: "write the archive to `FILE` (atomically)"},
+			Flags: append([]cli.Flag{
+				&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "write the archive to `FILE` (atomically; required unless --uki)"},
 				&cli.BoolFlag{Name: "full", Usage: "u-root core commands through mkuimage, slkit as uinit (slow: about a minute)"},
 				&cli.StringFlag{Name: "policy", Usage: "signed launch policy `FILE` to embed at " + initramfs.PolicyPath},
 				&cli.StringFlag{Name: "policy-key", Usage: "public key `FILE` the policy verifies under, embedded at " + initramfs.PolicyKeyPath},
@@ -37,7 +37,7 @@ func initramfsCommand(e *env) *cli.Command {
 				&cli.StringFlag{Name: "source", Usage: "slkit source `DIR` (default: found at or above the working directory)"},
 				&cli.BoolFlag{Name: "verbose", Usage: "show the output of go build and mkuimage on stderr"},
 				jsonFlag,
-			},
+			}, ukiFlags()...),
 			Action: func(c *cli.Context) error { return initramfsBuild(e, c) },
 		}},
 	}
@@ -55,9 +55,12 @@ func initramfsBuild(e *env, c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if c.IsSet("uki") {
+		return ukiBuild(e, c, opts)
+	}
 	out := c.String("out")
 	if out == "" {
-		return usageError{fmt.Errorf("--out is empty")}
+		return usageError{fmt.Errorf("initramfs build: --out (or --uki) is required")}
 	}
 	start := time.Now()
 	res, err := initramfs.BuildFile(c.Context, out, opts...)

@@ -30,7 +30,9 @@ func rigCommand(e *env) *cli.Command {
 				&cli.StringFlag{Name: "initrd", Usage: "initramfs"},
 				&cli.StringFlag{Name: "append", Value: qemu.DefaultAppend, Usage: "kernel command line"},
 				&cli.BoolFlag{Name: "ovmf", Usage: "boot OVMF (UEFI, q35) instead of SeaBIOS"},
-				&cli.BoolFlag{Name: "secure-boot", Usage: "with --ovmf: the Secure Boot build (SMM) with Microsoft's keys enrolled"},
+				&cli.BoolFlag{Name: "secure-boot", Usage: "with --ovmf: the Secure Boot build (SMM); a new --vars store starts with Microsoft's keys enrolled, or none with --setup-mode"},
+				&cli.BoolFlag{Name: "setup-mode", Usage: "with --secure-boot: start a new variable store without keys (setup mode), to enrol your own (efi enroll)"},
+				&cli.StringFlag{Name: "esp", Usage: "with --ovmf: boot `FILE.efi` (a UKI) from a FAT ESP as \\EFI\\BOOT\\BOOTX64.EFI: the firmware loads, checks and measures it (no --kernel/--initrd)"},
 				&cli.StringFlag{Name: "vars", Usage: "with --ovmf: variable store to use and keep across runs (created from the template if missing)"},
 				&cli.StringFlag{Name: "tpm-state", Usage: "swtpm state directory to use and keep across runs (default: a fresh one)"},
 				&cli.BoolFlag{Name: "no-tpm", Usage: "boot without a TPM"},
@@ -52,10 +54,13 @@ func rigRun(e *env, c *cli.Context) error {
 	if c.NArg() > 0 {
 		return usageError{fmt.Errorf("rig run takes no arguments (got %q)", c.Args().First())}
 	}
-	cfg := qemu.RunConfig{Kernel: c.String("kernel"), Initrd: c.String("initrd"), Append: c.String("append"),
-		OVMF: c.Bool("ovmf"), SecureBoot: c.Bool("secure-boot"), Vars: c.String("vars"),
+	cfg := qemu.RunConfig{Kernel: c.String("kernel"), Initrd: c.String("initrd"),
+		OVMF: c.Bool("ovmf"), SecureBoot: c.Bool("secure-boot"), SetupMode: c.Bool("setup-mode"), Vars: c.String("vars"), ESP: c.String("esp"),
 		TPMState: c.String("tpm-state"), NoTPM: c.Bool("no-tpm"), NoMux: c.Bool("no-mux"),
 		Disks: c.StringSlice("disk"), AllowReboot: c.Bool("allow-reboot"), CPUs: c.Int("cpus"), Dir: c.String("dir")}
+	if !c.IsSet("esp") || c.IsSet("append") {
+		cfg.Append = c.String("append")
+	}
 	if !c.Bool("json") {
 		if !c.Bool("quiet-console") {
 			cfg.Console = e.stdout

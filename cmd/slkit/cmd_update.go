@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -45,7 +46,7 @@ func updateCommand(e *env) *cli.Command {
 					&cli.StringFlag{Name: "next-pcrs", Usage: "seal to these predicted values instead (JSON of `slkit predict --json`)"},
 					&cli.StringFlag{Name: "counter", Value: fmt.Sprintf("%#08x", tpm.DefaultCounterIndex), Usage: "update-window NV counter `INDEX` (the pre-launch environment's `slkit launch --update-counter` defines it)"},
 					&cli.IntFlag{Name: "launches", Value: 1, Usage: "the window lasts this many launches (1-16)"},
-					jsonFlag), pinFlags...),
+					jsonFlag), append(pinFlags, bootPredictFlags()...)...),
 				Action: func(c *cli.Context) error { return updatePrepare(e, c) },
 			},
 			{
@@ -118,7 +119,9 @@ func updatePIN(e *env, c *cli.Context, files []*tpm.Sealed) ([]byte, error) {
 
 // nextLaunch turns the prediction flags into Prepare's options, and says
 // where the next launch's values come from (no options: the current ones).
-func nextLaunch(c *cli.Context, via update.Via) ([]update.Option, string, error) {
+// fwStart is the predicted firmware's PCR 8/9 before the launch (nil:
+// the firmware's event log of this boot, replayed).
+func nextLaunch(c *cli.Context, via update.Via, fwStart *tpm.PCRs) ([]update.Option, string, error) {
 	if c.IsSet("next-pcrs") {
 		for _, f := range []string{"next-policy", "relaunch-policy", "start", "next-root", "relaunch-root"} {
 			if c.IsSet(f) {
@@ -181,6 +184,8 @@ func nextLaunch(c *cli.Context, via update.Via) ([]update.Option, string, error)
 			return nil, "", err
 		}
 		opts, from = append(opts, update.WithStart(&x.PCRs)), c.String("start")
+	case fwStart != nil:
+		opts, from = append(opts, update.WithStart(fwStart)), "the predicted firmware values (PCR 9: the EFI stub's measurements)"
 	default:
 		// What the firmware and the EFI stub measure before the pre-launch
 		// stage runs is in the firmware's log; the next boot measures the
@@ -202,8 +207,9 @@ func nextLaunch(c *cli.Context, via update.Via) ([]update.Option, string, error)
 
 // prepareReport is `update prepare --json`.
 type prepareReport struct {
-	Journal *update.Pending `json:"journal"`
-	Files   []preparedFile  `json:"files"`
+	Journal  *update.Pending `json:"journal"`
+	Firmware *firmwareReport `json:"firmware,omitempty"`
+	Files    []preparedFile  `json:"files"`
 }
 
 type preparedFile struct {
@@ -247,7 +253,11 @@ func updatePrepare(e *env, c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	next, nextWhat, err := nextLaunch(c, via)
+	fw, fwOpts, fwStart, err := firmwarePrediction(c, via, jp, sp, pub)
+	if err != nil {
+		return err
+	}
+	next, nextWhat, err := nextLaunch(c, via, fwStart)
 	if err != nil {
 		return err
 	}
@@ -269,7 +279,8 @@ func updatePrepare(e *env, c *cli.Context) error {
 	}
 	opts := append([]update.Option{update.WithVia(via), update.WithCounter(uint32(idx)),
 		update.WithLaunches(c.Int("launches")), update.WithPIN(pin), update.WithChangedPCRs(pending.PCRs...)}, next...)
-	rep := prepareReport{Journal: pending}
+	opts = append(opts, fwOpts...)
+	rep := prepareReport{Journal: pending, Firmware: fw}
 	for i, s := range files {
 		plan, err := update.Prepare(t, s, saveSealed(names[i]), opts...)
 		if errors.Is(err, launch.ErrNeedImage) {
@@ -284,6 +295,10 @@ func updatePrepare(e *env, c *cli.Context) error {
 		return e.writeJSON(rep)
 	}
 	fmt.Fprint(e.stdout, pending.Text(jp))
+	printFirmwareReport(e, fw)
+	if d := fw.describe(); d != "" {
+		nextWhat = strings.Join(slices.DeleteFunc([]string{nextWhat, d}, func(s string) bool { return s == "" }), "; ")
+	}
 	for _, f := range rep.Files {
 		fmt.Fprintf(e.stdout, "%s: %s\n", f.File, f.Plan.Text(nextWhat))
 	}

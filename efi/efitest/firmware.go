@@ -29,7 +29,11 @@ func (s *Store) setVariable(n efi.Name, attr efi.Attr, data []byte) syscall.Errn
 	}
 	cur := s.vars[key]
 	if attr&efi.TimeBasedAuthenticatedWriteAccess != 0 {
-		return s.setAuth(n, cur, attr, data, appendW)
+		errno := s.setAuth(n, cur, attr, data, appendW)
+		if errno == 0 && n == efi.PK {
+			s.platformMode()
+		}
+		return errno
 	}
 	if cur != nil && cur.attr&efi.TimeBasedAuthenticatedWriteAccess != 0 {
 		return syscall.EACCES // an authenticated variable needs an authenticated write

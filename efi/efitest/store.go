@@ -177,6 +177,7 @@ func (s *Store) mount() {
 func (s *Store) Reboot() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	_, secureBoot := s.vars[efi.SetupMode.String()]
 	for k, v := range s.vars {
 		if v.attr&efi.NonVolatile == 0 {
 			delete(s.vars, k)
@@ -187,6 +188,9 @@ func (s *Store) Reboot() {
 		s.bootNext = bn.data
 		delete(s.vars, efi.BootNext.String())
 		s.vars[efi.BootCurrent.String()] = &variable{name: efi.BootCurrent, attr: efi.BootserviceAccess | efi.RuntimeAccess, data: bn.data}
+	}
+	if secureBoot {
+		s.secureBootAtBoot()
 	}
 	s.mount()
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"errors"
-	"fmt"
 	"syscall"
 
 	"github.com/slkit/slkit/efi"
@@ -287,20 +286,15 @@ func digestCheck(post [32]byte) func(*efi.Variable) bool {
 }
 
 func (c *committer) planSet(e *Entry, cur *efi.Variable) plan {
-	value := e.Data
-	if e.authenticated() {
-		a, err := efi.ParseAuth2(e.Data)
-		if err != nil {
-			return plan{unusable: err.Error()}
-		}
-		value = a.Payload
+	after, err := e.After(cur)
+	if err != nil {
+		return plan{unusable: err.Error()}
 	}
-	p := plan{write: func() error { return c.vars.Set(e.Var, e.Attr, e.Data) }, hasPost: true}
-	if len(value) == 0 { // a signed delete
+	p := plan{write: func() error { return c.vars.Set(e.Var, e.Attr, e.Data) }, hasPost: true, post: valueDigest(after)}
+	if after == nil { // a signed delete
 		p.done = cur == nil
 	} else {
-		p.post = digestOf(e.Attr, value)
-		p.done = cur != nil && cur.Attr == e.Attr && bytes.Equal(cur.Data, value)
+		p.done = cur != nil && cur.Attr == after.Attr && bytes.Equal(cur.Data, after.Data)
 	}
 	p.check = digestCheck(p.post)
 	return p
@@ -340,7 +334,11 @@ func (c *committer) planAppend(e *Entry, cur *efi.Variable) plan {
 			}
 		}
 	}
-	post := digestOf(e.Attr, append(append([]byte(nil), dataOf(cur)...), extra...))
+	after, err := e.After(cur)
+	if err != nil {
+		return plan{unusable: err.Error()}
+	}
+	post := valueDigest(after)
 	return plan{write: write, post: post, hasPost: true, check: digestCheck(post)}
 }
 
@@ -352,23 +350,17 @@ func dataOf(v *efi.Variable) []byte {
 }
 
 func (c *committer) planOsIndications(e *Entry, cur *efi.Variable) plan {
-	var old uint64
-	attr := efi.DefaultAttr
-	if cur != nil {
-		v, err := efi.ParseUint64(cur.Data)
-		if err != nil {
-			return plan{unusable: fmt.Sprintf("OsIndications holds %d bytes, want 8", len(cur.Data))}
-		}
-		old, attr = v, cur.Attr
+	after, err := e.After(cur)
+	if err != nil {
+		return plan{unusable: err.Error()}
 	}
-	nv := (old | e.SetBits) &^ e.ClearBits
-	data := efi.MarshalUint64(nv)
-	post := digestOf(attr, data)
-	return plan{
-		done:    (cur != nil && nv == old) || (cur == nil && nv == 0),
-		write:   func() error { return c.vars.Set(efi.OsIndications, attr, data) },
-		post:    post,
-		hasPost: true,
-		check:   digestCheck(post),
+	post := valueDigest(after)
+	p := plan{post: post, hasPost: true, check: digestCheck(post)}
+	if after == nil {
+		p.done = true // absent, and no bit to set
+		return p
 	}
+	p.done = cur != nil && bytes.Equal(cur.Data, after.Data)
+	p.write = func() error { return c.vars.Set(efi.OsIndications, after.Attr, after.Data) }
+	return p
 }

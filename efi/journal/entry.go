@@ -55,6 +55,10 @@ type Expect struct {
 // ExpectData is the precondition "the variable currently holds data".
 func ExpectData(data []byte) Expect { return Expect{Kind: ExpectValue, SHA256: sha256.Sum256(data)} }
 
+// Holds reports whether the precondition holds for cur (nil: absent):
+// Commit applies the entry only then.
+func (x Expect) Holds(cur *efi.Variable) bool { return x.holds(cur) }
+
 func (x Expect) holds(cur *efi.Variable) bool {
 	switch x.Kind {
 	case ExpectAbsent:

@@ -13,6 +13,7 @@
 //	vm.go          StartVM, VM options; vmargs.go the QEMU command line
 //	accel.go       tcg unless a KVM probe boot gets through
 //	firmware.go    OVMF CODE/VARS (private copy or a caller's persistent store)
+//	esp.go         MakeESP (mtools) and WithESP: boot a UKI the firmware verifies
 //	kernel.go      the Debian cloud kernel in the make-deps cache
 //	console.go     console capture (console.log), streaming, Expect
 //	phases.go      Tracker: firmware, kernel, init and slkit phases; the guest's result

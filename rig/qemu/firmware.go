@@ -27,6 +27,10 @@ type OVMF struct {
 	// Snakeoil enrols Debian's snakeoil test keys instead of Microsoft's
 	// (a kernel signed with /usr/share/ovmf/PkKek-1-snakeoil.key boots).
 	Snakeoil bool
+	// SetupMode starts the Secure Boot build from the store without keys
+	// (no PK: setup mode), to enrol one's own from inside the guest; the
+	// store should be a persistent Vars file that keeps them.
+	SetupMode bool
 	// Vars is the variable store to use and keep (it persists across runs,
 	// as NVRAM does). Empty: a private copy of the template in the VM dir.
 	Vars string
@@ -35,7 +39,10 @@ type OVMF struct {
 func (o *OVMF) files() (code, varsTemplate string) {
 	if o.SecureBoot {
 		v := ovmfVarsMS
-		if o.Snakeoil {
+		switch {
+		case o.SetupMode:
+			v = ovmfVars
+		case o.Snakeoil:
 			v = ovmfVarsSnakeoil
 		}
 		return filepath.Join(ovmfDir, ovmfCodeSecure), filepath.Join(ovmfDir, v)

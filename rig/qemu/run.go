@@ -23,9 +23,12 @@ var ErrRunConfig = errkind.New(errkind.Input, "rig run")
 type RunConfig struct {
 	// Kernel defaults to the cached Debian kernel (CachedKernel).
 	Kernel, Initrd, Append string
-	// OVMF boots UEFI firmware; SecureBoot and Vars need it.
-	OVMF, SecureBoot bool
-	Vars             string
+	// OVMF boots UEFI firmware; SecureBoot, Vars and ESP need it.
+	// SetupMode starts Secure Boot with no keys enrolled (needs
+	// SecureBoot); ESP boots this UKI from a FAT ESP image the firmware
+	// verifies (no Kernel, Initrd or Append: the UKI carries its own).
+	OVMF, SecureBoot, SetupMode bool
+	Vars, ESP                   string
 	// TPMState keeps swtpm's state in a directory across runs; NoTPM
 	// boots without a TPM; NoMux connects QEMU straight to swtpm.
 	TPMState     string
@@ -61,12 +64,18 @@ func (c *RunConfig) check() error {
 	switch {
 	case !c.OVMF && (c.SecureBoot || c.Vars != ""):
 		return fmt.Errorf("%w: --secure-boot and --vars need --ovmf", ErrRunConfig)
+	case !c.OVMF && c.ESP != "":
+		return fmt.Errorf("%w: --esp needs --ovmf: firmware boots it", ErrRunConfig)
+	case c.SetupMode && !c.SecureBoot:
+		return fmt.Errorf("%w: --setup-mode needs --secure-boot", ErrRunConfig)
+	case c.ESP != "" && (c.Kernel != "" || c.Initrd != "" || c.Append != ""):
+		return fmt.Errorf("%w: --esp boots the UKI's own kernel, initrd and command line: no --kernel, --initrd or --append", ErrRunConfig)
 	case c.NoTPM && (c.TPMState != "" || c.NoMux):
 		return fmt.Errorf("%w: --no-tpm excludes --tpm-state and --no-mux", ErrRunConfig)
 	case c.CPUs < 0:
 		return fmt.Errorf("%w: --cpus %d", ErrRunConfig, c.CPUs)
 	}
-	for _, f := range append([]string{c.Kernel, c.Initrd}, c.Disks...) {
+	for _, f := range append([]string{c.Kernel, c.Initrd, c.ESP}, c.Disks...) {
 		if f == "" {
 			continue
 		}
@@ -81,15 +90,15 @@ func (c *RunConfig) check() error {
 // The report is complete whenever the rig started; the error is the
 // guest's failure (ErrGuestFailed), a rig failure, or a timeout.
 func Run(ctx context.Context, cfg RunConfig) (*RunReport, error) {
-	if cfg.Kernel == "" {
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	if cfg.Kernel == "" && cfg.ESP == "" {
 		k, err := CachedKernel()
 		if err != nil {
 			return nil, err
 		}
 		cfg.Kernel = k.Path
-	}
-	if err := cfg.check(); err != nil {
-		return nil, err
 	}
 	dir := cfg.Dir
 	if dir == "" {
@@ -107,7 +116,16 @@ func Run(ctx context.Context, cfg RunConfig) (*RunReport, error) {
 		}
 	})
 	accel := Accel(cfg.Kernel)
-	vmOpts := []VMOption{WithKernel(cfg.Kernel), WithLineHook(tr.Line), WithAccel(accel)}
+	vmOpts := []VMOption{WithLineHook(tr.Line), WithAccel(accel)}
+	if cfg.ESP != "" {
+		esp := filepath.Join(dir, "esp.img")
+		if err := MakeESP(ctx, cfg.ESP, esp); err != nil {
+			return nil, err
+		}
+		vmOpts = append(vmOpts, WithESP(esp))
+	} else {
+		vmOpts = append(vmOpts, WithKernel(cfg.Kernel))
+	}
 	if cfg.Append != "" {
 		vmOpts = append(vmOpts, WithAppend(cfg.Append))
 	}
@@ -127,7 +145,7 @@ func Run(ctx context.Context, cfg RunConfig) (*RunReport, error) {
 		vmOpts = append(vmOpts, WithCPUs(cfg.CPUs))
 	}
 	if cfg.OVMF {
-		vmOpts = append(vmOpts, WithOVMF(OVMF{SecureBoot: cfg.SecureBoot, Vars: cfg.Vars}))
+		vmOpts = append(vmOpts, WithOVMF(OVMF{SecureBoot: cfg.SecureBoot, SetupMode: cfg.SetupMode, Vars: cfg.Vars}))
 	}
 	opts := []RigOption{WithVM(vmOpts...)}
 	switch {

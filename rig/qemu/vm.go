@@ -15,6 +15,7 @@ import (
 
 type vmConfig struct {
 	kernel, initrd, appendArgs string
+	esp                        string
 	memMiB                     int
 	cpus                       int
 	ovmf                       *OVMF

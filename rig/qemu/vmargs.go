@@ -3,6 +3,7 @@ package qemu
 import (
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 func (c *vmConfig) args(dir string) ([]string, error) {
@@ -42,6 +43,13 @@ func (c *vmConfig) args(dir string) ([]string, error) {
 		}
 		a = append(a, "-chardev", "socket,id=chrtpm,path="+c.tpmSocket,
 			"-tpmdev", "emulator,id=tpm0,chardev=chrtpm", "-device", c.tpmDevice+",tpmdev=tpm0")
+	}
+	if c.esp != "" {
+		if c.kernel != "" || c.ovmf == nil {
+			return nil, fmt.Errorf("an ESP boot needs OVMF and no -kernel")
+		}
+		// QEMU option values escape a comma by doubling it.
+		a = append(a, "-drive", "if=none,id=esp,format=raw,file="+strings.ReplaceAll(c.esp, ",", ",,"), "-device", "virtio-blk-pci,drive=esp")
 	}
 	if c.kernel != "" {
 		a = append(a, "-kernel", c.kernel, "-append", c.appendArgs)

@@ -42,6 +42,11 @@ func TestArgs(t *testing.T) {
 				"-drive if=pflash,format=raw,unit=1,file=" + filepath.Join(dir, "OVMF_VARS.fd"), "-device tpm-crb,tpmdev=tpm0"},
 			[]string{"-no-reboot", "-initrd"}},
 		{"two vCPUs", vmConfig{kernel: "K", memMiB: 512, accel: "tcg", cpus: 2}, []string{"-smp 2"}, []string{"-smp 1"}},
+		{"OVMF Secure Boot in setup mode, booting an ESP",
+			vmConfig{esp: "/s/esp.img", memMiB: 512, accel: "tcg", ovmf: &OVMF{SecureBoot: true, SetupMode: true}},
+			[]string{"-machine q35,smm=on", "-drive if=pflash,format=raw,unit=0,readonly=on,file=" + filepath.Join(ovmfDir, ovmfCodeSecure),
+				"-drive if=none,id=esp,format=raw,file=/s/esp.img", "-device virtio-blk-pci,drive=esp"},
+			[]string{"-kernel", "-append"}},
 	} {
 		a, err := c.cfg.args(dir)
 		if err != nil {
@@ -58,6 +63,15 @@ func TestArgs(t *testing.T) {
 				t.Errorf("%s: %q in %s", c.name, n, line)
 			}
 		}
+	}
+	if code, tmpl := (&OVMF{SecureBoot: true, SetupMode: true}).files(); code != filepath.Join(ovmfDir, ovmfCodeSecure) || tmpl != filepath.Join(ovmfDir, ovmfVars) {
+		t.Errorf("setup mode: %s with %s, want the Secure Boot build with the store without keys", code, tmpl)
+	}
+	if _, err := (&vmConfig{esp: "e", kernel: "K", ovmf: &OVMF{}}).args(dir); err == nil {
+		t.Error("an ESP boot with -kernel was accepted")
+	}
+	if _, err := (&vmConfig{esp: "e"}).args(dir); err == nil {
+		t.Error("an ESP boot without OVMF was accepted")
 	}
 	if _, err := (&vmConfig{tpmSocket: "x", tpmDevice: "tpm-crb"}).args(dir); err == nil {
 		t.Error("tpm-crb accepted on the pc machine")

@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,12 +35,16 @@ type Boot struct {
 	Err error
 	// Dir holds console.log and qemu.stderr.
 	Dir string
+	// Stopped: the rig ended the boot at WithStopAt's line.
+	Stopped bool
 }
 
 type bootConfig struct {
 	timeout time.Duration
 	rig     []qemu.RigOption
 	vm      []qemu.VMOption
+	stopAt  *regexp.Regexp
+	grace   time.Duration
 }
 
 // BootOption configures Env.Boot.
@@ -45,6 +52,14 @@ type BootOption func(*bootConfig)
 
 // WithTimeout bounds the boot (default DefaultTimeout).
 func WithTimeout(d time.Duration) BootOption { return func(c *bootConfig) { c.timeout = d } }
+
+// WithStopAt ends the boot grace after the first console line matching
+// pattern (a firmware that refused the boot image goes on to other boot
+// options and then waits in its menu): Boot.Stopped is set, and the
+// console up to then is the boot's.
+func WithStopAt(pattern string, grace time.Duration) BootOption {
+	return func(c *bootConfig) { c.stopAt, c.grace = regexp.MustCompile(pattern), grace }
+}
 
 // WithRig passes options to qemu.StartRig (e.g. qemu.WithDirectTPM()).
 func WithRig(opts ...qemu.RigOption) BootOption {
@@ -63,6 +78,25 @@ func WithVM(opts ...qemu.VMOption) BootOption {
 // Boot (Err, Results) for the test to judge.
 func (e *Env) Boot(initrd, appendArgs string, opts ...BootOption) *Boot {
 	e.T.Helper()
+	return e.boot(filepath.Base(initrd), []qemu.VMOption{qemu.WithKernel(e.Kernel.Path), qemu.WithInitrd(initrd), qemu.WithAppend(appendArgs)}, opts)
+}
+
+// BootESP boots OVMF from a FAT ESP holding uki as \EFI\BOOT\BOOTX64.EFI
+// (qemu.MakeESP, made in the boot's directory): the firmware loads, checks
+// and measures it, with no -kernel. Give the firmware with
+// WithVM(qemu.WithOVMF(...)).
+func (e *Env) BootESP(uki string, opts ...BootOption) *Boot {
+	e.T.Helper()
+	esp := filepath.Join(e.Dir, "esp-"+filepath.Base(uki)+".img")
+	if err := qemu.MakeESP(context.Background(), uki, esp); err != nil {
+		e.T.Fatal(err)
+	}
+	defer os.Remove(esp)
+	return e.boot(filepath.Base(uki), []qemu.VMOption{qemu.WithESP(esp)}, opts)
+}
+
+func (e *Env) boot(name string, base []qemu.VMOption, opts []BootOption) *Boot {
+	e.T.Helper()
 	cfg := bootConfig{timeout: DefaultTimeout}
 	for _, o := range opts {
 		o(&cfg)
@@ -75,23 +109,46 @@ func (e *Env) Boot(initrd, appendArgs string, opts ...BootOption) *Boot {
 	defer cancel()
 	start := time.Now()
 	tr := qemu.NewTracker(start, nil)
-	vmOpts := append([]qemu.VMOption{qemu.WithKernel(e.Kernel.Path), qemu.WithInitrd(initrd),
-		qemu.WithAppend(appendArgs), qemu.WithLineHook(tr.Line)}, cfg.vm...)
+	seen := make(chan struct{})
+	var once sync.Once
+	hook := func(l string, at time.Time) {
+		tr.Line(l, at)
+		if cfg.stopAt != nil && cfg.stopAt.MatchString(l) {
+			once.Do(func() { close(seen) })
+		}
+	}
+	vmOpts := append(append(base, qemu.WithLineHook(hook)), cfg.vm...)
 	rigOpts := append([]qemu.RigOption{qemu.WithTPMState(e.TPMState), qemu.WithVM(vmOpts...)}, cfg.rig...)
 	r, err := qemu.StartRig(ctx, dir, rigOpts...)
 	if err != nil {
 		e.T.Fatal(err)
 	}
 	e.T.Cleanup(func() { r.Close() })
+	var stopped atomic.Bool
+	go func() {
+		select {
+		case <-seen:
+			select {
+			case <-time.After(cfg.grace):
+				stopped.Store(true)
+				r.VM.Close()
+			case <-r.VM.Exited():
+			}
+		case <-r.VM.Exited():
+		}
+	}()
 	werr := r.VM.Wait(ctx)
 	r.Close()
-	b := &Boot{Console: r.VM.Console().Lines(), Phases: tr.Phases(), Elapsed: time.Since(start), Err: werr, Dir: dir}
+	if stopped.Load() {
+		werr = nil
+	}
+	b := &Boot{Console: r.VM.Console().Lines(), Phases: tr.Phases(), Elapsed: time.Since(start), Err: werr, Dir: dir, Stopped: stopped.Load()}
 	for _, l := range b.Console {
 		if r, ok := qemu.ParseResult(l); ok {
 			b.Results = append(b.Results, r)
 		}
 	}
-	e.T.Logf("boot %s: %s in %.1fs; console in %s", filepath.Base(initrd), b.Outcome(), b.Elapsed.Seconds(), filepath.Join(dir, "console.log"))
+	e.T.Logf("boot %s: %s in %.1fs; console in %s", name, b.Outcome(), b.Elapsed.Seconds(), filepath.Join(dir, "console.log"))
 	return b
 }
 

@@ -127,6 +127,25 @@ func (e *Env) GoBinary(pkg string) string {
 	return bin
 }
 
+// ImageSlkit builds slkit as an image carries it (-tags slkit_image: no
+// rig, no image builder; about half the host binary) and returns its
+// path, for images that should be small (a UKI the firmware hashes).
+func (e *Env) ImageSlkit() string {
+	e.T.Helper()
+	root, err := initramfs.FindSource("")
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	bin := e.Path("slkit-image")
+	cmd := exec.Command("go", "build", "-trimpath", "-tags", initramfs.ImageBuildTag, "-o", bin, initramfs.SlkitPackage)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		e.T.Fatalf("build the image's slkit: %v\n%s", err, out)
+	}
+	return bin
+}
+
 // WithHostTPM starts swtpm on TPMState with a data socket (the TPM is
 // started: TPM2_Startup(CLEAR)), runs f with its --tpm spec, and ends
 // swtpm by its PID, so that the VM boots with the same TPM afterwards.

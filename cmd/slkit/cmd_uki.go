@@ -1,0 +1,79 @@
+//go:build !slkit_image
+
+package main
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/slkit/slkit/efi/secureboot"
+	"github.com/slkit/slkit/initramfs"
+	"github.com/slkit/slkit/initramfs/uki"
+)
+
+// ukiFlags are `initramfs build`'s flags for a UKI.
+func ukiFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "uki", Usage: "write a Unified Kernel Image to `FILE.efi` instead of a cpio: systemd-stub, --kernel, this initramfs, --cmdline and an os-release"},
+		&cli.StringFlag{Name: "kernel", Usage: "with --uki: the kernel `FILE` (an x86-64 bzImage with its EFI stub)"},
+		&cli.StringFlag{Name: "cmdline", Usage: "with --uki: the kernel command line in the .cmdline section (printable ASCII; measured into PCR 11 and, by the EFI stub, PCR 9)"},
+		&cli.StringFlag{Name: "stub", Value: uki.DefaultStub, Usage: "with --uki: systemd-stub `FILE` (Debian systemd-boot-efi)"},
+		&cli.StringFlag{Name: "sign-key", Usage: "with --uki: sign with this db key `FILE` (PEM, RSA; from efi keygen --secure-boot)"},
+		&cli.StringFlag{Name: "sign-cert", Usage: "with --uki: the certificate `FILE` of --sign-key"},
+	}
+}
+
+// ukiBuild is `initramfs build --uki`: the image built with opts, put into
+// a UKI and signed with go-uefi's Authenticode.
+func ukiBuild(e *env, c *cli.Context, opts []initramfs.Option) error {
+	if c.IsSet("out") {
+		return usageError{errors.New("--uki and --out exclude each other: the UKI carries the initramfs")}
+	}
+	if err := needFlags(c, "kernel"); err != nil {
+		return err
+	}
+	if c.IsSet("sign-key") != c.IsSet("sign-cert") {
+		return usageError{errors.New("--sign-key and --sign-cert go together")}
+	}
+	in := uki.BuildInput{Stub: c.String("stub"), Kernel: c.String("kernel"), Cmdline: c.String("cmdline")}
+	if c.IsSet("sign-key") {
+		k, err := secureboot.LoadKey(c.String("sign-key"), c.String("sign-cert"))
+		if err != nil {
+			return err
+		}
+		in.Sign = func(b []byte) ([]byte, error) { return secureboot.SignImage(b, *k) }
+	}
+	out := c.String("uki")
+	start := time.Now()
+	res, err := uki.Build(c.Context, out, in, opts...)
+	if err != nil {
+		return err
+	}
+	if c.Bool("json") {
+		return e.writeJSON(struct {
+			Out     string           `json:"out"`
+			Seconds float64          `json:"seconds"`
+			Result  *uki.BuildResult `json:"result"`
+		}{out, time.Since(start).Seconds(), res})
+	}
+	signed := "unsigned"
+	if res.Signed {
+		signed = "signed with " + c.String("sign-cert")
+	}
+	fmt.Fprintf(e.stdout, "wrote %s: UKI, %d bytes, %s, in %.1fs\nsha256 %s\n", out, res.Size, signed, time.Since(start).Seconds(), res.SHA256)
+	for _, p := range res.Layout {
+		moved := ""
+		if p.Moved {
+			moved = fmt.Sprintf(" (moved: systemd-stub(7) puts it at %#x)", uki.Addresses[p.Name])
+		}
+		fmt.Fprintf(e.stdout, "  %-9s at %#09x, %d bytes%s\n", p.Name, p.VirtualAddress, p.Size, moved)
+	}
+	fmt.Fprintln(e.stdout, "measured by the firmware into PCR 4 (EV_EFI_BOOT_SERVICES_APPLICATION), Authenticode digest:")
+	for _, a := range initramfs.Banks {
+		fmt.Fprintf(e.stdout, "  %-6s %s\n", a, res.App[a])
+	}
+	return nil
+}
