@@ -95,8 +95,8 @@ func TestCLILaunchHostileDisk(t *testing.T) {
 		code      int
 		mess      func()
 	}{
-		{"FIFO at the journal", "not a regular file: a FIFO", 1, func() { os.Remove(x.j); syscall.Mkfifo(x.j, 0o600) }},
-		{"directory at the state", "not a regular file: a directory", 1, func() { os.Mkdir(x.st, 0o700) }},
+		{"FIFO at the journal", "not a regular file (a FIFO)", 1, func() { os.Remove(x.j); syscall.Mkfifo(x.j, 0o600) }},
+		{"directory at the state", "not a regular file (a directory)", 1, func() { os.Mkdir(x.st, 0o700) }},
 		{"journal gone unapplied", "journal missing", 3, func() {
 			st.FailNext(efi.BootOrder, syscall.EINTR)
 			tt.Reboot()

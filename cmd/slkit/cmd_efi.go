@@ -177,7 +177,17 @@ func journalPaths(c *cli.Context) (string, string, error) {
 	if s == "" {
 		s = j + ".state"
 	}
-	return j, s, nil
+	return j, s, checkJournalFiles(j, s)
+}
+
+// checkJournalFiles refuses, before any TPM command, a journal or state
+// file that is not a regular file within its limit (a missing one is
+// fine: nothing queued, or nothing committed yet).
+func checkJournalFiles(j, s string) error {
+	if err := checkInput(j, inJournal, true); err != nil {
+		return err
+	}
+	return checkInput(s, inState, true)
 }
 
 // readKeyInput reads a key file, or stdin for "-" (as `slkit unseal`

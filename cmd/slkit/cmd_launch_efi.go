@@ -175,6 +175,18 @@ func parseLaunchEFI(e *env, c *cli.Context, seams efiSeams, phase func(string)) 
 		return nil, err
 	}
 	p.Journal, p.State = c.String("efi-journal"), c.String("efi-state")
+	if !p.SkipBadJournal {
+		// A journal or state file that cannot be read is a bad journal,
+		// which refuses the launch: say so before any TPM command (with
+		// --efi-skip-bad-journal the pre-launch step skips it instead).
+		state := p.State
+		if state == "" {
+			state = p.Journal + ".state"
+		}
+		if err := checkJournalFiles(p.Journal, state); err != nil {
+			return nil, fmt.Errorf("commit EFI variables: nothing committed, nothing launched: %w", err)
+		}
+	}
 	if p.JournalAnchor, err = parseIndex(c, "efi-anchor"); err != nil {
 		return nil, err
 	}

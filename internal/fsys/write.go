@@ -125,6 +125,9 @@ func checkTarget(fsys FS, path string) error {
 func tempPrefix(path string) string { return "." + filepath.Base(path) + ".tmp-" }
 
 // removeStale removes temporary files an interrupted write of path left.
+// It is best effort: what it cannot remove (a directory someone named like
+// a temporary file, on a shared disk) is left alone, since the new
+// temporary file gets a fresh random name anyway.
 func removeStale(fsys FS, path string) error {
 	names, err := fsys.ReadDir(filepath.Dir(path))
 	if err != nil {
@@ -132,9 +135,7 @@ func removeStale(fsys FS, path string) error {
 	}
 	for _, n := range names {
 		if strings.HasPrefix(n, tempPrefix(path)) {
-			if err := fsys.Remove(filepath.Join(filepath.Dir(path), n)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return err
-			}
+			_ = fsys.Remove(filepath.Join(filepath.Dir(path), n))
 		}
 	}
 	return nil
