@@ -11,10 +11,10 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/slkit/slkit/efi"
-	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/efi/journal"
 	"github.com/slkit/slkit/initramfs"
 	"github.com/slkit/slkit/initramfs/pid1"
+	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/launch"
 	"github.com/slkit/slkit/launch/policy"
 	"github.com/slkit/slkit/tpm"
