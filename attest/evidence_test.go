@@ -108,7 +108,7 @@ func TestReadEvidenceLimit(t *testing.T) {
 	f, _ := os.Create(p)
 	f.Truncate(attest.MaxEvidenceSize + 1)
 	f.Close()
-	if _, err := attest.ReadEvidence(p); !errors.Is(err, fsys.ErrTooLarge) || !strings.Contains(err.Error(), "16777217 bytes") {
+	if _, err := attest.ReadEvidence(p); !errors.Is(err, fsys.ErrTooLarge) || !strings.Contains(err.Error(), "more than 16777216 bytes") {
 		t.Fatalf("%v", err)
 	}
 }
