@@ -52,12 +52,15 @@ func rigCommand(e *env) *cli.Command {
 
 // rigReport is `rig run --json`.
 type rigReport struct {
-	Result  qemu.Result   `json:"result"`
-	Phases  []qemu.Phase  `json:"phases"`
-	Total   time.Duration `json:"total_ns"`
-	Accel   string        `json:"accel"`
-	Console string        `json:"console_log,omitempty"`
-	Error   string        `json:"error,omitempty"`
+	Result qemu.Result   `json:"result"`
+	Phases []qemu.Phase  `json:"phases"`
+	Total  time.Duration `json:"total_ns"`
+	Accel  string        `json:"accel"`
+	// DCE is what the rig's DCE service decided (armings, DCE events,
+	// refused requests), in order.
+	DCE     []string `json:"dce,omitempty"`
+	Console string   `json:"console_log,omitempty"`
+	Error   string   `json:"error,omitempty"`
 	// Tail is the end of the console when the guest did not succeed.
 	Tail []string `json:"console_tail,omitempty"`
 }
@@ -128,7 +131,11 @@ func rigRun(e *env, c *cli.Context) error {
 	if c.Bool("ovmf") {
 		vmOpts = append(vmOpts, qemu.WithOVMF(qemu.OVMF{SecureBoot: c.Bool("secure-boot"), Vars: c.String("vars")}))
 	}
-	opts := []qemu.RigOption{qemu.WithVM(vmOpts...)}
+	opts := []qemu.RigOption{qemu.WithVM(vmOpts...), qemu.WithDCELog(func(l string) {
+		if !c.Bool("json") {
+			fmt.Fprintf(e.stderr, "[%6.1fs] %s\n", time.Since(start).Seconds(), l)
+		}
+	})}
 	if c.Bool("no-tpm") {
 		opts = append(opts, qemu.WithoutTPM())
 	} else if s := c.String("tpm-state"); s != "" {
@@ -146,6 +153,9 @@ func rigRun(e *env, c *cli.Context) error {
 	res := tr.Result()
 	werr = res.Err(werr)
 	rep := rigReport{Result: res, Phases: tr.Phases(), Total: time.Since(start), Accel: accel}
+	if r.DCE != nil {
+		rep.DCE = r.DCE.Log()
+	}
 	if c.String("dir") != "" {
 		rep.Console = filepath.Join(r.VM.Dir, "console.log")
 	}

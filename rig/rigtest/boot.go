@@ -26,6 +26,9 @@ type Boot struct {
 	Results []qemu.Result
 	// Phases are the phases the rig saw, timed from QEMU's start.
 	Phases []qemu.Phase
+	// DCE is what the rig's DCE service decided, in order (qemu.DCE):
+	// armings, DCE events, localities, leaves and refused requests.
+	DCE []string
 	// Elapsed is QEMU's start to its exit.
 	Elapsed time.Duration
 	// Err is why the VM did not finish (timeout, QEMU error), or nil.
@@ -86,6 +89,14 @@ func (e *Env) Boot(initrd, appendArgs string, opts ...BootOption) *Boot {
 	werr := r.VM.Wait(ctx)
 	r.Close()
 	b := &Boot{Console: r.VM.Console().Lines(), Phases: tr.Phases(), Elapsed: time.Since(start), Err: werr, Dir: dir}
+	if r.DCE != nil {
+		b.DCE = r.DCE.Log()
+	}
+	for _, l := range b.DCE {
+		if strings.Contains(l, "REFUSED") {
+			e.T.Logf("rig host: %s", l)
+		}
+	}
 	for _, l := range b.Console {
 		if r, ok := qemu.ParseResult(l); ok {
 			b.Results = append(b.Results, r)

@@ -14,6 +14,12 @@ const (
 	// locality in the payload's single byte (0–4) until the next platform
 	// reset, as a Secure Launch kernel does with tpm_chip_set_locality(2).
 	VerbTPMLocality = "tpm-locality"
+	// VerbDCELeave tells the host that the launched OS left the dynamic
+	// launch (it extended PCR 17 and 18 with the leave event: `slkit drtm
+	// leave`), the analogue of GETSEC[SEXIT]: the host gives up the
+	// launch's locality and allows one more DCE event, for the pre-launch
+	// environment the OS hands over to.
+	VerbDCELeave = "dce-leave"
 )
 
 // TPMHash asks the host to run the _TPM_Hash sequence over blob.
@@ -28,5 +34,11 @@ func (c *Client) TPMLocality(loc uint8) error {
 		return fmt.Errorf("host channel: locality %d: want 0-4", loc)
 	}
 	_, err := c.Call(VerbTPMLocality, []byte{loc})
+	return err
+}
+
+// DCELeave tells the host that the launched OS left the launch.
+func (c *Client) DCELeave() error {
+	_, err := c.Call(VerbDCELeave, nil)
 	return err
 }
