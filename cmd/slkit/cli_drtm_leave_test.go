@@ -20,36 +20,21 @@ import (
 // launch is a TPM refusal (exit 2); a malformed or oversized log is an
 // input error naming the file (exit 1) and extends nothing.
 func TestDRTMLeaveCLI(t *testing.T) {
-	t.Setenv("TMPDIR", t.TempDir())
-	tt := tpmtest.RequireSwtpm(t)
-	f := writeDRTMLaunch(t)
-	ctl, err := tt.Control()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sock := filepath.Join(f.dir, "host.sock")
-	h := &slaunchtest.Host{TPM: ctl}
-	h.Listen(t, sock)
-	r := runSlkit(t, nil, "predict", "--drtm", "emulated", "--json", "--kernel", filepath.Join(f.root, "boot", "vmlinuz"),
-		"--initrd", filepath.Join(f.root, "boot", "initrd.img"), "--cmdline", "console=ttyS0", "--policy", f.signed)
-	pred := writeDRTMFile(t, f.dir, "pred.json", []byte(r.stdout))
+	d := newDRTMOnSwtpm(t)
+	tt, f, sock, h := d.tt, d.f, d.sock, d.host
 	secret := writeDRTMFile(t, f.dir, "secret", []byte("sealed to the launch"))
 	sealed := filepath.Join(f.dir, "s.sealed")
-	if r := runSlkit(t, tt, "seal", "--pcrs", "17,18", "--pcr-values", pred, "--in", secret, "--out", sealed); r.code != 0 {
+	if r := runSlkit(t, tt, "seal", "--pcrs", "17,18", "--pcr-values", d.pred, "--in", secret, "--out", sealed); r.code != 0 {
 		t.Fatalf("seal: %d %s", r.code, r.stderr)
 	}
-	log := filepath.Join(f.dir, "run", "prelaunch.bin")
-	if r := f.launch(t, tt, log, "--drtm", "emulated", "--host-channel", sock); r.code != 0 {
-		t.Fatalf("launch: %d %s", r.code, r.stderr)
-	}
-	handed := filepath.Join(f.dir, "run", "drtm-eventlog.bin")
+	handed := d.launch(t)
 	orig := mustRead(t, handed)
 	if r := runSlkit(t, tt, "unseal", sealed, "--fingerprint"); r.code != 0 {
 		t.Fatalf("unseal in the launch: %d %s", r.code, r.stderr)
 	}
 
 	out := filepath.Join(f.dir, "left", "drtm-eventlog.bin")
-	r = runSlkit(t, tt, "drtm", "leave", "--log", handed, "--out", out, "--host-channel", sock)
+	r := runSlkit(t, tt, "drtm", "leave", "--log", handed, "--out", out, "--host-channel", sock)
 	if r.code != 0 || !strings.Contains(r.stdout, `left the dynamic launch: PCR 17 and 18 extended with "slkit: leave dynamic launch" (banks sha1,sha256,sha384,sha512)`) {
 		t.Fatalf("leave: %d %q %q", r.code, r.stdout, r.stderr)
 	}
@@ -90,4 +75,46 @@ func TestDRTMLeaveCLI(t *testing.T) {
 			t.Errorf("leave --log %s: %d %q, want exit 1 naming %q", tc.file, r.code, r.stderr, tc.want)
 		}
 	}
+}
+
+// drtmOnSwtpm is a swtpm with a rig host on a socket (slaunchtest.Host),
+// the launch files of writeDRTMLaunch, and `predict --drtm emulated --json`
+// of its "drtm" entry in pred.
+type drtmOnSwtpm struct {
+	tt   *tpmtest.TPM
+	f    *drtmLaunchFiles
+	sock string
+	host *slaunchtest.Host
+	pred string
+}
+
+func newDRTMOnSwtpm(t *testing.T) *drtmOnSwtpm {
+	t.Helper()
+	t.Setenv("TMPDIR", t.TempDir())
+	d := &drtmOnSwtpm{tt: tpmtest.RequireSwtpm(t), f: writeDRTMLaunch(t)}
+	ctl, err := d.tt.Control()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.sock = filepath.Join(d.f.dir, "host.sock")
+	d.host = &slaunchtest.Host{TPM: ctl}
+	d.host.Listen(t, d.sock)
+	r := runSlkit(t, nil, "predict", "--drtm", "emulated", "--json", "--kernel", filepath.Join(d.f.root, "boot", "vmlinuz"),
+		"--initrd", filepath.Join(d.f.root, "boot", "initrd.img"), "--cmdline", "console=ttyS0", "--policy", d.f.signed)
+	if r.code != 0 {
+		t.Fatalf("predict: %d %s", r.code, r.stderr)
+	}
+	d.pred = writeDRTMFile(t, d.f.dir, "pred.json", []byte(r.stdout))
+	return d
+}
+
+// launch runs `launch --drtm emulated` (dry run) of the "drtm" entry and
+// returns the DRTM log it keeps (as it hands it over).
+func (d *drtmOnSwtpm) launch(t *testing.T) string {
+	t.Helper()
+	log := filepath.Join(d.f.dir, "run", "prelaunch.bin")
+	if r := d.f.launch(t, d.tt, log, "--drtm", "emulated", "--host-channel", d.sock); r.code != 0 {
+		t.Fatalf("launch: %d %s", r.code, r.stderr)
+	}
+	return filepath.Join(d.f.dir, "run", "drtm-eventlog.bin")
 }

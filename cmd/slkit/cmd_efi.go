@@ -43,7 +43,8 @@ func journalFlags() []cli.Flag {
 // queueFlags are the flags of every `efi queue` change command.
 func queueFlags(data bool) []cli.Flag {
 	fs := append(journalFlags(),
-		&cli.StringFlag{Name: "key", Usage: "Ed25519 private key `FILE` signing the journal, raw or PEM; - reads stdin (required)"},
+		&cli.StringFlag{Name: "key", Usage: "Ed25519 private key `FILE` signing the journal: a sealed file of `efi keygen --seal-pcrs` (unsealed on the TPM), or raw or PEM; - reads stdin (required)"},
+		&cli.StringSliceFlag{Name: "eventlog", Usage: "event log `FILE`(s) that explain a refused unseal of a sealed --key (e.g. the DRTM log; default: the firmware log, if readable)"},
 		&cli.StringFlag{Name: "expect-hex", Usage: "apply only if the variable's current data is `HEX`"},
 		&cli.StringFlag{Name: "expect-file", Usage: "apply only if the variable's current data is the content of `FILE`"},
 		&cli.BoolFlag{Name: "expect-absent", Usage: "apply only if the variable does not exist"},
@@ -79,11 +80,12 @@ func newEFICommand(e *env, open varsOpener) *cli.Command {
 				},
 			},
 			{
-				Name: "keygen", Usage: "create the journal signing key pair (PEM PKCS#8 private key 0600, PEM PKIX public key)",
-				Flags: keygenFlags(),
-				// The same key files as `slkit policy keygen`; the journal's
-				// key id is the first 32 hex digits of the one printed.
-				Action: func(c *cli.Context) error { return policyKeygen(e, c) },
+				Name: "keygen", Usage: "create the journal signing key pair (PEM PKIX public key; the private key sealed to PCRs with --seal-pcrs, else PEM PKCS#8 0600)",
+				Flags: efiKeygenFlags(),
+				// The same key files as `slkit policy keygen`, or the private
+				// key sealed; the journal's key id is the first 32 hex digits
+				// of the one printed.
+				Action: func(c *cli.Context) error { return efiKeygen(e, c) },
 			},
 			{
 				Name: "queue", Usage: "queue variable changes in the signed journal (no EFI call is made)",
@@ -243,6 +245,13 @@ func loadJournalKey[K any](e *env, path string, parse func([]byte) (K, error)) (
 	if err != nil {
 		return zero, err
 	}
+	return parseJournalKey(path, b, parse)
+}
+
+// parseJournalKey parses the key file read from path ("-": stdin); an
+// error names it.
+func parseJournalKey[K any](path string, b []byte, parse func([]byte) (K, error)) (K, error) {
+	var zero K
 	k, err := parse(b)
 	if err != nil {
 		name := path
@@ -373,7 +382,7 @@ func efiQueue(e *env, c *cli.Context, op journal.Op) error {
 	if err != nil {
 		return err
 	}
-	key, err := loadJournalKey(e, c.String("key"), journal.ParsePrivateKey)
+	key, err := journalSigningKey(e, c)
 	if err != nil {
 		return err
 	}

@@ -108,6 +108,14 @@ var ErrExists = errkind.New(errkind.Input, "file exists")
 // key at keyPath (mode 0600), the public key at pubPath (mode 0644), each
 // written atomically. It refuses to replace existing files unless force.
 func GenerateKeyFiles(rand io.Reader, keyPath, pubPath string, force bool) (ed25519.PublicKey, error) {
+	return GenerateKeyFilesWith(rand, keyPath, pubPath, force, MarshalPrivateKey)
+}
+
+// GenerateKeyFilesWith is GenerateKeyFiles with the private key's file
+// content made by encode (PEM PKCS#8 for GenerateKeyFiles; sealed to the
+// TPM for a key that must never be written in clear). Nothing is written
+// when encode fails.
+func GenerateKeyFilesWith(rand io.Reader, keyPath, pubPath string, force bool, encode func(ed25519.PrivateKey) ([]byte, error)) (ed25519.PublicKey, error) {
 	if !force {
 		for _, p := range []string{keyPath, pubPath} {
 			if _, err := os.Lstat(p); err == nil {
@@ -121,7 +129,8 @@ func GenerateKeyFiles(rand io.Reader, keyPath, pubPath string, force bool) (ed25
 	if err != nil {
 		return nil, err
 	}
-	kb, err := MarshalPrivateKey(priv)
+	kb, err := encode(priv)
+	clear(priv)
 	if err != nil {
 		return nil, err
 	}
