@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +22,9 @@ const DefaultTimeout = 4 * time.Minute
 type Boot struct {
 	// Console is every line the guest printed on ttyS0.
 	Console []string
+	// LineTimes are the host times, from QEMU's start, at which each
+	// Console line arrived.
+	LineTimes []time.Duration
 	// Results are the `slkit: result=` lines in order: the pre-launch
 	// environment reports only when it fails (on success it kexecs), the
 	// target reports its own.
@@ -41,6 +46,15 @@ type bootConfig struct {
 	timeout time.Duration
 	rig     []qemu.RigOption
 	vm      []qemu.VMOption
+	watch   func(line string, at time.Duration, cut func())
+}
+
+// WithWatch calls f with every console line as it arrives and its time
+// from QEMU's start; cut (safe to call from any goroutine, any number of
+// times; it returns at once) cuts the guest's power: QEMU is killed by its
+// PID with SIGKILL (qemu.VM.Kill), and the Boot ends with the VM's error.
+func WithWatch(f func(line string, at time.Duration, cut func())) BootOption {
+	return func(c *bootConfig) { c.watch = f }
 }
 
 // BootOption configures Env.Boot.
@@ -78,17 +92,42 @@ func (e *Env) Boot(initrd, appendArgs string, opts ...BootOption) *Boot {
 	defer cancel()
 	start := time.Now()
 	tr := qemu.NewTracker(start, nil)
+	var timesMu sync.Mutex
+	var times []time.Duration
+	started := make(chan *qemu.VM, 1)
+	var vm *qemu.VM
+	var vmOnce sync.Once
+	cut := func() {
+		// Not here: f runs on the console's reader, which Kill waits for.
+		go func() {
+			vmOnce.Do(func() { vm = <-started })
+			vm.Kill()
+		}()
+	}
+	hook := func(l string, at time.Time) {
+		tr.Line(l, at)
+		timesMu.Lock()
+		times = append(times, at.Sub(start))
+		timesMu.Unlock()
+		if cfg.watch != nil {
+			cfg.watch(l, at.Sub(start), cut)
+		}
+	}
 	vmOpts := append([]qemu.VMOption{qemu.WithKernel(e.Kernel.Path), qemu.WithInitrd(initrd),
-		qemu.WithAppend(appendArgs), qemu.WithLineHook(tr.Line)}, cfg.vm...)
+		qemu.WithAppend(appendArgs), qemu.WithLineHook(hook)}, cfg.vm...)
 	rigOpts := append([]qemu.RigOption{qemu.WithTPMState(e.TPMState), qemu.WithVM(vmOpts...)}, cfg.rig...)
 	r, err := qemu.StartRig(ctx, dir, rigOpts...)
 	if err != nil {
 		e.T.Fatal(err)
 	}
 	e.T.Cleanup(func() { r.Close() })
+	started <- r.VM
 	werr := r.VM.Wait(ctx)
 	r.Close()
 	b := &Boot{Console: r.VM.Console().Lines(), Phases: tr.Phases(), Elapsed: time.Since(start), Err: werr, Dir: dir}
+	timesMu.Lock()
+	b.LineTimes = append([]time.Duration(nil), times[:min(len(times), len(b.Console))]...)
+	timesMu.Unlock()
 	if r.DCE != nil {
 		b.DCE = r.DCE.Log()
 	}
@@ -210,4 +249,16 @@ func (b *Boot) String() string {
 		fmt.Fprintf(&sb, " %s@%.1fs", p.Name, p.Start.Seconds())
 	}
 	return sb.String()
+}
+
+// Matching returns the console lines containing any of subs, trimmed:
+// what the flow said, for a reader of the test log.
+func (b *Boot) Matching(subs ...string) []string {
+	var out []string
+	for _, l := range b.Console {
+		if slices.ContainsFunc(subs, func(s string) bool { return strings.Contains(l, s) }) {
+			out = append(out, strings.TrimSpace(l))
+		}
+	}
+	return out
 }
