@@ -41,7 +41,7 @@ cd "$top"
 
 set +e
 SLKIT_DEMO_OUT=$out SLKIT_REQUIRE_RIG=1 "$GO" test -count=1 -timeout 30m -v -run '^TestSeedFlowOnOVMF$' ./rig/e2e/ 2>&1 |
-	tee "$out/test.log" | grep -Ev '^(    |=== )'
+	tee "$out/test.log" | grep --line-buffered -Ev '^(    |=== )'
 rc=${PIPESTATUS[0]}
 set -e
 if [ "$rc" -ne 0 ]; then

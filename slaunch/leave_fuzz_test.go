@@ -1,10 +1,8 @@
 package slaunch
 
 import (
-	"bytes"
 	"testing"
 
-	"github.com/slkit/slkit/slaunch/slaunchtest"
 	"github.com/slkit/slkit/tpm"
 )
 
@@ -15,17 +13,7 @@ import (
 // again; when the header carries a LOG_POINTER2_1, its next_record_offset
 // becomes the new length.
 func FuzzLeaveLog(f *testing.F) {
-	banks := []tpm.Alg{tpm.SHA1, tpm.SHA256}
-	kernel := slaunchtest.Kernel(0x020F, 0x10, 0)
-	st, err := StageEmulated(Images{Kernel: bytes.NewReader(kernel), KernelSize: int64(len(kernel)), Cmdline: "quiet"}, banks)
-	if err != nil {
-		f.Fatal(err)
-	}
-	full, _ := st.Prediction.Log(EmuLogBase, EmuLogSize)
-	good, err := full.MarshalBinary()
-	if err != nil {
-		f.Fatal(err)
-	}
+	_, good := fuzzLaunchLog(f, []tpm.Alg{tpm.SHA1, tpm.SHA256})
 	f.Add(good)
 	f.Add(good[:len(good)-9])
 	f.Add([]byte("not a log"))

@@ -41,33 +41,17 @@ func efiKeygen(e *env, c *cli.Context) error {
 	if err := needFlags(c, "out"); err != nil {
 		return err
 	}
-	bank, err := tpm.ParseAlg(c.String("bank"))
+	st, err := parseSealTarget(c, "seal-pcrs", "17,18")
 	if err != nil {
-		return usageError{fmt.Errorf("--bank: %w", err)}
-	}
-	pcrs, err := tpm.ParsePCRList(c.String("seal-pcrs"))
-	if err != nil || len(pcrs) == 0 {
-		return usageError{fmt.Errorf("--seal-pcrs %q: want a list such as 17,18", c.String("seal-pcrs"))}
-	}
-	var values *tpm.Expected
-	if f := c.String("pcr-values"); f != "" {
-		if values, err = readExpected(f); err != nil {
-			return err
-		}
+		return err
 	}
 	t, err := e.openTPM(c)
 	if err != nil {
 		return err
 	}
 	defer t.Close()
-	var pol *tpm.SealPolicy
-	var events []tpm.Event
-	if values != nil {
-		if pol, err = tpm.PolicyFor(bank, pcrs, &values.PCRs); err != nil {
-			return inputError{c.String("pcr-values"), err}
-		}
-		events = values.Events
-	} else if pol, err = tpm.CurrentPolicy(t, bank, pcrs); err != nil {
+	pol, events, err := st.policy(t, nil)
+	if err != nil {
 		return err
 	}
 	seal := func(k ed25519.PrivateKey) ([]byte, error) {
@@ -86,7 +70,7 @@ func efiKeygen(e *env, c *cli.Context) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "wrote %s (the private key sealed to %s PCRs %v%s, 0600; never written in clear) and %s; key id %s\n",
-		key, bank, pcrs, policyNote(pol), pub, policy.KeyID(p))
+		key, st.bank, st.pcrs, policyNote(pol), pub, policy.KeyID(p))
 	return nil
 }
 

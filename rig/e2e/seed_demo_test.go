@@ -71,6 +71,26 @@ func (d *seedDemo) narrate(format string, a ...any) {
 	}
 }
 
+// liveMarks are the guest's console lines the demo shows as they come.
+var liveMarks = []string{"slkit: phase=init", "slkit: phase=drtm", "slkit: phase=reboot", "slkit: efi:", "slkit: job ",
+	"DRTM happened", "left the dynamic launch", "refused, as it must be", "slkit: result="}
+
+// live is a rigtest watch that, in the demo, prints the guest's milestones
+// as they arrive (nil outside the demo).
+func (d *seedDemo) live() []rigtest.BootOption {
+	if d.out == "" {
+		return nil
+	}
+	return []rigtest.BootOption{rigtest.WithWatch(func(line string, at time.Duration, _ func()) {
+		for _, m := range liveMarks {
+			if strings.Contains(line, m) || rigtest.IsFingerprint(line) {
+				fmt.Printf("[%6.1fs]   guest: %s\n", time.Since(d.start).Seconds(), strings.TrimSpace(line))
+				return
+			}
+		}
+	})}
+}
+
 // phase closes a phase of the demo's own (host) work that ended now.
 func (d *seedDemo) phase(name string) {
 	now := time.Now()
@@ -97,9 +117,14 @@ func (d *seedDemo) run(b *rigtest.Boot, name string) {
 			how = "kexec, kernel"
 		}
 		d.sum.Phases = append(d.sum.Phases, demoPhase{fmt.Sprintf("%s: %s", name, how), (e.times[0] - prev).Seconds()})
-		// An environment ends with its last line (the kexec, the reboot,
-		// the power-off); what follows is the next one's boot.
-		end := e.times[len(e.times)-1]
+		// An environment ends with its last slkit line (the kexec, the
+		// reboot, the power-off); what follows is the next one's boot.
+		end := e.times[0]
+		for k, l := range e.lines {
+			if strings.Contains(l, "slkit: ") && k < len(e.times) {
+				end = e.times[k]
+			}
+		}
 		if i == len(envs)-1 {
 			end = b.Elapsed
 		}
@@ -150,7 +175,7 @@ func (d *seedDemo) launches(r *seedRig, b *rigtest.Boot, ls []seedLaunch) {
 		}
 		d.sum.Launches = append(d.sum.Launches, x)
 		p17, _ := l.read.Get(tpm.SHA256, 17)
-		d.narrate("%s: PCR 17 sha256 %s… (= predicted: %v), committed before it %v, unsealed %s (= the secret: %v)", x.Name,
+		d.narrate("%s: PCR 17 sha256 %s (= predicted: %v), committed before it %v, unsealed %s (= the secret: %v)", x.Name,
 			p17.Short(), equalPCRs(x.PCRs.Predicted, x.PCRs.Read), x.Committed, x.Fingerprint, x.Fingerprint == r.secretFP)
 		for _, why := range l.refused {
 			d.narrate("  refused, as it must be: %s", why)
@@ -158,9 +183,9 @@ func (d *seedDemo) launches(r *seedRig, b *rigtest.Boot, ls []seedLaunch) {
 		committed = nil
 		k++
 	}
-	for _, l := range ls {
+	for i, l := range ls {
 		for _, why := range l.refused {
-			d.sum.Refusals = append(d.sum.Refusals, demoRefusal{refusalWhat(why), why})
+			d.sum.Refusals = append(d.sum.Refusals, demoRefusal{fmt.Sprintf("launch %d: %s", i+1, refusalWhat(why)), why})
 		}
 	}
 }

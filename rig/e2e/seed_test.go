@@ -65,7 +65,7 @@ func TestSeedFlowOnOVMF(t *testing.T) {
 	t.Run("run 1: launch, round trip, firmware reboot, launch", func(t *testing.T) {
 		r.request(t, "round-trip", "reboot-update", "rogue-dce")
 		demo.narrate("run 1: OVMF boot; jobs requested on the disk: round-trip, reboot-update, rogue-dce")
-		b = r.boot(20 * time.Minute)
+		b = r.boot(20*time.Minute, demo.live()...)
 		demo.run(b, "run 1")
 		b.MustSucceed(t)
 		ls = targetLaunches(b)
