@@ -94,6 +94,11 @@ func TestEFISealedKeyCLI(t *testing.T) {
 			t.Errorf("%v: %d %q, want exit 1 with %q", tc.args, r.code, r.stderr, tc.want)
 		}
 	}
+	huge := filepath.Join(dir, "huge.key")
+	os.WriteFile(huge, append([]byte("{"), make([]byte, maxKeyFile)...), 0o600)
+	if r := runSlkit(t, tt, "efi", "queue", "set", "X-5c5eb1e8-4d3b-4a2f-9c61-0f3e2a7b9d10", "--hex", "01", "--key", huge, "--journal", journal); r.code != 1 || !strings.Contains(r.stderr, huge+": larger than 65536 bytes") {
+		t.Errorf("an oversized key file: %d %q", r.code, r.stderr)
+	}
 	bad := filepath.Join(dir, "bad.sealed")
 	os.WriteFile(bad, append([]byte(`{"version": 9}`), make([]byte, 100)...), 0o600)
 	if r := runSlkit(t, tt, "efi", "queue", "set", "X-5c5eb1e8-4d3b-4a2f-9c61-0f3e2a7b9d10", "--hex", "01", "--key", bad, "--journal", journal); r.code != 1 || !strings.Contains(r.stderr, bad+": bad sealed file") {

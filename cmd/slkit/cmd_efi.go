@@ -226,13 +226,17 @@ func journalPaths(c *cli.Context) (string, string, error) {
 	return j, s, nil
 }
 
-// readKeyInput reads a key file, or stdin for "-" (as `slkit unseal`
-// writes it).
+// maxKeyFile bounds a key file: a PEM key is ~120 bytes, a sealed one a
+// few KiB.
+const maxKeyFile = 64 << 10
+
+// readKeyInput reads a key file (at most maxKeyFile bytes), or stdin for
+// "-" (as `slkit unseal` writes it).
 func (e *env) readKeyInput(path string) ([]byte, error) {
 	if path != "-" {
-		return readInput(path)
+		return readFileAtMost(path, maxKeyFile)
 	}
-	b, err := io.ReadAll(io.LimitReader(e.stdin, 64<<10))
+	b, err := io.ReadAll(io.LimitReader(e.stdin, maxKeyFile))
 	if err != nil || len(b) == 0 {
 		return nil, inputError{"stdin", errors.New("no key on standard input")}
 	}

@@ -60,8 +60,7 @@ func (r *seedRig) checkBadJournals(t *testing.T, demo *seedDemo) {
 	img := e.Image("prelaunch-bad-journals.cpio", flags...)
 	demo.phase("run 2: three bad journals onto the disk, the image that tries them")
 	demo.narrate("run 2: the pre-launch environment's launch on journals an attacker with the disk left there")
-	b := e.Boot(img, r.cmdline, append([]rigtest.BootOption{rigtest.WithTimeout(8 * time.Minute),
-		rigtest.WithVM(qemu.WithOVMF(qemu.OVMF{Vars: r.vars}), qemu.WithDisk(r.disk), qemu.WithReboot())}, demo.live()...)...)
+	b := r.bootImage(img, 8*time.Minute, demo.live()...)
 	demo.run(b, "run 2")
 	b.MustSucceed(t)
 	envs := environments(b)

@@ -301,6 +301,13 @@ func (r *seedRig) request(t testing.TB, jobs ...string) {
 // boot runs the pre-launch image under OVMF with the persistent variable
 // store, TPM state and disk; the guest's reboots stay in the QEMU run.
 func (r *seedRig) boot(timeout time.Duration, opts ...rigtest.BootOption) *rigtest.Boot {
-	return r.e.Boot(r.pre, r.cmdline, append([]rigtest.BootOption{rigtest.WithTimeout(timeout),
-		rigtest.WithVM(qemu.WithOVMF(qemu.OVMF{Vars: r.vars}), qemu.WithDisk(r.disk), qemu.WithReboot())}, opts...)...)
+	return r.bootImage(r.pre, timeout, opts...)
+}
+
+// bootImage is boot with another pre-launch image. The TPM is a CRB one
+// (q35): under TCG its memory-mapped command buffer makes OVMF's measured
+// boot a good third faster than the TIS FIFO, one MMIO access per byte.
+func (r *seedRig) bootImage(img string, timeout time.Duration, opts ...rigtest.BootOption) *rigtest.Boot {
+	return r.e.Boot(img, r.cmdline, append([]rigtest.BootOption{rigtest.WithTimeout(timeout),
+		rigtest.WithVM(qemu.WithOVMF(qemu.OVMF{Vars: r.vars}), qemu.WithDisk(r.disk), qemu.WithReboot(), qemu.WithTPMDevice("tpm-crb"))}, opts...)...)
 }
