@@ -36,7 +36,7 @@ var ErrMuxClosed = errkind.New(errkind.IO, "mux: closed")
 // (Hash) and force the locality the guest's commands run at
 // (PostLaunchLocality). Every message, QEMU's and the host's, is
 // serialised behind one mutex. State-blob commands (migration) are refused.
-// See reference/drtm.md (b) for the emulation design.
+// When the host may do either is the DCE service's decision (dce.go).
 type Mux struct {
 	// Path is the unix socket QEMU connects to (-chardev socket,path=Path).
 	Path string

@@ -7,7 +7,7 @@ import "fmt"
 const (
 	// VerbTPMHash asks the host to run the _TPM_Hash_Start/Data/End
 	// sequence over the payload: the DCE measurement a CPU streams to the
-	// TPM in SENTER or SKINIT (reference/drtm.md (b)). PCR17–22 are reset
+	// TPM in SENTER or SKINIT (TPM 2.0 Part 1, "_TPM_Hash"). PCR17–22 are reset
 	// and PCR17 = H(0ⁿ ‖ H(payload)) in every bank.
 	VerbTPMHash = "tpm-hash"
 	// VerbTPMLocality asks the host to hold the guest's TPM commands at the
