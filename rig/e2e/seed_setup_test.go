@@ -304,10 +304,11 @@ func (r *seedRig) boot(timeout time.Duration, opts ...rigtest.BootOption) *rigte
 	return r.bootImage(r.pre, timeout, opts...)
 }
 
-// bootImage is boot with another pre-launch image. The TPM is a CRB one
-// (q35): under TCG its memory-mapped command buffer makes OVMF's measured
-// boot a good third faster than the TIS FIFO, one MMIO access per byte.
+// bootImage is boot with another pre-launch image. The TPM is the rig's
+// default TIS one: a CRB TPM makes OVMF's measured boot about a third
+// faster under TCG, but on this loaded host the guest's TPM driver then
+// timed out on PCR extends (its 750 ms budget) in 2 of some 20 boots.
 func (r *seedRig) bootImage(img string, timeout time.Duration, opts ...rigtest.BootOption) *rigtest.Boot {
 	return r.e.Boot(img, r.cmdline, append([]rigtest.BootOption{rigtest.WithTimeout(timeout),
-		rigtest.WithVM(qemu.WithOVMF(qemu.OVMF{Vars: r.vars}), qemu.WithDisk(r.disk), qemu.WithReboot(), qemu.WithTPMDevice("tpm-crb"))}, opts...)...)
+		rigtest.WithVM(qemu.WithOVMF(qemu.OVMF{Vars: r.vars}), qemu.WithDisk(r.disk), qemu.WithReboot())}, opts...)...)
 }
