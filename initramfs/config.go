@@ -52,25 +52,49 @@ func ParseFailureAction(s string) (FailureAction, error) {
 //	  "on_failure": "poweroff",
 //	  "debug_shell": false,
 //	  "modules": ["/lib/modules/efivarfs.ko"],
-//	  "then": [["pcr", "read", "8", "9"]]
+//	  "then": [["pcr", "read", "8", "9"], ["!", "unseal", "/slkit/other.sealed"]],
+//	  "on_success": "poweroff",
+//	  "jobs": {"update": {"steps": [["efi", "queue", "..."]], "on_success": "reboot"}},
+//	  "job_request": "/run/disk/slkit-jobs"
 //	}
 //
 // "run" is slkit's argument vector without the program name; the runtime
 // runs it as a child process of the same binary. "then" are further slkit
 // commands run in order after "run" succeeds (a target image's post-launch
 // steps: verify the log, unseal, ...); the first that fails ends the run.
-// "modules" and "then" may be left out.
+// A step whose first argument is "!" (RefusedStep) must be refused: it
+// succeeds only when the command exits with status 1 or 3. After the
+// steps, the job named by the first line of the job_request file, if any,
+// runs (see Job), and the runtime ends with its on_success, else the
+// image's (default poweroff). "modules", "then", "on_success", "jobs" and
+// "job_request" may be left out.
 type Config struct {
-	Version    int           `json:"version"`
-	Run        []string      `json:"run"`
-	OnFailure  FailureAction `json:"on_failure"`
-	DebugShell bool          `json:"debug_shell"`
-	Modules    []string      `json:"modules,omitempty"`
-	Then       [][]string    `json:"then,omitempty"`
+	Version    int            `json:"version"`
+	Run        []string       `json:"run"`
+	OnFailure  FailureAction  `json:"on_failure"`
+	DebugShell bool           `json:"debug_shell"`
+	Modules    []string       `json:"modules,omitempty"`
+	Then       [][]string     `json:"then,omitempty"`
+	OnSuccess  FailureAction  `json:"on_success,omitempty"`
+	Jobs       map[string]Job `json:"jobs,omitempty"`
+	JobRequest string         `json:"job_request,omitempty"`
 }
 
-// Steps returns every command the runtime runs, in order: Run, then Then.
+// Steps returns every command the runtime runs, in order: Run, then Then
+// (a job's steps come after them, when one is requested).
 func (c *Config) Steps() [][]string { return append([][]string{c.Run}, c.Then...) }
+
+// SuccessAction is what the runtime does after the image's steps and the
+// job (nil: none) succeeded.
+func (c *Config) SuccessAction(job *Job) FailureAction {
+	switch {
+	case job != nil && job.OnSuccess != "":
+		return job.OnSuccess
+	case c.OnSuccess != "":
+		return c.OnSuccess
+	}
+	return PowerOff
+}
 
 // DefaultRun is the run vector of a pre-launch image: slkit launch with the
 // embedded policy and its key.
@@ -106,6 +130,12 @@ func (c *Config) Validate() error {
 	if _, err := ParseFailureAction(string(c.OnFailure)); err != nil {
 		return fmt.Errorf("%w: on_failure %q: want poweroff or reboot", ErrConfig, c.OnFailure)
 	}
+	if _, err := ParseFailureAction(string(c.OnSuccess)); c.OnSuccess != "" && err != nil {
+		return fmt.Errorf("%w: on_success %q: want poweroff or reboot", ErrConfig, c.OnSuccess)
+	}
+	if err := c.validateJobs(); err != nil {
+		return err
+	}
 	for _, m := range c.Modules {
 		if !utf8.ValidString(m) || strings.ContainsRune(m, 0) || !path.IsAbs(m) || path.Clean(m) != m || m == "/" {
 			return fmt.Errorf("%w: module path %q is not an absolute clean path", ErrConfig, m)
@@ -128,7 +158,7 @@ func validateArgs(what string, args []string) error {
 			return fmt.Errorf("%w: %s argument %d is not UTF-8 without NUL", ErrConfig, what, i+1)
 		}
 	}
-	if args[0] == "" {
+	if cmd, _ := StepArgs(args); len(cmd) == 0 || cmd[0] == "" {
 		return fmt.Errorf("%w: %s has an empty command", ErrConfig, what)
 	}
 	return nil
@@ -160,6 +190,9 @@ func ParseConfig(b []byte) (*Config, error) {
 	}
 	if len(c.Then) == 0 {
 		c.Then = nil
+	}
+	if len(c.Jobs) == 0 {
+		c.Jobs = nil
 	}
 	return &c, nil
 }

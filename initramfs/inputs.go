@@ -23,7 +23,8 @@ type inputs struct {
 }
 
 func gather(cfg *buildConfig) (*inputs, error) {
-	in := &inputs{config: Config{Version: ConfigVersion, Run: cfg.run, Then: cfg.then, OnFailure: cfg.onFailure, DebugShell: cfg.debugShell}}
+	in := &inputs{config: Config{Version: ConfigVersion, Run: cfg.run, Then: cfg.then, OnFailure: cfg.onFailure, DebugShell: cfg.debugShell,
+		OnSuccess: cfg.onSuccess, Jobs: cfg.jobs, JobRequest: cfg.jobRequest}}
 	if _, err := ParseFailureAction(string(cfg.onFailure)); err != nil {
 		return nil, err
 	}

@@ -11,6 +11,9 @@ type buildConfig struct {
 	run         []string
 	then        [][]string
 	onFailure   FailureAction
+	onSuccess   FailureAction
+	jobs        map[string]Job
+	jobRequest  string
 	debugShell  bool
 	slkitBinary string
 	source      string
@@ -65,6 +68,41 @@ func WithThen(args ...string) Option {
 // WithOnFailure sets what the runtime does when the run fails (default
 // PowerOff).
 func WithOnFailure(a FailureAction) Option { return func(c *buildConfig) { c.onFailure = a } }
+
+// WithOnSuccess sets what the runtime does when every step (and the
+// requested job) succeeded (default PowerOff; a target image that must
+// reboot through the firmware after its steps passes Reboot).
+func WithOnSuccess(a FailureAction) Option { return func(c *buildConfig) { c.onSuccess = a } }
+
+// WithJobStep adds a step to the job called name (see Job), created on
+// first use; WithJobOnSuccess sets its final action.
+func WithJobStep(name string, args ...string) Option {
+	return func(c *buildConfig) {
+		if c.jobs == nil {
+			c.jobs = map[string]Job{}
+		}
+		j := c.jobs[name]
+		j.Steps = append(j.Steps, args)
+		c.jobs[name] = j
+	}
+}
+
+// WithJobOnSuccess sets what the runtime does after the job called name
+// succeeded (default: WithOnSuccess's action).
+func WithJobOnSuccess(name string, a FailureAction) Option {
+	return func(c *buildConfig) {
+		if c.jobs == nil {
+			c.jobs = map[string]Job{}
+		}
+		j := c.jobs[name]
+		j.OnSuccess = a
+		c.jobs[name] = j
+	}
+}
+
+// WithJobRequest sets the file whose first line names the job to run
+// (Config.JobRequest): on a disk the image mounts in an earlier step.
+func WithJobRequest(path string) Option { return func(c *buildConfig) { c.jobRequest = path } }
 
 // WithDebugShell lets the runtime start gosh (when the image has it) after
 // a failure, before the failure action. Never use it for a real image.

@@ -2,9 +2,10 @@
 // outside rig/ and the tests imports it (internal/layering checks this).
 //
 //	rig/swtpm      swtpm processes (Start, ended by PID) and swtpm's control channel (tpm_ioctl.h)
-//	rig/qemu       QEMU with SeaBIOS or OVMF, the control-channel mux that emulates the DCE, phases, disks
+//	rig/qemu       QEMU with SeaBIOS or OVMF, the control-channel mux, the DCE service that decides when a DCE event may happen, phases, disks
 //	rig/rigtest    end-to-end scenarios for tests: the slkit binary, images, boots, checks
-//	rig/e2e        the end-to-end tests themselves: measured launch, DRTM, the update workflow
+//	rig/e2e        the end-to-end tests themselves: measured launch, DRTM, the update workflow,
+//	               the seed's flow on OVMF (make demo), power cuts during a commit, the update-cycle benchmark
 //
 // `slkit rig run` is its command-line face; the slkit built for images
 // (-tags slkit_image) leaves it out.

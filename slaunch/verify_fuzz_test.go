@@ -16,16 +16,7 @@ import (
 // With PCR17 all 0xFF nothing is ever accepted.
 func FuzzCheckDRTM(f *testing.F) {
 	banks := []tpm.Alg{tpm.SHA1, tpm.SHA256}
-	kernel := slaunchtest.Kernel(0x020F, 0x10, 0)
-	st, err := StageEmulated(Images{Kernel: bytes.NewReader(kernel), KernelSize: int64(len(kernel)), Cmdline: "quiet"}, banks)
-	if err != nil {
-		f.Fatal(err)
-	}
-	full, _ := st.Prediction.Log(EmuLogBase, EmuLogSize)
-	good, err := full.MarshalBinary()
-	if err != nil {
-		f.Fatal(err)
-	}
+	st, good := fuzzLaunchLog(f, banks)
 	prefix, _ := st.LogPrefix.MarshalBinary()
 	f.Add(good)
 	f.Add(prefix)
@@ -71,4 +62,20 @@ func FuzzCheckDRTM(f *testing.F) {
 			}
 		}
 	})
+}
+
+// fuzzLaunchLog is the emulated launch of a small test kernel in banks and
+// its whole DRTM log: the seed of the fuzz targets that read DRTM logs.
+func fuzzLaunchLog(f *testing.F, banks []tpm.Alg) (*EmulatedStage, []byte) {
+	kernel := slaunchtest.Kernel(0x020F, 0x10, 0)
+	st, err := StageEmulated(Images{Kernel: bytes.NewReader(kernel), KernelSize: int64(len(kernel)), Cmdline: "quiet"}, banks)
+	if err != nil {
+		f.Fatal(err)
+	}
+	full, _ := st.Prediction.Log(EmuLogBase, EmuLogSize)
+	good, err := full.MarshalBinary()
+	if err != nil {
+		f.Fatal(err)
+	}
+	return st, good
 }

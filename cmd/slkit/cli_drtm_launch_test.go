@@ -17,30 +17,6 @@ import (
 	"github.com/slkit/slkit/tpm/tpmtest"
 )
 
-// emuDCEBlob is the emulated DCE's measured part, SLB[0:0x100], written
-// out by hand from the table in slaunch/README.md ("The emulated DCE").
-func emuDCEBlob() []byte {
-	b := make([]byte, 0x100)
-	copy(b, []byte{0x40, 0x00, 0x00, 0x01, 0x08, 0x00, 0x00, 0x10}) // entry 0x40, measured 0x100, info 0x08, bootloader data 0x1000
-	copy(b[0x08:], []byte{0x78, 0xf1, 0x26, 0x8e, 0x04, 0x92, 0x11, 0xe9, 0x83, 0x2a, 0xc8, 0x5b, 0x76, 0xc4, 0xcc, 0x02})
-	copy(b[0x20:], "slkit emulated DCE v1")
-	copy(b[0x40:], []byte{0x0f, 0x0b, 0xf4, 0xeb, 0xfd})
-	return b
-}
-
-// emuAMDInfoMeasured is the SLRT entity the DLME measures: AMD_INFO with
-// its entry header, next, slrt_base and boot_params_base zeroed.
-func emuAMDInfoMeasured() []byte {
-	b := make([]byte, 56)
-	le := binary.LittleEndian
-	le.PutUint32(b[0:], 5)       // tag AMD_INFO
-	le.PutUint32(b[4:], 56)      // size
-	le.PutUint32(b[16:], 10)     // setup_data.type SETUP_SECURE_LAUNCH
-	le.PutUint32(b[20:], 56)     // setup_data.len
-	le.PutUint64(b[24:], 0xF000) // slrt_size
-	return b
-}
-
 func sha256Ext(old []byte, data []byte) []byte {
 	d := sha256.Sum256(data)
 	s := sha256.Sum256(append(append([]byte(nil), old...), d[:]...))
@@ -72,8 +48,8 @@ func TestPredictDRTMEmulatedCLI(t *testing.T) {
 	want := map[int][]byte{
 		8:  sha256Ext(zero, []byte(cmdline)),
 		9:  sha256Ext(sha256Ext(zero, kb), ib),
-		17: sha256Ext(sha256Ext(sha256Ext(zero, emuDCEBlob()), entry), kb),
-		18: sha256Ext(sha256Ext(sha256Ext(zero, emuAMDInfoMeasured()), []byte(cmdline)), ib),
+		17: sha256Ext(sha256Ext(sha256Ext(zero, slaunchtest.EmulatedDCEBlob()), entry), kb),
+		18: sha256Ext(sha256Ext(sha256Ext(zero, slaunchtest.EmulatedMeasuredAMDInfo()), []byte(cmdline)), ib),
 	}
 	for i, w := range want {
 		if g, _ := x.Get(tpm.SHA256, i); !g.Equal(w) {

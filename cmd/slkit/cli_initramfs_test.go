@@ -164,3 +164,60 @@ func TestInitRefusedOutsideInitramfs(t *testing.T) {
 		t.Errorf("exit %d stderr %q", r.code, r.stderr)
 	}
 }
+
+// TestInitramfsBuildJobsCLI: --job, --job-on-success, --job-request,
+// --on-success and a "! ARGS" step land in the image's init configuration;
+// bad job flags are usage errors and write nothing.
+func TestInitramfsBuildJobsCLI(t *testing.T) {
+	f := writeInitramfsFiles(t)
+	out := filepath.Join(t.TempDir(), "target.cpio")
+	r := runSlkit(t, nil, "initramfs", "build", "-o", out, "--slkit-binary", f.slkit, "--run", "efi mount --device /dev/nvme0n1 --dir /run/disk",
+		"--then", "! unseal /run/disk/other.sealed", "--on-success", "poweroff", "--job-request", "/run/disk/jobs",
+		"--job", "update:efi queue set X --hex 01", "--job", "update: drtm leave", "--job-on-success", "update:reboot",
+		"--job", "other:pcr read 17", "--json")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	var rep struct {
+		Result struct {
+			Config struct {
+				Then       [][]string `json:"then"`
+				OnSuccess  string     `json:"on_success"`
+				JobRequest string     `json:"job_request"`
+				Jobs       map[string]struct {
+					Steps     [][]string `json:"steps"`
+					OnSuccess string     `json:"on_success"`
+				} `json:"jobs"`
+			} `json:"config"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	c := rep.Result.Config
+	if fmt.Sprint(c.Then) != "[[! unseal /run/disk/other.sealed]]" || c.OnSuccess != "poweroff" || c.JobRequest != "/run/disk/jobs" ||
+		fmt.Sprint(c.Jobs["update"].Steps) != "[[efi queue set X --hex 01] [drtm leave]]" || c.Jobs["update"].OnSuccess != "reboot" ||
+		fmt.Sprint(c.Jobs["other"].Steps) != "[[pcr read 17]]" || c.Jobs["other"].OnSuccess != "" || len(c.Jobs) != 2 {
+		t.Errorf("config %+v", c)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.cpio")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--job", "nocolon"}, `--job "nocolon": want NAME:ARGS`},
+		{[]string{"--job", "a:x", "--job-on-success", "a:halt"}, `--job-on-success "a:halt"`},
+		{[]string{"--job", "a:x"}, "jobs without a job_request file"},
+		{[]string{"--job", "A B:x", "--job-request", "/j"}, `job name "A B"`},
+		{[]string{"--on-success", "shell"}, `--on-success "shell"`},
+		{[]string{"--then", "!"}, "empty command"},
+	} {
+		r := runSlkit(t, nil, append([]string{"initramfs", "build", "-o", bad, "--slkit-binary", f.slkit, "--run", "pcr read"}, tc.args...)...)
+		if r.code != 1 || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%v: %d %q, want exit 1 with %q", tc.args, r.code, r.stderr, tc.want)
+		}
+		if _, err := os.Stat(bad); err == nil {
+			t.Fatalf("%v: an image was written", tc.args)
+		}
+	}
+}

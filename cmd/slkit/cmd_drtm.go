@@ -68,6 +68,7 @@ func drtmCommand(e *env) *cli.Command {
 				},
 				Action: func(c *cli.Context) error { return drtmVerify(e, c) },
 			},
+			drtmLeaveCommand(e),
 		},
 	}
 }

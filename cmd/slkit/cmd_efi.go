@@ -57,16 +57,17 @@ func newEFICommand(e *env, open varsOpener) *cli.Command {
 				},
 			},
 			{
-				Name: "keygen", Usage: "create the journal signing key pair (PEM PKCS#8 private key 0600, PEM PKIX public key); with --secure-boot, a PK/KEK/db key set and its enrolment in directory --out",
-				Flags: append(keygenFlags(), &cli.BoolFlag{Name: "secure-boot", Usage: "make Secure Boot PK, KEK and db keys and the signed writes that enrol them (`efi enroll`) in the directory --out (build host only)"},
+				Name: "keygen", Usage: "create the journal signing key pair (PEM PKIX public key; the private key sealed to PCRs with --seal-pcrs, else PEM PKCS#8 0600); with --secure-boot, a PK/KEK/db key set and its enrolment in directory --out",
+				Flags: append(efiKeygenFlags(), &cli.BoolFlag{Name: "secure-boot", Usage: "make Secure Boot PK, KEK and db keys and the signed writes that enrol them (`efi enroll`) in the directory --out (build host only)"},
 					&cli.StringSliceFlag{Name: "db-cert", Usage: "with --secure-boot: also enrol this certificate `FILE` (PEM or DER) in db, e.g. the one the kernel is signed with: a Secure Boot kernel in lockdown kexecs only kernels it verifies with db (repeatable)"}),
-				// The same key files as `slkit policy keygen`; the journal's
-				// key id is the first 32 hex digits of the one printed.
+				// The same key files as `slkit policy keygen`, or the private
+				// key sealed; the journal's key id is the first 32 hex digits
+				// of the one printed.
 				Action: func(c *cli.Context) error {
 					if c.Bool("secure-boot") {
 						return secureBootKeygen(e, c)
 					}
-					return policyKeygen(e, c)
+					return efiKeygen(e, c)
 				},
 			},
 			efiEnrollCommand(e, open),
@@ -190,15 +191,19 @@ func checkJournalFiles(j, s string) error {
 	return checkInput(s, inState, true)
 }
 
-// readKeyInput reads a key file, or stdin for "-" (as `slkit unseal`
-// writes it).
+// inJournalKey is a journal key file: PEM or raw, or a sealed private key
+// (`efi keygen --seal-pcrs`: a sealed file with its expected events).
+var inJournalKey = inputKind{what: "journal key file", max: 64 << 10}
+
+// readKeyInput reads a key file (inJournalKey), or stdin for
+// "-" (as `slkit unseal` writes it).
 func (e *env) readKeyInput(path string) ([]byte, error) {
 	if path != "-" {
-		return readInput(path, inKey)
+		return readInput(path, inJournalKey)
 	}
-	b, err := fsys.ReadLimited(e.stdin, "stdin", inKey.max)
+	b, err := fsys.ReadLimited(e.stdin, "stdin", inJournalKey.max)
 	if err != nil {
-		return nil, inputError{"stdin", inKey.problem(err)}
+		return nil, inputError{"stdin", inJournalKey.problem(err)}
 	}
 	if len(b) == 0 {
 		return nil, inputError{"stdin", errors.New("no key on standard input")}
@@ -212,6 +217,13 @@ func loadJournalKey[K any](e *env, path string, parse func([]byte) (K, error)) (
 	if err != nil {
 		return zero, err
 	}
+	return parseJournalKey(path, b, parse)
+}
+
+// parseJournalKey parses the key file read from path ("-": stdin); an
+// error names it.
+func parseJournalKey[K any](path string, b []byte, parse func([]byte) (K, error)) (K, error) {
+	var zero K
 	k, err := parse(b)
 	if err != nil {
 		name := path

@@ -14,7 +14,8 @@ import (
 // queueFlags are the flags of every `efi queue` change command.
 func queueFlags(data bool) []cli.Flag {
 	fs := append(journalFlags(),
-		&cli.StringFlag{Name: "key", Usage: "Ed25519 private key `FILE` signing the journal, raw or PEM; - reads stdin (required)"},
+		&cli.StringFlag{Name: "key", Usage: "Ed25519 private key `FILE` signing the journal: a sealed file of `efi keygen --seal-pcrs` (unsealed on the TPM), or raw or PEM; - reads stdin (required)"},
+		&cli.StringSliceFlag{Name: "eventlog", Usage: "event log `FILE`(s) that explain a refused unseal of a sealed --key (e.g. the DRTM log; default: the firmware log, if readable)"},
 		&cli.StringFlag{Name: "expect-hex", Usage: "apply only if the variable's current data is `HEX`"},
 		&cli.StringFlag{Name: "expect-file", Usage: "apply only if the variable's current data is the content of `FILE`"},
 		&cli.BoolFlag{Name: "expect-absent", Usage: "apply only if the variable does not exist"},
@@ -137,7 +138,7 @@ func efiQueue(e *env, c *cli.Context, op journal.Op) error {
 	if err != nil {
 		return err
 	}
-	key, err := loadJournalKey(e, c.String("key"), journal.ParsePrivateKey)
+	key, err := journalSigningKey(e, c)
 	if err != nil {
 		return err
 	}

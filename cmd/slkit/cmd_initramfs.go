@@ -4,6 +4,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -30,8 +31,12 @@ func initramfsCommand(e *env) *cli.Command {
 				&cli.StringSliceFlag{Name: "add", Usage: "add host file SRC at absolute path DST (`SRC:DST`, repeatable)"},
 				&cli.StringSliceFlag{Name: "module", Usage: "kernel module `FILE` (.ko[.gz|.xz|.zst]) to load at boot, in order (repeatable)"},
 				&cli.StringFlag{Name: "run", Usage: "slkit `ARGS` /init runs, split at white space (default: launch with the embedded policy)"},
-				&cli.StringSliceFlag{Name: "then", Usage: "slkit `ARGS` to run after --run succeeds (repeatable, in order; the first failure ends the run)"},
+				&cli.StringSliceFlag{Name: "then", Usage: "slkit `ARGS` to run after --run succeeds (repeatable, in order; the first failure ends the run; \"! ARGS\": must be refused, exit 1 or 3)"},
 				&cli.StringFlag{Name: "on-failure", Value: string(initramfs.PowerOff), Usage: "what to do when the command fails: poweroff or reboot"},
+				&cli.StringFlag{Name: "on-success", Value: string(initramfs.PowerOff), Usage: "what to do when every step succeeded: poweroff or reboot"},
+				&cli.StringSliceFlag{Name: "job", Usage: "add a step to a job the --job-request file may ask for: `NAME:ARGS` (repeatable, in order)"},
+				&cli.StringSliceFlag{Name: "job-on-success", Usage: "what to do after job NAME succeeded: `NAME:ACTION` (poweroff or reboot; default --on-success)"},
+				&cli.StringFlag{Name: "job-request", Usage: "the `FILE` (on a disk an earlier step mounts) whose first line names the job to run after the steps; taken out before the job runs"},
 				&cli.BoolFlag{Name: "debug-shell", Usage: "after a failure, start gosh if the image has it (never for real images)"},
 				&cli.StringFlag{Name: "slkit-binary", Usage: "use this prebuilt static slkit `FILE` instead of building one"},
 				&cli.StringFlag{Name: "source", Usage: "slkit source `DIR` (default: found at or above the working directory)"},
@@ -74,6 +79,32 @@ func initramfsBuild(e *env, c *cli.Context) error {
 	return e.report(c, initramfsReport{Out: out, Seconds: took.Seconds(), Result: res}, res.Text(out, took.Seconds()))
 }
 
+// jobOptions turns --on-success, --job, --job-on-success and --job-request
+// into options (initramfs.Job).
+func jobOptions(c *cli.Context) ([]initramfs.Option, error) {
+	a, err := initramfs.ParseFailureAction(c.String("on-success"))
+	if err != nil {
+		return nil, usageError{fmt.Errorf("--on-success %q: want poweroff or reboot", c.String("on-success"))}
+	}
+	opts := []initramfs.Option{initramfs.WithOnSuccess(a), initramfs.WithJobRequest(c.String("job-request"))}
+	for _, spec := range c.StringSlice("job") {
+		name, args, ok := strings.Cut(spec, ":")
+		if !ok || len(initramfs.SplitRun(args)) == 0 {
+			return nil, usageError{fmt.Errorf("--job %q: want NAME:ARGS", spec)}
+		}
+		opts = append(opts, initramfs.WithJobStep(strings.TrimSpace(name), initramfs.SplitRun(args)...))
+	}
+	for _, spec := range c.StringSlice("job-on-success") {
+		name, action, _ := strings.Cut(spec, ":")
+		a, err := initramfs.ParseFailureAction(strings.TrimSpace(action))
+		if err != nil {
+			return nil, usageError{fmt.Errorf("--job-on-success %q: want NAME:poweroff or NAME:reboot", spec)}
+		}
+		opts = append(opts, initramfs.WithJobOnSuccess(strings.TrimSpace(name), a))
+	}
+	return opts, nil
+}
+
 func initramfsOptions(e *env, c *cli.Context) ([]initramfs.Option, error) {
 	action, err := initramfs.ParseFailureAction(c.String("on-failure"))
 	if err != nil {
@@ -101,6 +132,11 @@ func initramfsOptions(e *env, c *cli.Context) ([]initramfs.Option, error) {
 		}
 		opts = append(opts, initramfs.WithThen(then...))
 	}
+	jobs, err := jobOptions(c)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, jobs...)
 	for _, spec := range c.StringSlice("add") {
 		p, err := initramfs.ParseAdd(spec)
 		if err != nil {

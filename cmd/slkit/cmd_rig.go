@@ -72,6 +72,7 @@ func rigRun(e *env, c *cli.Context) error {
 			}
 			fmt.Fprintf(e.stderr, "[%6.1fs] phase %s%s\n", p.Start.Seconds(), p.Name, note)
 		}
+		cfg.OnDCE = func(l string) { fmt.Fprintf(e.stderr, "rig host: %s\n", l) }
 	}
 	ctx, cancel := context.WithTimeout(c.Context, c.Duration("timeout"))
 	defer cancel()

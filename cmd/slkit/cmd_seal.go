@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -76,17 +75,56 @@ func sealCommands(e *env) []*cli.Command {
 	}
 }
 
-func sealAction(e *env, c *cli.Context) error {
+// sealTarget is what a seal's flags select: the policy's bank and PCRs,
+// and the values to seal to (--pcr-values; nil: the TPM's current ones).
+type sealTarget struct {
+	bank       tpm.Alg
+	pcrs       []int
+	values     *tpm.Expected
+	valuesFile string
+}
+
+// parseSealTarget reads --bank, the PCR list flag pcrsFlag (for example
+// "8,9" in its error) and --pcr-values.
+func parseSealTarget(c *cli.Context, pcrsFlag, example string) (*sealTarget, error) {
 	bank, err := tpm.ParseAlg(c.String("bank"))
 	if err != nil {
-		return usageError{fmt.Errorf("--bank: %w", err)}
+		return nil, usageError{fmt.Errorf("--bank: %w", err)}
 	}
-	pcrs, err := tpm.ParsePCRList(c.String("pcrs"))
+	pcrs, err := tpm.ParsePCRList(c.String(pcrsFlag))
 	if err == nil && len(pcrs) == 0 {
 		err = errors.New("no PCR")
 	}
 	if err != nil {
-		return usageError{fmt.Errorf("--pcrs %q: want a list such as 8,9: %w", c.String("pcrs"), err)}
+		return nil, usageError{fmt.Errorf("--%s %q: want a list such as %s: %w", pcrsFlag, c.String(pcrsFlag), example, err)}
+	}
+	st := &sealTarget{bank: bank, pcrs: pcrs, valuesFile: c.String("pcr-values")}
+	if st.valuesFile != "" {
+		if st.values, err = readExpected(st.valuesFile); err != nil {
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+// policy is the seal policy on t, and the events to record with it: the
+// predicted values' own events, or events (sealing to current values).
+func (st *sealTarget) policy(t tpm.TPMSender, events []tpm.Event) (*tpm.SealPolicy, []tpm.Event, error) {
+	if st.values == nil {
+		pol, err := tpm.CurrentPolicy(t, st.bank, st.pcrs)
+		return pol, events, err
+	}
+	pol, err := tpm.PolicyFor(st.bank, st.pcrs, &st.values.PCRs)
+	if err != nil {
+		return nil, nil, inputError{st.valuesFile, err}
+	}
+	return pol, st.values.Events, nil
+}
+
+func sealAction(e *env, c *cli.Context) error {
+	st, err := parseSealTarget(c, "pcrs", "8,9")
+	if err != nil {
+		return err
 	}
 	out := c.String("out")
 	if err := checkOutput(out); err != nil {
@@ -100,20 +138,9 @@ func sealAction(e *env, c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	var values *tpm.Expected
-	if f := c.String("pcr-values"); f != "" {
-		b, err := readInput(f, inPCRValues)
-		if err != nil {
-			return err
-		}
-		values = &tpm.Expected{}
-		if err := json.Unmarshal(b, values); err != nil {
-			return inputError{f, err}
-		}
-	}
 	var events []tpm.Event
 	if f := c.String("eventlog"); f != "" {
-		if values != nil {
+		if st.values != nil {
 			return usageError{errors.New("--eventlog is for sealing to current values; --pcr-values carries its own events")}
 		}
 		l, err := parseLogFile(f)
@@ -127,13 +154,8 @@ func sealAction(e *env, c *cli.Context) error {
 		return err
 	}
 	defer t.Close()
-	var pol *tpm.SealPolicy
-	if values != nil {
-		if pol, err = tpm.PolicyFor(bank, pcrs, &values.PCRs); err != nil {
-			return inputError{c.String("pcr-values"), err}
-		}
-		events = values.Events
-	} else if pol, err = tpm.CurrentPolicy(t, bank, pcrs); err != nil {
+	pol, events, err := st.policy(t, events)
+	if err != nil {
 		return err
 	}
 	opts := []tpm.SealOption{tpm.WithExpectedEvents(events)}
@@ -151,7 +173,7 @@ func sealAction(e *env, c *cli.Context) error {
 	if err := e.writeOutput(out, b, 0o600, false); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stderr, "sealed to %s PCRs %v%s -> %s\n", bank, pcrs, policyNote(pol), out)
+	fmt.Fprintf(e.stderr, "sealed to %s PCRs %v%s -> %s\n", st.bank, st.pcrs, policyNote(pol), out)
 	return nil
 }
 

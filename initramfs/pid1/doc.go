@@ -18,9 +18,15 @@
 // already in the page cache (a few milliseconds). kexec works from the
 // child: reboot(2) needs CAP_SYS_BOOT, not PID 1.
 //
+// After the image's steps it runs the job its request file names, if any
+// (initramfs.Job: measured step lists a one-shot request on a disk
+// selects; jobs.go), and a step marked "!" must be refused (exit 1 or 3).
+//
 // Console lines, parsed by the rig (qemu.Tracker):
 //
-//	slkit: phase=<init|mount|modules|efivarfs|run|shell|poweroff|reboot> t=<uptime>s
+//	slkit: phase=<init|mount|modules|efivarfs|run|job|shell|poweroff|reboot> t=<uptime>s
+//	slkit: job <name> requested in <file> (<n> more queued there)
+//	slkit: refused, as it must be: <the command's error line>
 //	slkit: result=ok
 //	slkit: result=fail reason=<the command's error line, or what failed>
 //	slkit: warning: <a module or efivarfs that could not be loaded or mounted>

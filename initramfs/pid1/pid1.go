@@ -88,31 +88,63 @@ func Run(sys System, opts ...Option) error {
 	r.efivarfs()
 
 	r.phase(PhaseRun)
-	for _, step := range cfg.Steps() {
-		if reason := r.runStep(step); reason != "" {
+	if reason := r.runSteps(cfg.Steps()); reason != "" {
+		return r.fail(cfg, reason)
+	}
+	job, reason := r.takeJob(cfg)
+	if reason != "" {
+		return r.fail(cfg, reason)
+	}
+	if job != nil {
+		if reason := r.runSteps(job.Steps); reason != "" {
 			return r.fail(cfg, reason)
 		}
 	}
 	fmt.Fprintln(r.out, "slkit: result=ok")
-	return r.final(initramfs.PowerOff)
+	return r.final(cfg.SuccessAction(job))
+}
+
+// runSteps runs steps in order and returns the first one's reason for
+// failing, or "".
+func (r *runtime) runSteps(steps [][]string) string {
+	for _, step := range steps {
+		if reason := r.runStep(step); reason != "" {
+			return reason
+		}
+	}
+	return ""
 }
 
 // runStep runs one configured slkit command as a child and returns why it
-// failed, or "" when it succeeded.
-func (r *runtime) runStep(args []string) string {
+// failed, or "" when it succeeded. A step that must be refused
+// (initramfs.RefusedStep) succeeds only when the command exits with
+// status 1 or 3, and its refusal is printed.
+func (r *runtime) runStep(step []string) string {
+	args, mustRefuse := initramfs.StepArgs(step)
 	argv := append([]string{"slkit"}, args...)
-	fmt.Fprintf(r.out, "slkit: running %s\n", strings.Join(argv, " "))
+	note := ""
+	if mustRefuse {
+		note = " (must be refused)"
+	}
+	fmt.Fprintf(r.out, "slkit: running %s%s\n", strings.Join(argv, " "), note)
 	el := &errLine{w: r.errOut}
 	exit, err := r.sys.Run(argv, el)
+	last := ""
+	if l := el.Last(); l != "" {
+		last = ": " + l
+	}
 	switch {
 	case err != nil:
 		return fmt.Sprintf("cannot run slkit %s: %v", args[0], err)
+	case mustRefuse && exit.OK():
+		return fmt.Sprintf("slkit %s succeeded, but it must be refused", args[0])
+	case mustRefuse && (exit.Code == 1 || exit.Code == 3):
+		fmt.Fprintf(r.out, "slkit: refused, as it must be: slkit %s %s%s\n", args[0], exit, last)
+		return ""
+	case mustRefuse:
+		return fmt.Sprintf("slkit %s %s, but it must be refused (status 1 or 3)%s", args[0], exit, last)
 	case !exit.OK():
-		reason := fmt.Sprintf("slkit %s %s", args[0], exit)
-		if l := el.Last(); l != "" {
-			reason += ": " + l
-		}
-		return reason
+		return fmt.Sprintf("slkit %s %s%s", args[0], exit, last)
 	}
 	return ""
 }

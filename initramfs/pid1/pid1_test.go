@@ -51,6 +51,24 @@ func (f *fakeSystem) ReadFile(p string) ([]byte, error) {
 	}
 	return nil, fs.ErrNotExist
 }
+func (f *fakeSystem) ReadFileAtMost(p string, max int64) ([]byte, error) {
+	b, err := f.ReadFile(p)
+	if err == nil && int64(len(b)) > max {
+		return nil, fmt.Errorf("%d bytes (at most %d)", len(b), max)
+	}
+	return b, err
+}
+func (f *fakeSystem) ReplaceFile(p string, data []byte) error {
+	if err := f.call("replace %s %q", p, data); err != nil {
+		return err
+	}
+	if len(data) == 0 {
+		delete(f.files, p)
+	} else {
+		f.files[p] = string(data)
+	}
+	return nil
+}
 func (f *fakeSystem) Exists(p string) bool      { _, ok := f.files[p]; return ok }
 func (f *fakeSystem) LoadModule(p string) error { return f.call("module %s", p) }
 func (f *fakeSystem) Shell(p string) error      { return f.call("shell %s", p) }

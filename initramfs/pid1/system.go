@@ -21,6 +21,13 @@ type System interface {
 	Mount(source, target, fstype string, flags uintptr) error
 	// ReadFile reads a whole file.
 	ReadFile(path string) ([]byte, error)
+	// ReadFileAtMost reads a whole file of at most max bytes, checking
+	// the size before it reads (a missing file: fs.ErrNotExist).
+	ReadFileAtMost(path string, max int64) ([]byte, error)
+	// ReplaceFile replaces a file's content atomically and durably (temp
+	// file, fsync, rename, fsync of the directory); empty data removes it
+	// (and fsyncs the directory).
+	ReplaceFile(path string, data []byte) error
 	// Exists reports whether path exists.
 	Exists(path string) bool
 	// LoadModule loads a kernel module file with finit_module(2); a

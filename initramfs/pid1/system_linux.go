@@ -2,15 +2,18 @@ package pid1
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/slkit/slkit/initramfs"
+	"github.com/slkit/slkit/internal/fsys"
 )
 
 // NewSystem returns the real system: Linux system calls.
@@ -49,6 +52,41 @@ func (linuxSystem) Mount(source, target, fstype string, flags uintptr) error {
 }
 
 func (linuxSystem) ReadFile(path string) ([]byte, error) { return os.ReadFile(path) }
+
+func (linuxSystem) ReadFileAtMost(path string, max int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if st.Size() > max {
+		return nil, fmt.Errorf("%d bytes (at most %d)", st.Size(), max)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err == nil && int64(len(b)) > max {
+		err = fmt.Errorf("more than %d bytes", max)
+	}
+	return b, err
+}
+
+func (linuxSystem) ReplaceFile(path string, data []byte) error {
+	if len(data) > 0 {
+		return fsys.WriteFile(fsys.OS{}, path, data, 0o600)
+	}
+	if err := os.Remove(path); err != nil {
+		return err
+	}
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
 
 func (linuxSystem) Exists(path string) bool {
 	_, err := os.Stat(path)

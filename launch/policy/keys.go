@@ -58,6 +58,14 @@ var ErrExists = errkind.New(errkind.Input, "file exists")
 // written atomically. It refuses to replace existing files unless force,
 // and both paths are checked before either file is written.
 func GenerateKeyFiles(rand io.Reader, keyPath, pubPath string, force bool) (ed25519.PublicKey, error) {
+	return GenerateKeyFilesWith(rand, keyPath, pubPath, force, MarshalPrivateKey)
+}
+
+// GenerateKeyFilesWith is GenerateKeyFiles with the private key's file
+// content made by encode (PEM PKCS#8 for GenerateKeyFiles; sealed to the
+// TPM for a key that must never be written in clear). Nothing is written
+// when encode fails.
+func GenerateKeyFilesWith(rand io.Reader, keyPath, pubPath string, force bool, encode func(ed25519.PrivateKey) ([]byte, error)) (ed25519.PublicKey, error) {
 	for _, p := range []string{keyPath, pubPath} {
 		if !force {
 			if _, err := os.Lstat(p); err == nil {
@@ -74,7 +82,8 @@ func GenerateKeyFiles(rand io.Reader, keyPath, pubPath string, force bool) (ed25
 	if err != nil {
 		return nil, err
 	}
-	kb, err := MarshalPrivateKey(priv)
+	kb, err := encode(priv)
+	clear(priv)
 	if err != nil {
 		return nil, err
 	}

@@ -137,3 +137,30 @@ func WriteExt4File(ctx context.Context, img, path string, data []byte) error {
 	}
 	return nil
 }
+
+// ListExt4Dir returns the names in the directory dir of the ext4 image img
+// (debugfs "ls -p", e2fsprogs; the image must not be in use by a VM; its
+// journal is replayed first), without "." and "..".
+func ListExt4Dir(ctx context.Context, img, dir string) ([]string, error) {
+	bin, err := exec.LookPath("debugfs")
+	if err != nil {
+		return nil, fmt.Errorf("debugfs: %w (apt-get install e2fsprogs)", ErrNotInstalled)
+	}
+	if err := recoverExt4(ctx, img); err != nil {
+		return nil, err
+	}
+	out, err := exec.CommandContext(ctx, bin, "-R", "ls -p "+dir, img).Output()
+	if err != nil {
+		return nil, fmt.Errorf("debugfs ls %s in %s: %w", dir, img, err)
+	}
+	var names []string
+	for _, l := range strings.Split(string(out), "\n") {
+		// /inode/mode/uid/gid/name/size/
+		f := strings.Split(l, "/")
+		if len(f) < 7 || f[5] == "." || f[5] == ".." || f[5] == "" {
+			continue
+		}
+		names = append(names, f[5])
+	}
+	return names, nil
+}

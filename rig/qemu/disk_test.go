@@ -54,4 +54,9 @@ func TestExt4RoundTrip(t *testing.T) {
 			t.Fatalf("%s after write: %q %v", p, b, err)
 		}
 	}
+	names, err := ListExt4Dir(ctx, img, "/")
+	slices.Sort(names)
+	if err != nil || !slices.Equal(names, []string{"lost+found", "new", "sub"}) {
+		t.Fatalf("ls /: %q %v", names, err)
+	}
 }

@@ -7,9 +7,10 @@
 //
 // Where things are:
 //
-//	mux.go         Mux: QEMU ⇄ mux ⇄ swtpm control channel; Hash, PostLaunchLocality, Inject
+//	mux.go         Mux: QEMU ⇄ mux ⇄ swtpm control channel; Hash, PostLaunchLocality, ReleaseLocality, Inject
 //	muxframe.go    control-channel framing (tpm_ioctl.h sizes, SCM_RIGHTS)
-//	tpmverbs.go    the host-channel verbs backed by the mux (tpm-hash, tpm-locality)
+//	dce.go         DCE: the host-channel verbs tpm-hash, tpm-locality, dce-leave, armed once per platform reset or leave
+//	tpmverbs.go    the verb names
 //	vm.go          StartVM, VM options; vmargs.go the QEMU command line
 //	accel.go       tcg unless a KVM probe boot gets through
 //	firmware.go    OVMF CODE/VARS (private copy or a caller's persistent store)

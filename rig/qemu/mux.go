@@ -36,7 +36,7 @@ var ErrMuxClosed = errkind.New(errkind.IO, "mux: closed")
 // (Hash) and force the locality the guest's commands run at
 // (PostLaunchLocality). Every message, QEMU's and the host's, is
 // serialised behind one mutex. State-blob commands (migration) are refused.
-// See reference/drtm.md (b) for the emulation design.
+// When the host may do either is the DCE service's decision (dce.go).
 type Mux struct {
 	// Path is the unix socket QEMU connects to (-chardev socket,path=Path).
 	Path string
@@ -49,6 +49,7 @@ type Mux struct {
 	forceLoc int   // -1: none; else QEMU's SET_LOCALITY is rewritten to it
 	seen     []swtpm.Cmd
 	serveErr error
+	onInit   atomic.Pointer[func()]
 
 	done      chan struct{}
 	closeOnce sync.Once
@@ -173,6 +174,25 @@ func (m *Mux) PostLaunchLocality(loc uint8) error {
 	return nil
 }
 
+// ReleaseLocality ends PostLaunchLocality: the guest's TPM commands run
+// at the locality QEMU last asked for again (a launched OS that leaves
+// the launch gives up locality 2, as the MLE's teardown closes it on
+// hardware).
+func (m *Mux) ReleaseLocality() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.isClosed.Load() {
+		return ErrMuxClosed
+	}
+	m.forceLoc = -1
+	return m.ctl.SetLocality(m.qemuLoc)
+}
+
+// OnInit calls f whenever QEMU sends CMD_INIT, before it is forwarded (a
+// platform reset: QEMU sends it when the machine starts or resets, and a
+// guest cannot send it).
+func (m *Mux) OnInit(f func()) { m.onInit.Store(&f) }
+
 // effectiveLoc is the locality the guest's commands must run at.
 func (m *Mux) effectiveLoc() uint8 {
 	if m.forceLoc >= 0 {
@@ -220,6 +240,11 @@ func (m *Mux) forward(q *net.UnixConn) error {
 func (m *Mux) relay(req *request) ([]byte, error) {
 	if req.fd >= 0 {
 		defer unix.Close(req.fd)
+	}
+	if f := m.onInit.Load(); req.cmd == swtpm.CmdInit && f != nil {
+		// Outside the lock: the callback may use the mux (the DCE
+		// service holds its own lock while it calls Hash).
+		(*f)()
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -138,7 +138,7 @@ func TestMuxVectorWithoutQEMU(t *testing.T) {
 	guest, host := net.Pipe()
 	defer guest.Close()
 	srv := hostchan.NewServer()
-	m.RegisterVerbs(srv)
+	NewDCE(m, nil).Register(srv)
 	go srv.Serve(host)
 	client := hostchan.NewClient(guest)
 	blob := bytes.Repeat([]byte("DCE!"), 3000) // 12000 bytes: three HASH_DATA chunks

@@ -19,6 +19,7 @@ type rigConfig struct {
 	hostChan bool
 	handlers map[string]hostchan.Handler
 	vmOpts   []VMOption
+	dceLog   func(string)
 }
 
 // RigOption configures StartRig.
@@ -44,18 +45,26 @@ func WithHostHandler(verb string, h hostchan.Handler) RigOption {
 // extra handlers (the TPM verbs are always there with a Mux).
 func WithHostChannelPort() RigOption { return func(c *rigConfig) { c.hostChan = true } }
 
+// WithDCELog receives every decision of the rig's DCE service (DCE), one
+// line each: when it is armed, each DCE event, locality change and leave,
+// and every request it refuses.
+func WithDCELog(f func(line string)) RigOption { return func(c *rigConfig) { c.dceLog = f } }
+
 // WithVM passes options to the VM.
 func WithVM(opts ...VMOption) RigOption {
 	return func(c *rigConfig) { c.vmOpts = append(c.vmOpts, opts...) }
 }
 
-// Rig is a VM with its swtpm, the control-channel Mux and the host channel.
+// Rig is a VM with its swtpm, the control-channel Mux, the DCE service on
+// it and the host channel.
 type Rig struct {
 	Dir   string
 	Swtpm *swtpm.Process
 	Mux   *Mux
-	Host  *hostchan.Server
-	VM    *VM
+	// DCE decides when the guest may have a DCE event (nil without a Mux).
+	DCE  *DCE
+	Host *hostchan.Server
+	VM   *VM
 
 	hostLn  net.Listener
 	wg      sync.WaitGroup
@@ -97,6 +106,7 @@ func StartRig(ctx context.Context, dir string, opts ...RigOption) (*Rig, error) 
 				return nil, err
 			}
 			r.Mux = m
+			r.DCE = NewDCE(m, cfg.dceLog)
 			r.wg.Add(1)
 			go func() { defer r.wg.Done(); m.Serve() }()
 			ctrl = m.Path
@@ -128,8 +138,8 @@ func (r *Rig) startHostChannel(cfg *rigConfig) error {
 	}
 	r.hostLn = ln
 	r.Host = hostchan.NewServer()
-	if r.Mux != nil {
-		r.Mux.RegisterVerbs(r.Host)
+	if r.DCE != nil {
+		r.DCE.Register(r.Host)
 	}
 	for v, h := range cfg.handlers {
 		r.Host.Handle(v, h)

@@ -46,6 +46,9 @@ type RunConfig struct {
 	// OnPhase is called as each phase starts.
 	Console io.Writer
 	OnPhase func(Phase)
+	// OnDCE is called with each decision of the rig's DCE service
+	// (armings, DCE events, refused requests) as it is made.
+	OnDCE func(line string)
 }
 
 // RunReport is what a run found (`slkit rig run --json`).
@@ -55,7 +58,10 @@ type RunReport struct {
 	Total   time.Duration `json:"total_ns"`
 	Accel   string        `json:"accel"`
 	Console string        `json:"console_log,omitempty"`
-	Error   string        `json:"error,omitempty"`
+	// DCE is what the rig's DCE service decided (armings, DCE events,
+	// refused requests), in order.
+	DCE   []string `json:"dce,omitempty"`
+	Error string   `json:"error,omitempty"`
 	// Tail is the end of the console when the guest did not succeed.
 	Tail []string `json:"console_tail,omitempty"`
 }
@@ -148,6 +154,9 @@ func Run(ctx context.Context, cfg RunConfig) (*RunReport, error) {
 		vmOpts = append(vmOpts, WithOVMF(OVMF{SecureBoot: cfg.SecureBoot, SetupMode: cfg.SetupMode, Vars: cfg.Vars}))
 	}
 	opts := []RigOption{WithVM(vmOpts...)}
+	if cfg.OnDCE != nil {
+		opts = append(opts, WithDCELog(cfg.OnDCE))
+	}
 	switch {
 	case cfg.NoTPM:
 		opts = append(opts, WithoutTPM())
@@ -166,6 +175,9 @@ func Run(ctx context.Context, cfg RunConfig) (*RunReport, error) {
 	res := tr.Result()
 	werr = res.Err(werr)
 	rep := &RunReport{Result: res, Phases: tr.Phases(), Total: time.Since(start), Accel: accel}
+	if r.DCE != nil {
+		rep.DCE = r.DCE.Log()
+	}
 	if cfg.Dir != "" {
 		rep.Console = filepath.Join(r.VM.Dir, "console.log")
 	}

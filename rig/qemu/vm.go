@@ -207,6 +207,21 @@ func (vm *VM) exitErr() error {
 	return vm.err
 }
 
+// Kill ends QEMU at once, by its PID, with SIGKILL, and waits: the
+// guest's power is cut (what it wrote to a disk image or the OVMF
+// variable store stays as far as QEMU had written it; the guest's page
+// cache is lost).
+func (vm *VM) Kill() error {
+	select {
+	case <-vm.done:
+		return nil
+	default:
+	}
+	_ = vm.cmd.Process.Kill()
+	<-vm.done
+	return nil
+}
+
 // Close kills QEMU by its PID (SIGTERM, then SIGKILL after 3 s) and waits.
 func (vm *VM) Close() error {
 	select {

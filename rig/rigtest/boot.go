@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,12 +24,18 @@ const DefaultTimeout = 4 * time.Minute
 type Boot struct {
 	// Console is every line the guest printed on ttyS0.
 	Console []string
+	// LineTimes are the host times, from QEMU's start, at which each
+	// Console line arrived.
+	LineTimes []time.Duration
 	// Results are the `slkit: result=` lines in order: the pre-launch
 	// environment reports only when it fails (on success it kexecs), the
 	// target reports its own.
 	Results []qemu.Result
 	// Phases are the phases the rig saw, timed from QEMU's start.
 	Phases []qemu.Phase
+	// DCE is what the rig's DCE service decided, in order (qemu.DCE):
+	// armings, DCE events, localities, leaves and refused requests.
+	DCE []string
 	// Elapsed is QEMU's start to its exit.
 	Elapsed time.Duration
 	// Err is why the VM did not finish (timeout, QEMU error), or nil.
@@ -45,6 +52,15 @@ type bootConfig struct {
 	vm      []qemu.VMOption
 	stopAt  *regexp.Regexp
 	grace   time.Duration
+	watch   func(line string, at time.Duration, cut func())
+}
+
+// WithWatch calls f with every console line as it arrives and its time
+// from QEMU's start; cut (safe to call from any goroutine, any number of
+// times; it returns at once) cuts the guest's power: QEMU is killed by its
+// PID with SIGKILL (qemu.VM.Kill), and the Boot ends with the VM's error.
+func WithWatch(f func(line string, at time.Duration, cut func())) BootOption {
+	return func(c *bootConfig) { c.watch = f }
 }
 
 // BootOption configures Env.Boot.
@@ -111,10 +127,28 @@ func (e *Env) boot(name string, base []qemu.VMOption, opts []BootOption) *Boot {
 	tr := qemu.NewTracker(start, nil)
 	seen := make(chan struct{})
 	var once sync.Once
+	var timesMu sync.Mutex
+	var times []time.Duration
+	started := make(chan *qemu.VM, 1)
+	var vm *qemu.VM
+	var vmOnce sync.Once
+	cut := func() {
+		// Not here: f runs on the console's reader, which Kill waits for.
+		go func() {
+			vmOnce.Do(func() { vm = <-started })
+			vm.Kill()
+		}()
+	}
 	hook := func(l string, at time.Time) {
 		tr.Line(l, at)
+		timesMu.Lock()
+		times = append(times, at.Sub(start))
+		timesMu.Unlock()
 		if cfg.stopAt != nil && cfg.stopAt.MatchString(l) {
 			once.Do(func() { close(seen) })
+		}
+		if cfg.watch != nil {
+			cfg.watch(l, at.Sub(start), cut)
 		}
 	}
 	vmOpts := append(append(base, qemu.WithLineHook(hook)), cfg.vm...)
@@ -124,6 +158,7 @@ func (e *Env) boot(name string, base []qemu.VMOption, opts []BootOption) *Boot {
 		e.T.Fatal(err)
 	}
 	e.T.Cleanup(func() { r.Close() })
+	started <- r.VM
 	var stopped atomic.Bool
 	go func() {
 		select {
@@ -143,6 +178,17 @@ func (e *Env) boot(name string, base []qemu.VMOption, opts []BootOption) *Boot {
 		werr = nil
 	}
 	b := &Boot{Console: r.VM.Console().Lines(), Phases: tr.Phases(), Elapsed: time.Since(start), Err: werr, Dir: dir, Stopped: stopped.Load()}
+	timesMu.Lock()
+	b.LineTimes = append([]time.Duration(nil), times[:min(len(times), len(b.Console))]...)
+	timesMu.Unlock()
+	if r.DCE != nil {
+		b.DCE = r.DCE.Log()
+	}
+	for _, l := range b.DCE {
+		if strings.Contains(l, "REFUSED") {
+			e.T.Logf("rig host: %s", l)
+		}
+	}
 	for _, l := range b.Console {
 		if r, ok := qemu.ParseResult(l); ok {
 			b.Results = append(b.Results, r)
@@ -256,4 +302,16 @@ func (b *Boot) String() string {
 		fmt.Fprintf(&sb, " %s@%.1fs", p.Name, p.Start.Seconds())
 	}
 	return sb.String()
+}
+
+// Matching returns the console lines containing any of subs, trimmed:
+// what the flow said, for a reader of the test log.
+func (b *Boot) Matching(subs ...string) []string {
+	var out []string
+	for _, l := range b.Console {
+		if slices.ContainsFunc(subs, func(s string) bool { return strings.Contains(l, s) }) {
+			out = append(out, strings.TrimSpace(l))
+		}
+	}
+	return out
 }

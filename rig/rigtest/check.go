@@ -37,12 +37,16 @@ func (e *Env) WriteFile(name, s string) string {
 
 var fingerprintLine = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 
+// IsFingerprint reports whether a console line is what `slkit unseal
+// --fingerprint` prints (sha256:<64 hex>, surrounding space ignored).
+func IsFingerprint(line string) bool { return fingerprintLine.MatchString(strings.TrimSpace(line)) }
+
 // Fingerprints are the console lines `slkit unseal --fingerprint` printed
 // (sha256:<64 hex>), in order.
 func (b *Boot) Fingerprints() []string {
 	var out []string
 	for _, l := range b.Console {
-		if l = strings.TrimSpace(l); fingerprintLine.MatchString(l) {
+		if l = strings.TrimSpace(l); IsFingerprint(l) {
 			out = append(out, l)
 		}
 	}
@@ -79,5 +83,23 @@ func (b *Boot) CheckPCRs(t testing.TB, predicted string, wantBanks int, pcrs ...
 				t.Errorf("%s PCR %s: the guest read %v, the host predicted %v", a, strconv.Itoa(i), got, want)
 			}
 		}
+	}
+}
+
+// MustRead reads a file or fails the test.
+func MustRead(t testing.TB, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// MustWrite writes b to p (mode 0600) or fails the test.
+func MustWrite(t testing.TB, p string, b []byte) {
+	t.Helper()
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -1,6 +1,6 @@
 // Package rigtest runs slkit's launch flows end to end on the QEMU rig,
 // for tests: the real Debian kernel, swtpm, kexec, and the slkit binary a
-// user runs, driven through its CLI the way scripts/demo.sh drives it.
+// user runs, driven through its CLI the way scripts/demo-measured.sh drives it.
 //
 // A scenario is an Env: a scratch directory, a static slkit binary built
 // from this checkout, and one swtpm state directory that both the host

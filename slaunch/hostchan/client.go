@@ -58,7 +58,10 @@ func (c *Client) Call(verb string, payload []byte) ([]byte, error) {
 			defer d.SetReadDeadline(time.Time{})
 		}
 	}
-	if _, err := c.rw.Write(line); err != nil {
+	// A newline first ends whatever the port held before this request
+	// (the firmware writes terminal sequences to every serial port and
+	// ends no line), so that the request is a line of its own.
+	if _, err := c.rw.Write(append([]byte{'\n'}, line...)); err != nil {
 		return nil, fmt.Errorf("host channel: send %s: %w", verb, err)
 	}
 	for {

@@ -11,6 +11,10 @@
 //	answer:   SLKIT1 A <id> OK <payload>\n
 //	          SLKIT1 A <id> ERR <payload: the error message>\n
 //
+// The client writes a newline before each request, so that a request never
+// continues a line the port already held (firmware output without a final
+// newline) and is always read as a line of its own.
+//
 // <id> is a decimal uint32 chosen by the client; <verb> is 1–64 of
 // [a-z0-9._-]; <payload> is standard base64 (RFC 4648 §4, padded) of at
 // most MaxPayload bytes, or "-" when empty. A trailing \r is ignored.

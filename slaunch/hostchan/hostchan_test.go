@@ -60,7 +60,7 @@ func TestNoiseAndEcho(t *testing.T) {
 	if err != nil || string(got) != "hi" {
 		t.Fatalf("%q %v", got, err)
 	}
-	if out.String() != "SLKIT1 Q 1 x -\n" {
+	if out.String() != "\nSLKIT1 Q 1 x -\n" {
 		t.Fatalf("sent %q", out.String())
 	}
 }
@@ -139,4 +139,31 @@ func TestTPMVerbs(t *testing.T) {
 
 func equal(a, b Message) bool {
 	return a.Kind == b.Kind && a.ID == b.ID && a.Verb == b.Verb && a.OK == b.OK && bytes.Equal(a.Payload, b.Payload)
+}
+
+// firmwareNoise is what OVMF leaves on the guest's second serial port
+// before the kernel runs: terminal control sequences and no newline (a
+// capture from the rig, q35 + OVMF 2022.11).
+const firmwareNoise = "\x1b[2J\x1b[01;01H\x1b[=3h\x1b[2J\x1b[01;01H\x1b[2J\x1b[01;01H\x1b[=3h\x1b[2J\x1b[01;01H"
+
+// TestRequestAfterUnterminatedNoise: a request must reach the server even
+// when the port already holds a line that was never terminated (the
+// firmware's output above): the server reads whole lines, and a request
+// glued to the end of that noise would not start with the magic.
+func TestRequestAfterUnterminatedNoise(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	s := NewServer()
+	s.Handle("echo", func(p []byte) ([]byte, error) { return p, nil })
+	// The server sees the firmware's bytes first, then what the client sends.
+	go s.Serve(struct {
+		io.Reader
+		io.Writer
+	}{io.MultiReader(strings.NewReader(firmwareNoise), b), b})
+	c := NewClient(a, WithTimeout(5*time.Second))
+	got, err := c.Call("echo", []byte("hi"))
+	if err != nil || string(got) != "hi" {
+		t.Fatalf("Call after firmware noise: %q, %v", got, err)
+	}
 }

@@ -55,7 +55,7 @@ func TestOpenSerialRawWithDeadline(t *testing.T) {
 	// The request reached the master side as sent: raw, no \n → \r\n.
 	buf := make([]byte, 64)
 	k, _ := m.Read(buf)
-	if string(buf[:k]) != "SLKIT1 Q 1 x -\n" {
+	if string(buf[:k]) != "\nSLKIT1 Q 1 x -\n" {
 		t.Fatalf("master read %q", buf[:k])
 	}
 	go m.Write([]byte("SLKIT1 A 2 OK aGk=\n"))

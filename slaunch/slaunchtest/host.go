@@ -19,9 +19,10 @@ type HostTPM interface {
 }
 
 // Host is a rig host for tests without QEMU: it answers the host
-// channel's tpm-hash and tpm-locality verbs (hostchan.VerbTPMHash,
-// VerbTPMLocality) on TPM the way qemu.Mux.RegisterVerbs does on the rig,
-// and can be told to misbehave.
+// channel's tpm-hash, tpm-locality and dce-leave verbs
+// (hostchan.VerbTPMHash, VerbTPMLocality, VerbDCELeave) on TPM as the
+// rig's DCE service does, without its arming (qemu.DCE is tested with
+// QEMU's side of the mux), and can be told to misbehave.
 type Host struct {
 	TPM HostTPM
 	// RefuseHash answers tpm-hash with an error, as a rig without the
@@ -41,6 +42,14 @@ type Host struct {
 	mu     sync.Mutex
 	hashed [][]byte
 	locs   []uint8
+	leaves int
+}
+
+// Leaves returns how many times the guest left the launch (dce-leave).
+func (h *Host) Leaves() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.leaves
 }
 
 // Hashed returns the blobs the guest asked the host to hash, in order.
@@ -89,6 +98,13 @@ func (h *Host) Server() *hostchan.Server {
 			return nil, nil
 		}
 		return nil, h.TPM.SetLocality(p[0])
+	})
+	s.Handle(hostchan.VerbDCELeave, func([]byte) ([]byte, error) {
+		h.mu.Lock()
+		h.leaves++
+		h.mu.Unlock()
+		// The launch's locality goes back to the guest's own, 0.
+		return nil, h.TPM.SetLocality(0)
 	})
 	return s
 }

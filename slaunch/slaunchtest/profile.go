@@ -81,3 +81,17 @@ func EmulatedPCRs(bank string, dlmeEntry uint32, kernel []byte, cmdline string, 
 // that Kernel built without an MLE header: the 64-bit boot entry,
 // (setup_sects+1)*512 + 0x200.
 const PlainKernelEntry = KernelSetupSize + 0x200
+
+// EmulatedBanks are the banks EmulatedPCRs computes (swtpm's default).
+var EmulatedBanks = []string{"sha1", "sha256", "sha384", "sha512"}
+
+// DLMEEntry is the emulated profile's entry offset of a bzImage without an
+// MLE header: (setup_sects+1)*512 + 0x200, setup_sects at 0x1F1 (0 means
+// 4; Linux boot protocol, "The real-mode kernel header").
+func DLMEEntry(kernel []byte) uint32 {
+	s := uint32(kernel[0x1F1])
+	if s == 0 {
+		s = 4
+	}
+	return (s+1)*512 + 0x200
+}
