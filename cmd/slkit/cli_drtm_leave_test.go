@@ -67,7 +67,7 @@ func TestDRTMLeaveCLI(t *testing.T) {
 	}
 	for _, tc := range []struct{ file, want string }{
 		{writeDRTMFile(t, f.dir, "garbage.bin", []byte("garbage")), "garbage.bin: malformed image: the launch's DRTM log"},
-		{big, "big.bin: larger than 1048576 bytes"},
+		{big, "big.bin: DRTM log too large: more than 1048576 bytes"},
 		{filepath.Join(f.dir, "missing.bin"), "missing.bin: no such file or directory"},
 	} {
 		r := runSlkit(t, tt, "drtm", "leave", "--log", tc.file, "--host-channel", sock)

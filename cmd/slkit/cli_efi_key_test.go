@@ -52,14 +52,14 @@ func TestEFISealedKeyCLI(t *testing.T) {
 	if r := queue("01"); r.code != 0 {
 		t.Fatalf("queue in the launch: %d %s", r.code, r.stderr)
 	}
-	if r := runSlkit(t, nil, "efi", "queue", "verify", "--journal", journal, "--pub", pub); r.code != 0 || !strings.Contains(r.stdout, "signature verified") {
+	if r := runSlkit(t, nil, "efi", "queue", "verify", "--journal", journal, "--pub", pub, "--anchor", "none"); r.code != 0 || !strings.Contains(r.stdout, "signature verified") {
 		t.Fatalf("verify under the sealed key's public key: %d %s %s", r.code, r.stdout, r.stderr)
 	}
 	other := filepath.Join(dir, "other.key")
 	if r := runSlkit(t, nil, "efi", "keygen", "--out", other); r.code != 0 {
 		t.Fatal(r.stderr)
 	}
-	if r := runSlkit(t, nil, "efi", "queue", "verify", "--journal", journal, "--pub", other+".pub"); r.code != 3 {
+	if r := runSlkit(t, nil, "efi", "queue", "verify", "--journal", journal, "--pub", other+".pub", "--anchor", "none"); r.code != 3 {
 		t.Fatalf("verify under another key: %d %s", r.code, r.stderr)
 	}
 
@@ -76,10 +76,11 @@ func TestEFISealedKeyCLI(t *testing.T) {
 		t.Fatal("the journal changed after a refused unseal of its key")
 	}
 
-	// The plain form: a PEM key signs without a TPM.
+	// The plain form: a PEM key signs without a TPM (and without the
+	// journal's anchor).
 	plainJ := filepath.Join(dir, "plain.journal")
 	if r := runSlkit(t, nil, "efi", "queue", "set", "SlkitKeyTest-5c5eb1e8-4d3b-4a2f-9c61-0f3e2a7b9d10", "--hex", "03",
-		"--key", other, "--journal", plainJ); r.code != 0 {
+		"--key", other, "--journal", plainJ, "--anchor", "none"); r.code != 0 {
 		t.Fatalf("queue with a PEM key: %d %s", r.code, r.stderr)
 	}
 	for _, tc := range []struct {
@@ -96,7 +97,7 @@ func TestEFISealedKeyCLI(t *testing.T) {
 	}
 	huge := filepath.Join(dir, "huge.key")
 	os.WriteFile(huge, append([]byte("{"), make([]byte, inJournalKey.max)...), 0o600)
-	if r := runSlkit(t, tt, "efi", "queue", "set", "X-5c5eb1e8-4d3b-4a2f-9c61-0f3e2a7b9d10", "--hex", "01", "--key", huge, "--journal", journal); r.code != 1 || !strings.Contains(r.stderr, huge+": larger than 65536 bytes") {
+	if r := runSlkit(t, tt, "efi", "queue", "set", "X-5c5eb1e8-4d3b-4a2f-9c61-0f3e2a7b9d10", "--hex", "01", "--key", huge, "--journal", journal); r.code != 1 || !strings.Contains(r.stderr, huge+": journal key file too large: more than 65536 bytes") {
 		t.Errorf("an oversized key file: %d %q", r.code, r.stderr)
 	}
 	bad := filepath.Join(dir, "bad.sealed")

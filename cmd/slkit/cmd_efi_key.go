@@ -102,7 +102,7 @@ func journalSigningKey(e *env, c *cli.Context) (ed25519.PrivateKey, error) {
 	defer t.Close()
 	seed, err := tpm.Unseal(t, s, tpm.WithEventLogs(logs...), tpm.WithLogUnavailable(problem))
 	if err != nil {
-		return nil, fmt.Errorf("the journal signing key: %w", sealedError(name, err))
+		return nil, fmt.Errorf("%s: the journal signing key: %w", name, err)
 	}
 	defer clear(seed)
 	if len(seed) != ed25519.SeedSize {
