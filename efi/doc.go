@@ -1,8 +1,8 @@
 // Package efi reads and writes UEFI variables through Linux efivarfs and
 // holds the pieces slkit's deferred-commit workflow is built from.
 //
-// A launched OS never calls EFI runtime services (see the seed discussion
-// in DESIGN.md): it queues the variable changes it wants in a signed journal
+// A launched OS never calls EFI runtime services (docs/seed-flow.md): it
+// queues the variable changes it wants in a signed journal
 // on disk (package efi/journal), and the pre-launch environment commits them
 // after the next reboot, before it stages the dynamic launch.
 //

@@ -22,7 +22,7 @@ func FullCommands() []string {
 const slkitBinPath = "/bin/slkit"
 
 // mkuimageArgs is the `go tool mkuimage` invocation of a full image (flags
-// before packages; an absolute -tmp-dir, see reference/rig.md): u-root's
+// before packages; an absolute -tmp-dir, which mkuimage requires): u-root's
 // init as /init, uinit the slkit command line, and a default shell only
 // when a debug shell is wanted (without one, u-root's init has no shell
 // to fall back to when the uinit ends).

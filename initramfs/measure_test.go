@@ -33,7 +33,7 @@ func independent(data []byte) map[tpm.Alg][2][]byte {
 func checkContribution(t *testing.T, c *Contribution, data []byte) {
 	t.Helper()
 	if c.PCR != 9 || c.Type != tpm.EvIPL || c.TypeName != "EV_IPL" {
-		t.Errorf("PCR %d type %v (%s), want PCR 9 EV_IPL (DESIGN.md default profile)", c.PCR, c.Type, c.TypeName)
+		t.Errorf("PCR %d type %v (%s), want PCR 9 EV_IPL (launch.MeasuredProfile)", c.PCR, c.Type, c.TypeName)
 	}
 	want := independent(data)
 	if len(c.Banks) != len(want) {

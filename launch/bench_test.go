@@ -135,7 +135,7 @@ func needOpenSSL(b *testing.B) {
 }
 
 // BenchmarkOpenSSL: `openssl dgst -ALG` over the same 256 MiB, per
-// algorithm (the baseline of issue 3: the slowest bank's algorithm).
+// algorithm (the baseline: the slowest bank's algorithm).
 func BenchmarkOpenSSL(b *testing.B) {
 	needOpenSSL(b)
 	f := writeBenchFiles(b)

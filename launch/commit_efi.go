@@ -2,7 +2,7 @@ package launch
 
 // WithCommitEFI sets only the CommitEFI hook (WithHooks replaces every
 // hook). Launch runs it first, before the policy is verified, a DRTM
-// backend is checked or anything is measured (DESIGN.md, flow 4): the
+// backend is checked or anything is measured (docs/design.md, "Flows"): the
 // deferred EFI variable changes are committed while the platform is still
 // in the state the pre-launch environment was measured into. A hook that
 // reboots the machine (a change that only takes effect through the

@@ -20,14 +20,15 @@ const (
 	PhaseKexec        = "kexec"
 )
 
-// Hooks are the points where later parts of the launch flow plug in
-// (DESIGN.md, flow 4: commit pending EFI journal → verify the signed launch
-// policy → measure → stage DRTM → kexec; DRTM follows the measurement so
-// that it gets images already checked against the policy). A nil hook is
-// skipped.
+// Hooks are the points where the other steps of the launch flow plug in
+// (docs/design.md, "Flows": commit the pending EFI journal → verify the
+// signed launch policy → measure → dynamic launch → kexec; the dynamic
+// launch follows the measurement so that it gets images already checked
+// against the policy). A nil hook is skipped.
 type Hooks struct {
-	// CommitEFI runs first: the efi issue commits pending deferred EFI
-	// variable changes here (the journal carries its own signature).
+	// CommitEFI runs first: package update commits the pending deferred
+	// EFI variable changes here (update.PreLaunch; the journal carries its
+	// own signature).
 	CommitEFI func() error
 	// StageDRTM performs the dynamic launch (see drtm.go) after the
 	// entry's images were measured and matched the policy, and returns

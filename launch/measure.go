@@ -61,11 +61,6 @@ func Measure(t transport.TPM, e *Entry, p *Profile, opts ...MeasureOption) (*Mea
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	for _, s := range p.Steps {
-		if s.Locality != 0 {
-			return nil, fmt.Errorf("%w %s: step %q needs locality %d, which Measure cannot set yet", ErrProfile, p.Name, s.Component, s.Locality)
-		}
-	}
 	active, err := tpm.ActiveBanks(t)
 	if err != nil {
 		return nil, err

@@ -55,10 +55,6 @@ type Step struct {
 	// Optional steps are left out when the entry has no such component
 	// (an entry without an initrd, a launch without a policy).
 	Optional bool
-	// Locality is the TPM locality the extend needs. Measured launch
-	// uses 0; a DRTM profile's PCR 17/18 steps need 2, which Measure
-	// refuses until the DRTM issue provides a way to set it.
-	Locality uint8
 }
 
 // Profile is a measurement profile: the events of a launch, in order.
@@ -73,8 +69,10 @@ type Profile struct {
 }
 
 // ProfileMeasured is the name of the default profile: a measured launch
-// without DRTM, as a boot loader does it (DESIGN.md, "Default measurement
-// profile").
+// without DRTM, as a boot loader does it (TCG PC Client PFP §3.3.4.4; the
+// Linux TPM PCR registry: PCR 8 for the command line, PCR 9 for the
+// images). The DRTM's PCR 17/18 events, at locality 2, are package
+// slaunch's profile.
 const ProfileMeasured = "measured-v1"
 
 // MeasuredProfile returns the default measured-launch profile:

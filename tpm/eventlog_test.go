@@ -132,7 +132,9 @@ func TestBadLogs(t *testing.T) {
 	}
 }
 
-// quirkLog builds a log exercising the firmware quirks of reference/tpm.md.
+// quirkLog builds a log exercising the quirks of real firmware logs (see
+// ParseEventLog): StartupLocality, short EV_POST_CODE, EV_EFI_ACTION,
+// trailing padding.
 func quirkLog(t *testing.T) []byte {
 	t.Helper()
 	l, err := tpm.NewEventLog([]tpm.Alg{tpm.SHA1, tpm.SHA256})

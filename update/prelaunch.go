@@ -27,7 +27,7 @@ var ErrFirmwareReboot = errkind.New(errkind.IO, "rebooting through the firmware 
 
 // PreLaunch is the pre-launch environment's half of the workflow, which
 // `slkit launch` runs before it verifies the policy or measures anything
-// (launch.WithCommitEFI; DESIGN.md flow 4), while the platform is still
+// (launch.WithCommitEFI; docs/design.md, "Flows"), while the platform is still
 // in the state the pre-launch image was measured into:
 //
 //  1. commit the journal (journal.Commit: signature, allow-list, replay

@@ -18,7 +18,8 @@ func requireOVMF(t *testing.T, o OVMF) {
 	}
 }
 
-// TestArgs checks the QEMU command lines against reference/rig.md.
+// TestArgs checks the QEMU command lines against the ones known to work
+// with Debian's QEMU 7.2 and OVMF 2022.11 (rig/qemu/doc.go).
 func TestArgs(t *testing.T) {
 	requireOVMF(t, OVMF{SecureBoot: true})
 	dir := t.TempDir()
