@@ -2,7 +2,6 @@ package launch
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/google/go-tpm/tpm2/transport"
 
