@@ -41,7 +41,7 @@ func journalFlags() []cli.Flag {
 
 func newEFICommand(e *env, open varsOpener) *cli.Command {
 	queue := func(op journal.Op) cli.ActionFunc {
-		return func(c *cli.Context) error { return efiQueue(e, c, op) }
+		return func(c *cli.Context) error { return efiQueue(e, c, op, open) }
 	}
 	return &cli.Command{
 		Name:  "efi",

@@ -19,6 +19,8 @@ func queueFlags(data bool) []cli.Flag {
 		&cli.StringFlag{Name: "expect-hex", Usage: "apply only if the variable's current data is `HEX`"},
 		&cli.StringFlag{Name: "expect-file", Usage: "apply only if the variable's current data is the content of `FILE`"},
 		&cli.BoolFlag{Name: "expect-absent", Usage: "apply only if the variable does not exist"},
+		&cli.BoolFlag{Name: "expect-current", Usage: "apply only if the variable still holds what it holds now (read through --efivars)"},
+		efivarsFlag,
 		&cli.BoolFlag{Name: "reboot", Usage: "the change takes effect only through a firmware reboot"},
 		&cli.BoolFlag{Name: "json", Usage: "print {\"op\",\"var\",\"journal\":FILE,\"generation\":N,\"entries\":N}"},
 	)
@@ -35,7 +37,7 @@ func queueFlags(data bool) []cli.Flag {
 }
 
 // changeFromFlags maps the queue flags to a journal.Change.
-func changeFromFlags(c *cli.Context, op journal.Op) (journal.Change, error) {
+func changeFromFlags(c *cli.Context, op journal.Op, open varsOpener) (journal.Change, error) {
 	ch := journal.Change{Op: op, Reboot: c.Bool("reboot")}
 	if op == journal.OpOsIndications {
 		if err := needArgs(c, 0, 0, "no arguments"); err != nil {
@@ -71,7 +73,7 @@ func changeFromFlags(c *cli.Context, op journal.Op) (journal.Change, error) {
 			return ch, err
 		}
 	}
-	x, err := expectFromFlags(c)
+	x, err := expectFromFlags(c, ch.Var, open)
 	ch.Expect = x
 	return ch, err
 }
@@ -98,16 +100,22 @@ func dataFromFlags(c *cli.Context) ([]byte, error) {
 	return b, nil
 }
 
-func expectFromFlags(c *cli.Context) (journal.Expect, error) {
+func expectFromFlags(c *cli.Context, name efi.Name, open varsOpener) (journal.Expect, error) {
 	n := 0
-	for _, f := range []string{"expect-hex", "expect-file", "expect-absent"} {
+	for _, f := range []string{"expect-hex", "expect-file", "expect-absent", "expect-current"} {
 		if c.IsSet(f) {
 			n++
 		}
 	}
 	switch {
 	case n > 1:
-		return journal.Expect{}, usageError{errors.New("give at most one of --expect-hex, --expect-file, --expect-absent")}
+		return journal.Expect{}, usageError{errors.New("give at most one of --expect-hex, --expect-file, --expect-absent, --expect-current")}
+	case c.Bool("expect-current"):
+		v, err := open(c)
+		if err != nil {
+			return journal.Expect{}, err
+		}
+		return journal.ExpectNow(v, name)
 	case c.Bool("expect-absent"):
 		return journal.Expect{Kind: journal.ExpectAbsent}, nil
 	case c.IsSet("expect-hex"):
@@ -126,7 +134,7 @@ func expectFromFlags(c *cli.Context) (journal.Expect, error) {
 	return journal.Expect{}, nil
 }
 
-func efiQueue(e *env, c *cli.Context, op journal.Op) error {
+func efiQueue(e *env, c *cli.Context, op journal.Op, open varsOpener) error {
 	if err := needFlags(c, "key"); err != nil {
 		return err
 	}
@@ -134,7 +142,7 @@ func efiQueue(e *env, c *cli.Context, op journal.Op) error {
 	if err != nil {
 		return err
 	}
-	ch, err := changeFromFlags(c, op)
+	ch, err := changeFromFlags(c, op, open)
 	if err != nil {
 		return err
 	}

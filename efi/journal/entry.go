@@ -2,6 +2,7 @@ package journal
 
 import (
 	"crypto/sha256"
+	"errors"
 	"fmt"
 
 	"github.com/slkit/slkit/efi"
@@ -54,6 +55,21 @@ type Expect struct {
 
 // ExpectData is the precondition "the variable currently holds data".
 func ExpectData(data []byte) Expect { return Expect{Kind: ExpectValue, SHA256: sha256.Sum256(data)} }
+
+// ExpectNow is the precondition that the variable still holds what v
+// reads now (absent: ExpectAbsent): a change queued against the value the
+// launched OS sees, applied only if nothing changed it before the commit.
+// Reading a variable is efivarfs' GetVariable; nothing is written.
+func ExpectNow(v *efi.Vars, n efi.Name) (Expect, error) {
+	cur, err := v.Get(n)
+	switch {
+	case errors.Is(err, efi.ErrNotFound):
+		return Expect{Kind: ExpectAbsent}, nil
+	case err != nil:
+		return Expect{}, err
+	}
+	return ExpectData(cur.Data), nil
+}
 
 // Holds reports whether the precondition holds for cur (nil: absent):
 // Commit applies the entry only then.

@@ -100,7 +100,7 @@ func setupSecureBoot(t *testing.T) *sbRig {
 	setupT := e.Image("sb-target-setup.cpio", "--slkit-binary", r.slkit, "--module", efivarfs, "--run", mount,
 		"--then", "seal --pcrs 1,4,7,8,11 --in "+diskDir+"/secret --out "+sealed+" --eventlog "+firmwareLog,
 		"--then", queue("set", efi.BootEntry(9).String()+" --file "+diskDir+"/boot0009.bin --expect-absent"),
-		"--then", queue("append", bootOrder+" --hex 0900 --reboot"),
+		"--then", queue("append", bootOrder+" --hex 0900 --expect-current --reboot"),
 		"--then", queue("append", dbVar+" --attr NV|BS|RT|AT --file "+diskDir+"/db-append.auth"),
 		"--then", "update prepare --journal "+j+" --pub "+diskDir+"/efi.key.pub --sealed "+sealed+
 			" --firmware-log "+firmwareLog+" --uki "+diskDir+"/post.efi --next-policy /slkit/policy.json --next-entry post --policy-key /slkit/policy.pub",
