@@ -19,7 +19,8 @@ var ErrNotInstalled = errkind.New(errkind.IO, "not installed")
 
 // Process is a running swtpm process with its own state directory.
 type Process struct {
-	// Dir is the TPM state directory (and the directory of the sockets).
+	// Dir is the TPM state directory (and the directory of the sockets,
+	// unless its path is too long for a unix socket address: see sockDir).
 	Dir string
 	// CtrlPath is the control channel's unix socket.
 	CtrlPath string
@@ -32,9 +33,34 @@ type Process struct {
 	// started WithTCPPorts.
 	TCPPort int
 
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error
+	cmd     *exec.Cmd
+	done    chan struct{}
+	err     error
+	tempDir string // a short socket directory Start made, removed by Close
+}
+
+// maxSocketPath is the longest unix socket path the kernel accepts:
+// sun_path is 108 bytes including the terminating NUL (unix(7)).
+const maxSocketPath = 107
+
+// sockDir is where the sockets go: the state directory when both socket
+// paths fit in sun_path, otherwise a fresh short directory under the
+// system temporary directory (made is true then, and the caller removes it).
+func sockDir(dir string) (sock string, made bool, err error) {
+	if len(filepath.Join(dir, "ctrl.sock")) <= maxSocketPath {
+		return dir, false, nil
+	}
+	for _, base := range []string{os.TempDir(), "/tmp"} {
+		d, err := os.MkdirTemp(base, "swtpm")
+		if err != nil {
+			continue
+		}
+		if len(filepath.Join(d, "ctrl.sock")) <= maxSocketPath {
+			return d, true, nil
+		}
+		os.Remove(d)
+	}
+	return "", false, fmt.Errorf("swtpm: no directory short enough for a unix socket (%s is %d bytes)", dir, len(dir))
 }
 
 type config struct {
@@ -86,11 +112,18 @@ func Start(ctx context.Context, dir string, opts ...Option) (*Process, error) {
 			return nil, err
 		}
 	}
+	sd, made, err := sockDir(dir)
+	if err != nil {
+		return nil, err
+	}
 	s := &Process{
 		Dir:      dir,
-		CtrlPath: filepath.Join(dir, "ctrl.sock"),
+		CtrlPath: filepath.Join(sd, "ctrl.sock"),
 		LogPath:  filepath.Join(dir, "swtpm.log"),
 		done:     make(chan struct{}),
+	}
+	if made {
+		s.tempDir = sd
 	}
 	_ = os.Remove(s.CtrlPath)
 	args := []string{"socket", "--tpm2",
@@ -106,7 +139,7 @@ func Start(ctx context.Context, dir string, opts ...Option) (*Process, error) {
 		args = append(args, "--ctrl", "type=unixio,path="+s.CtrlPath)
 	}
 	if cfg.dataSocket {
-		s.DataPath = filepath.Join(dir, "data.sock")
+		s.DataPath = filepath.Join(sd, "data.sock")
 		_ = os.Remove(s.DataPath)
 		args = append(args, "--server", "type=unixio,path="+s.DataPath)
 	}
@@ -116,6 +149,7 @@ func Start(ctx context.Context, dir string, opts ...Option) (*Process, error) {
 	s.cmd = exec.Command(bin, args...)
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := s.cmd.Start(); err != nil {
+		s.removeTemp()
 		return nil, fmt.Errorf("start swtpm: %w", err)
 	}
 	go func() { s.err = s.cmd.Wait(); close(s.done) }()
@@ -175,6 +209,7 @@ func (s *Process) Spec() string {
 // Close ends swtpm by its PID: SIGTERM, then SIGKILL after two seconds. It
 // is safe to call more than once and after swtpm exited by itself.
 func (s *Process) Close() error {
+	defer s.removeTemp()
 	select {
 	case <-s.done:
 		return nil
@@ -188,6 +223,13 @@ func (s *Process) Close() error {
 		<-s.done
 	}
 	return nil
+}
+
+// removeTemp removes the short socket directory Start made, if any.
+func (s *Process) removeTemp() {
+	if s.tempDir != "" {
+		os.RemoveAll(s.tempDir)
+	}
 }
 
 // listening reports whether addr accepts connections (the probe

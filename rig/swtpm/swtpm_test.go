@@ -158,3 +158,30 @@ func TestSwtpmDiesWithItsParent(t *testing.T) {
 	child.Wait()
 	waitGone(t, pid, "swtpm of a killed parent")
 }
+
+// TestStartLongStateDir: a state directory whose path leaves no room for a
+// unix socket name (sun_path holds 107 bytes) still gets a working TPM; the
+// sockets go to a short directory that Close removes.
+func TestStartLongStateDir(t *testing.T) {
+	dir := t.TempDir()
+	for len(dir) < 110 {
+		dir = filepath.Join(dir, "a-rather-long-directory-name")
+	}
+	s := startSwtpm(t, dir, swtpm.WithDataSocket())
+	if len(s.CtrlPath) > 107 || len(s.DataPath) > 107 {
+		t.Fatalf("socket paths too long: %q, %q", s.CtrlPath, s.DataPath)
+	}
+	if filepath.Dir(s.CtrlPath) == dir {
+		t.Fatalf("sockets in the long state dir %s", dir)
+	}
+	if primaryName(t, s) == "" {
+		t.Fatal("no SRK name from the TPM behind the short socket")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "tpm2-00.permall")); err != nil {
+		t.Errorf("state not in the state directory: %v", err)
+	}
+	s.Close()
+	if _, err := os.Stat(filepath.Dir(s.CtrlPath)); !os.IsNotExist(err) {
+		t.Errorf("socket directory %s left after Close: %v", filepath.Dir(s.CtrlPath), err)
+	}
+}
