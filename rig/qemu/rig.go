@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/slkit/slkit/internal/sockdir"
 	"github.com/slkit/slkit/rig/swtpm"
 	"github.com/slkit/slkit/slaunch/hostchan"
 )
@@ -67,6 +68,8 @@ type Rig struct {
 	VM   *VM
 
 	hostLn  net.Listener
+	sockDir string // where the Mux and host-channel sockets are
+	rmSock  func()
 	wg      sync.WaitGroup
 	closeMu sync.Once
 }
@@ -81,7 +84,11 @@ func StartRig(ctx context.Context, dir string, opts ...RigOption) (*Rig, error) 
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	r := &Rig{Dir: dir}
+	sd, rmSock, err := sockdir.For(dir, "hostchan.sock")
+	if err != nil {
+		return nil, fmt.Errorf("rig: %w", err)
+	}
+	r := &Rig{Dir: dir, sockDir: sd, rmSock: rmSock}
 	ok := false
 	defer func() {
 		if !ok {
@@ -101,7 +108,7 @@ func StartRig(ctx context.Context, dir string, opts ...RigOption) (*Rig, error) 
 		r.Swtpm = s
 		ctrl := s.CtrlPath
 		if !cfg.direct {
-			m, err := NewMux(s.CtrlPath, filepath.Join(dir, "mux.sock"))
+			m, err := NewMux(s.CtrlPath, filepath.Join(r.sockDir, "mux.sock"))
 			if err != nil {
 				return nil, err
 			}
@@ -130,7 +137,7 @@ func StartRig(ctx context.Context, dir string, opts ...RigOption) (*Rig, error) 
 }
 
 func (r *Rig) startHostChannel(cfg *rigConfig) error {
-	p := filepath.Join(r.Dir, "hostchan.sock")
+	p := filepath.Join(r.sockDir, "hostchan.sock")
 	_ = os.Remove(p)
 	ln, err := net.Listen("unix", p)
 	if err != nil {
@@ -176,6 +183,7 @@ func (r *Rig) Close() error {
 			r.Swtpm.Close()
 		}
 		r.wg.Wait()
+		r.rmSock()
 	})
 	return nil
 }

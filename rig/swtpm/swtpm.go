@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/slkit/slkit/internal/errkind"
+	"github.com/slkit/slkit/internal/sockdir"
 )
 
 // ErrNotInstalled is returned when a rig program (swtpm, qemu-system-x86_64)
@@ -20,7 +21,7 @@ var ErrNotInstalled = errkind.New(errkind.IO, "not installed")
 // Process is a running swtpm process with its own state directory.
 type Process struct {
 	// Dir is the TPM state directory (and the directory of the sockets,
-	// unless its path is too long for a unix socket address: see sockDir).
+	// unless its path is too long for a unix socket address: see sockdir).
 	Dir string
 	// CtrlPath is the control channel's unix socket.
 	CtrlPath string
@@ -33,34 +34,10 @@ type Process struct {
 	// started WithTCPPorts.
 	TCPPort int
 
-	cmd     *exec.Cmd
-	done    chan struct{}
-	err     error
-	tempDir string // a short socket directory Start made, removed by Close
-}
-
-// maxSocketPath is the longest unix socket path the kernel accepts:
-// sun_path is 108 bytes including the terminating NUL (unix(7)).
-const maxSocketPath = 107
-
-// sockDir is where the sockets go: the state directory when both socket
-// paths fit in sun_path, otherwise a fresh short directory under the
-// system temporary directory (made is true then, and the caller removes it).
-func sockDir(dir string) (sock string, made bool, err error) {
-	if len(filepath.Join(dir, "ctrl.sock")) <= maxSocketPath {
-		return dir, false, nil
-	}
-	for _, base := range []string{os.TempDir(), "/tmp"} {
-		d, err := os.MkdirTemp(base, "swtpm")
-		if err != nil {
-			continue
-		}
-		if len(filepath.Join(d, "ctrl.sock")) <= maxSocketPath {
-			return d, true, nil
-		}
-		os.Remove(d)
-	}
-	return "", false, fmt.Errorf("swtpm: no directory short enough for a unix socket (%s is %d bytes)", dir, len(dir))
+	cmd    *exec.Cmd
+	done   chan struct{}
+	err    error
+	rmSock func() // removes the short socket directory Start may have made
 }
 
 type config struct {
@@ -112,18 +89,16 @@ func Start(ctx context.Context, dir string, opts ...Option) (*Process, error) {
 			return nil, err
 		}
 	}
-	sd, made, err := sockDir(dir)
+	sd, rmSock, err := sockdir.For(dir, "data.sock")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("swtpm: %w", err)
 	}
 	s := &Process{
 		Dir:      dir,
 		CtrlPath: filepath.Join(sd, "ctrl.sock"),
 		LogPath:  filepath.Join(dir, "swtpm.log"),
 		done:     make(chan struct{}),
-	}
-	if made {
-		s.tempDir = sd
+		rmSock:   rmSock,
 	}
 	_ = os.Remove(s.CtrlPath)
 	args := []string{"socket", "--tpm2",
@@ -149,7 +124,7 @@ func Start(ctx context.Context, dir string, opts ...Option) (*Process, error) {
 	s.cmd = exec.Command(bin, args...)
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := s.cmd.Start(); err != nil {
-		s.removeTemp()
+		s.rmSock()
 		return nil, fmt.Errorf("start swtpm: %w", err)
 	}
 	go func() { s.err = s.cmd.Wait(); close(s.done) }()
@@ -209,7 +184,7 @@ func (s *Process) Spec() string {
 // Close ends swtpm by its PID: SIGTERM, then SIGKILL after two seconds. It
 // is safe to call more than once and after swtpm exited by itself.
 func (s *Process) Close() error {
-	defer s.removeTemp()
+	defer s.rmSock()
 	select {
 	case <-s.done:
 		return nil
@@ -223,13 +198,6 @@ func (s *Process) Close() error {
 		<-s.done
 	}
 	return nil
-}
-
-// removeTemp removes the short socket directory Start made, if any.
-func (s *Process) removeTemp() {
-	if s.tempDir != "" {
-		os.RemoveAll(s.tempDir)
-	}
 }
 
 // listening reports whether addr accepts connections (the probe
