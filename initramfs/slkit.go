@@ -45,12 +45,21 @@ func goEnv() []string {
 	return append(env, "GOWORK=off")
 }
 
+// ImageSlkitBuild is the `go build` command line (without the leading
+// "go") and the environment that build the slkit an image carries into
+// out, from the module's source directory: the image build tag, static,
+// reproducible (goBuildFlags). It is what Build runs when no slkit binary
+// is given, for callers that build the binary once for many images.
+func ImageSlkitBuild(out string) (args, env []string) {
+	args = append([]string{"build"}, goBuildFlags...)
+	return append(args, "-tags", ImageBuildTag, "-o", out, SlkitPackage), goEnv()
+}
+
 // buildSlkit builds slkit statically from the module at src into dir and
 // returns the binary's path.
 func buildSlkit(ctx context.Context, cfg *buildConfig, src, dir string) (string, error) {
 	out := filepath.Join(dir, "slkit")
-	args := append([]string{"build"}, goBuildFlags...)
-	args = append(args, "-tags", ImageBuildTag, "-o", out, SlkitPackage)
+	args, _ := ImageSlkitBuild(out)
 	if err := runTool(ctx, cfg, src, "go build", cfg.goCmd, args...); err != nil {
 		return "", err
 	}

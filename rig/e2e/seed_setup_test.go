@@ -6,14 +6,12 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/slkit/slkit/efi"
-	"github.com/slkit/slkit/initramfs"
 	"github.com/slkit/slkit/rig/qemu"
 	"github.com/slkit/slkit/rig/rigtest"
 )
@@ -74,24 +72,6 @@ type seedRig struct {
 	demo *seedDemo
 }
 
-// imageSlkit builds the slkit the images carry: the image build (no rig,
-// no initramfs builder) without symbols, as small as slkit gets.
-func imageSlkit(e *rigtest.Env) string {
-	e.T.Helper()
-	root, err := initramfs.FindSource("")
-	if err != nil {
-		e.T.Fatal(err)
-	}
-	bin := e.Path("slkit-image")
-	cmd := exec.Command("go", "build", "-trimpath", "-tags", "slkit_image", "-ldflags", "-s -w", "-o", bin, "./cmd/slkit")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		e.T.Fatalf("build the image slkit: %v\n%s", err, out)
-	}
-	return bin
-}
-
 func queueStep(args string) string {
 	return "efi queue " + args + " --key " + seedKey + " --journal " + seedJournal
 }
@@ -130,7 +110,7 @@ func setupSeed(t testing.TB, demo *seedDemo, opts ...seedOption) *seedRig {
 			t.Fatal(err)
 		}
 	}
-	imgSlkit := imageSlkit(e)
+	imgSlkit := e.ImageSlkit()
 	efivarfs, err := e.Kernel.Module("fs/efivarfs/efivarfs.ko")
 	if err != nil {
 		t.Fatal(err)

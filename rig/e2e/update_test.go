@@ -55,7 +55,7 @@ type rigUpdate struct {
 //     "kexec" queues a change, prepares a kexec round trip and relaunches
 //     the pre-launch environment from the disk;
 //   - the pre-launch image: mounts the disk, then launch takes the entry
-//     from the disk (so its kernel command line, which the EFI stub
+//     and the entry's images from the disk (so its kernel command line, which the EFI stub
 //     measures into PCR 9, is the same at every boot), checks the policy
 //     anchor, commits the journal against its anchor (public key in the
 //     image), counts the launch on the update counter, measures and
@@ -66,15 +66,17 @@ type rigUpdate struct {
 //     environment does) and then tries to unseal;
 //   - the disk: the secret (test only: in real use it comes sealed), the
 //     journal signing key (test only: in real use sealed to the launched
-//     OS), the Boot0001 load option, the images the other OS launches, and
-//     for the kexec round trip the pre-launch kernel and image with a
-//     relaunch policy.
+//     OS), the Boot0001 load option, the kernel and the targets' images
+//     (under /boot), and for the kexec round trip the pre-launch image with
+//     a relaunch policy.
 func setupRig(t *testing.T) *rigUpdate {
 	e := rigtest.New(t)
 	r := &rigUpdate{e: e, vars: e.Path("OVMF_VARS.fd"), disk: e.Path("disk.img")}
 	dd := e.Path("disk")
-	if err := os.MkdirAll(filepath.Join(dd, "attack", "boot"), 0o755); err != nil {
-		t.Fatal(err)
+	for _, d := range []string{"attack", "boot"} {
+		if err := os.MkdirAll(filepath.Join(dd, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	secret := []byte("slkit rig update secret 7f3a91")
 	writeFile(t, filepath.Join(dd, "secret"), secret)
@@ -119,7 +121,7 @@ func setupRig(t *testing.T) *rigUpdate {
 		"--then", "launch --policy "+diskDir+"/relaunch.signed --policy-key /slkit/policy.pub --entry prelaunch --root "+diskDir+" --log /run/relaunch-eventlog.bin")
 	a := diskDir + "/attack"
 	r.attack = e.Image("other-os.cpio", "--run", mount,
-		"--then", "launch --policy "+a+"/policy.signed --policy-key "+a+"/policy.pub --entry post --root "+a+
+		"--then", "launch --policy "+a+"/policy.signed --policy-key "+a+"/policy.pub --entry post --root "+diskDir+
 			" --update-counter 0x0180534c --dry-run --log /run/other-eventlog.bin",
 		"--then", "unseal "+sealed+" --fingerprint")
 
@@ -135,25 +137,27 @@ func setupRig(t *testing.T) *rigUpdate {
 	r.pre = e.Image("prelaunch.cpio", "--policy", e.Path("policy.signed"), "--policy-key", e.Path("policy.pub"),
 		"--module", efivarfs,
 		"--add", e.Path("efi.pub")+":/etc/efi.pub",
-		"--add", kernel+":/boot/vmlinuz",
-		"--add", setup+":/boot/setup.cpio", "--add", idle+":/boot/idle.cpio", "--add", post+":/boot/post.cpio", "--add", kexec+":/boot/kexec.cpio",
 		"--run", mount,
-		"--then", "launch --policy /etc/slkit/policy.json --policy-key /etc/slkit/policy.pub --entry-file "+diskDir+"/entry"+
+		"--then", "launch --policy /etc/slkit/policy.json --policy-key /etc/slkit/policy.pub --root "+diskDir+" --entry-file "+diskDir+"/entry"+
 			" --policy-anchor 0x0180534d --policy-confirm "+diskDir+"/policy.confirmed"+
 			" --efi-journal "+j+" --efi-pub /etc/efi.pub --efi-allow *-"+testGUID+" --update-counter 0x0180534c"+
 			" --handover /etc/slkit/policy.json:/slkit/policy.json --handover /etc/slkit/policy.pub:/slkit/policy.pub")
 
-	// The other OS launches entry "post" from public copies on the disk.
+	// The targets' images are on the disk, where the pre-launch
+	// environment reads them (the policy pins their hashes); the other OS
+	// launches entry "post" from the same files with a public copy of the
+	// signed policy.
+	copyFile(t, kernel, filepath.Join(dd, "boot", "vmlinuz"))
+	for name, img := range map[string]string{"setup": setup, "idle": idle, "post": post, "kexec": kexec} {
+		copyFile(t, img, filepath.Join(dd, "boot", name+".cpio"))
+	}
 	copyFile(t, e.Path("policy.signed"), filepath.Join(dd, "attack", "policy.signed"))
 	copyFile(t, e.Path("policy.pub"), filepath.Join(dd, "attack", "policy.pub"))
-	copyFile(t, kernel, filepath.Join(dd, "attack", "boot", "vmlinuz"))
-	copyFile(t, post, filepath.Join(dd, "attack", "boot", "post.cpio"))
 	// The kexec round trip relaunches the pre-launch environment from the
 	// disk, through a signed policy that pins its kernel and image.
-	copyFile(t, kernel, filepath.Join(dd, "vmlinuz"))
 	copyFile(t, r.pre, filepath.Join(dd, "prelaunch.cpio"))
 	writeFile(t, e.Path("relaunch.json"), []byte(fmt.Sprintf(`{"version": 1, "entries": [{"name": "prelaunch",
-  "kernel": {"path": "/vmlinuz", "sha256": %q}, "initrd": {"path": "/prelaunch.cpio", "sha256": %q},
+  "kernel": {"path": "/boot/vmlinuz", "sha256": %q}, "initrd": {"path": "/prelaunch.cpio", "sha256": %q},
   "cmdline": %q, "profile": "measured-v1"}]}`, fileSHA(t, kernel), fileSHA(t, r.pre), qemu.DefaultAppend+" slkit.entry=post")))
 	e.Run("policy", "sign", "--key", e.Path("policy.key"), "--in", e.Path("relaunch.json"), "--out", filepath.Join(dd, "relaunch.signed"))
 	if err := qemu.MakeExt4(context.Background(), dd, r.disk, 192); err != nil {

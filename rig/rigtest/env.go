@@ -24,8 +24,8 @@ type Env struct {
 	T testing.TB
 	// Dir is the scenario's scratch directory (t.TempDir()).
 	Dir string
-	// Slkit is a static slkit binary built from this checkout, used on
-	// the host and put into every image (--slkit-binary).
+	// Slkit is a static slkit binary built from this checkout, run on the
+	// host (images carry ImageSlkit).
 	Slkit string
 	// Kernel is the cached Debian cloud kernel (make deps).
 	Kernel *qemu.Kernel
@@ -95,14 +95,14 @@ func (e *Env) Run(args ...string) string {
 }
 
 // Image builds an initramfs at Path(name) with `slkit initramfs build`
-// and the given flags (the Env's slkit inside, unless flags name another
+// and the given flags (ImageSlkit inside, unless flags name another
 // --slkit-binary), and returns its path.
 func (e *Env) Image(name string, flags ...string) string {
 	e.T.Helper()
 	out := e.Path(name)
 	args := []string{"initramfs", "build", "--out", out}
 	if !slices.Contains(flags, "--slkit-binary") {
-		args = append(args, "--slkit-binary", e.Slkit)
+		args = append(args, "--slkit-binary", e.ImageSlkit())
 	}
 	e.Run(append(args, flags...)...)
 	return out
@@ -127,19 +127,23 @@ func (e *Env) GoBinary(pkg string) string {
 	return bin
 }
 
-// ImageSlkit builds slkit as an image carries it (-tags slkit_image: no
-// rig, no image builder; about half the host binary) and returns its
-// path, for images that should be small (a UKI the firmware hashes).
+// ImageSlkit builds, once per Env, slkit as an image carries it
+// (initramfs.ImageSlkitBuild: -tags slkit_image, no rig and no image
+// builder, no symbols; about half the host binary) and returns its path.
+// Image puts it into every image unless told otherwise.
 func (e *Env) ImageSlkit() string {
 	e.T.Helper()
+	bin := e.Path("slkit-image")
+	if _, err := os.Stat(bin); err == nil {
+		return bin
+	}
 	root, err := initramfs.FindSource("")
 	if err != nil {
 		e.T.Fatal(err)
 	}
-	bin := e.Path("slkit-image")
-	cmd := exec.Command("go", "build", "-trimpath", "-tags", initramfs.ImageBuildTag, "-o", bin, initramfs.SlkitPackage)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+	args, env := initramfs.ImageSlkitBuild(bin)
+	cmd := exec.Command("go", args...)
+	cmd.Dir, cmd.Env = root, env
 	if out, err := cmd.CombinedOutput(); err != nil {
 		e.T.Fatalf("build the image's slkit: %v\n%s", err, out)
 	}
