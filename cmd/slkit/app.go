@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -99,14 +98,6 @@ func newApp(e *env) *cli.App {
 	return app
 }
 
-// checkFlags installs the CLI's flag checks on a command tree: usage
-// errors, required flags and empty paths, each as one line (exit 1).
-func checkFlags(c *cli.Command) {
-	setUsageErrors(c)
-	enforceRequired(c, "")
-	refuseEmptyPaths(c)
-}
-
 // commands lists every command group; each lives in its own cmd_*.go file.
 func commands(e *env) []*cli.Command {
 	var cs []*cli.Command
@@ -121,13 +112,6 @@ func commands(e *env) []*cli.Command {
 	cs = append(cs, updateCommand(e))
 	cs = append(cs, anchorCommand(e))
 	return append(cs, hostCommands(e)...)
-}
-
-func setUsageErrors(c *cli.Command) {
-	c.OnUsageError = func(_ *cli.Context, err error, _ bool) error { return usageError{err} }
-	for _, s := range c.Subcommands {
-		setUsageErrors(s)
-	}
 }
 
 // run executes the CLI and returns the process exit code. Errors are
@@ -148,6 +132,16 @@ func (e *env) openTPM(c *cli.Context) (*tpm.Conn, error) {
 	return tpm.Open(c.String("tpm"), e.tpmOptions...)
 }
 
+// withTPM runs f on the TPM named by --tpm and closes it.
+func (e *env) withTPM(c *cli.Context, f func(t *tpm.Conn) error) error {
+	t, err := e.openTPM(c)
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	return f(t)
+}
+
 // writeJSON prints v as indented JSON followed by a newline.
 func (e *env) writeJSON(v any) error {
 	enc := json.NewEncoder(e.stdout)
@@ -164,14 +158,14 @@ func (e *env) report(c *cli.Context, v any, text string) error {
 	return err
 }
 
+// verdict reports v (as report does) and then returns the verdict err:
+// a refusal is reported in full before its one-line error.
+func (e *env) verdict(c *cli.Context, v any, text string, err error) error {
+	if rerr := e.report(c, v, text); rerr != nil {
+		return rerr
+	}
+	return err
+}
+
 // jsonFlag is the --json flag every reporting command has.
 var jsonFlag = &cli.BoolFlag{Name: "json", Usage: "print the result as JSON"}
-
-// needArgs checks the number of positional arguments.
-func needArgs(c *cli.Context, min, max int, what string) error {
-	n := c.NArg()
-	if n < min || (max >= 0 && n > max) {
-		return usageError{errors.New(c.Command.FullName() + ": want " + what)}
-	}
-	return nil
-}

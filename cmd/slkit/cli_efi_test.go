@@ -225,7 +225,7 @@ func runLaunchEFI(t *testing.T, tt *tpmtest.TPM, st *efitest.Store, reboots *int
 	for _, c := range app.Commands {
 		if c.Name == "launch" {
 			c.Action = func(c *cli.Context) error { return launchAction(e, c, seams) }
-			enforceRequired(c, "")
+			enforceRequired(c)
 		}
 	}
 	code := 0

@@ -55,8 +55,7 @@ func runCounted(t *testing.T, tt *tpmtest.TPM, st *efitest.Store, u *tpmUse, arg
 		switch c.Name {
 		case "efi":
 			app.Commands[i] = newEFICommand(e, fake)
-			setUsageErrors(app.Commands[i])
-			enforceRequired(app.Commands[i], "")
+			checkFlags(app.Commands[i])
 		case "launch":
 			c.Action = func(c *cli.Context) error { return launchAction(e, c, seams) }
 		}

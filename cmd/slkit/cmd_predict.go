@@ -20,17 +20,6 @@ func launchCommands(e *env) []*cli.Command {
 	return []*cli.Command{predictCommand(e), measureCommand(e), launchCommand(e), policyCommand(e)}
 }
 
-// needFlags returns a usage error naming the first flag not given (the
-// flags are not marked Required: urfave/cli would print the help and exit 2).
-func needFlags(c *cli.Context, names ...string) error {
-	for _, n := range names {
-		if !c.IsSet(n) {
-			return usageError{fmt.Errorf("%s: --%s is required", c.Command.FullName(), n)}
-		}
-	}
-	return nil
-}
-
 // defaultPredictBanks are predicted when neither --bank nor --start says
 // which: the banks swtpm and most TPMs can allocate.
 var defaultPredictBanks = []tpm.Alg{tpm.SHA1, tpm.SHA256, tpm.SHA384, tpm.SHA512}

@@ -61,6 +61,21 @@ func readInput(path string, k inputKind) ([]byte, error) {
 	return b, nil
 }
 
+// readParsed reads an input file of kind k and parses it: an error of
+// either names the file.
+func readParsed[T any](path string, k inputKind, parse func([]byte) (T, error)) (T, error) {
+	var zero T
+	b, err := readInput(path, k)
+	if err != nil {
+		return zero, err
+	}
+	v, err := parse(b)
+	if err != nil {
+		return zero, inputError{path, err}
+	}
+	return v, nil
+}
+
 // checkInput makes readInput's checks on a file that a package reads
 // later itself (the EFI journal and its state), so that a bad one is
 // refused before the TPM is opened; a missing file passes when missingOK.

@@ -1,17 +1,28 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 )
 
+// checkFlags installs the CLI's flag checks on a command tree, each a
+// one-line usage error (exit 1), in this order: a path flag given as "",
+// then a required flag not given, then the command's own checks.
+func checkFlags(c *cli.Command) {
+	c.OnUsageError = func(_ *cli.Context, err error, _ bool) error { return usageError{err} }
+	enforceRequired(c)
+	refuseEmptyPaths(c)
+	for _, s := range c.Subcommands {
+		checkFlags(s)
+	}
+}
+
 // enforceRequired replaces urfave/cli's handling of Required flags (which
-// prints the help text and exits 2) with a one-line usage error (exit 1).
-func enforceRequired(c *cli.Command, path string) {
-	path = strings.TrimSpace(path + " " + c.Name)
+// prints the help text and exits 2) with needFlags' one-line usage error.
+func enforceRequired(c *cli.Command) {
 	var required []string
 	for _, f := range c.Flags {
 		if r, ok := f.(cli.RequiredFlag); ok && r.IsRequired() {
@@ -19,23 +30,13 @@ func enforceRequired(c *cli.Command, path string) {
 			unsetRequired(f)
 		}
 	}
-	if len(required) > 0 && c.Action != nil {
-		action := c.Action
+	if action := c.Action; len(required) > 0 && action != nil {
 		c.Action = func(ctx *cli.Context) error {
-			var missing []string
-			for _, n := range required {
-				if !ctx.IsSet(n) {
-					missing = append(missing, "--"+n)
-				}
-			}
-			if len(missing) > 0 {
-				return usageError{fmt.Errorf("%s: missing required flag %s", path, strings.Join(missing, ", "))}
+			if err := needFlags(ctx, required...); err != nil {
+				return err
 			}
 			return action(ctx)
 		}
-	}
-	for _, s := range c.Subcommands {
-		enforceRequired(s, path)
 	}
 }
 
@@ -45,20 +46,44 @@ func unsetRequired(f cli.Flag) {
 		x.Required = false
 	case *cli.IntFlag:
 		x.Required = false
-	case *cli.UintFlag:
-		x.Required = false
-	case *cli.BoolFlag:
-		x.Required = false
 	case *cli.StringSliceFlag:
-		x.Required = false
-	case *cli.PathFlag:
-		x.Required = false
-	case *cli.DurationFlag:
-		x.Required = false
-	case *cli.Int64Flag:
 		x.Required = false
 	}
 }
+
+// needFlags returns a usage error naming the first flag not given (for
+// flags required only in some combinations; a flag always required is
+// marked Required).
+func needFlags(c *cli.Context, names ...string) error {
+	for _, n := range names {
+		if !c.IsSet(n) {
+			return usageError{fmt.Errorf("%s: --%s is required", c.Command.FullName(), n)}
+		}
+	}
+	return nil
+}
+
+// needArgs checks the number of positional arguments.
+func needArgs(c *cli.Context, min, max int, what string) error {
+	n := c.NArg()
+	if n < min || (max >= 0 && n > max) {
+		return usageError{errors.New(c.Command.FullName() + ": want " + what)}
+	}
+	return nil
+}
+
+// nArgs is action after needArgs.
+func nArgs(min, max int, what string, action cli.ActionFunc) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		if err := needArgs(c, min, max, what); err != nil {
+			return err
+		}
+		return action(c)
+	}
+}
+
+// noArgs is action for a command that takes no positional argument.
+func noArgs(action cli.ActionFunc) cli.ActionFunc { return nArgs(0, 0, "no arguments", action) }
 
 // pathFlags are the flags whose value names a file, a directory or a
 // device: given as "", they name nothing, and a command would otherwise
@@ -74,9 +99,9 @@ var pathFlags = map[string]bool{
 	"efi-state": true, "efi-pub": true, "module": true, "grub-root": true,
 }
 
-// refuseEmptyPaths makes every command refuse a path flag given as ""
-// (or, repeatable, with a "" among its values) with one line naming the
-// flag: `--kernel ""` is "--kernel: empty path".
+// refuseEmptyPaths makes a command refuse a path flag given as "" (or,
+// repeatable, with a "" among its values) with one line naming the flag:
+// `--kernel ""` is "--kernel: empty path".
 func refuseEmptyPaths(c *cli.Command) {
 	var strs, lists []string
 	for _, f := range c.Flags {
@@ -91,8 +116,7 @@ func refuseEmptyPaths(c *cli.Command) {
 			}
 		}
 	}
-	if len(strs)+len(lists) > 0 && c.Action != nil {
-		action := c.Action
+	if action := c.Action; len(strs)+len(lists) > 0 && action != nil {
 		c.Action = func(ctx *cli.Context) error {
 			for _, n := range strs {
 				if ctx.IsSet(n) && ctx.String(n) == "" {
@@ -106,8 +130,5 @@ func refuseEmptyPaths(c *cli.Command) {
 			}
 			return action(ctx)
 		}
-	}
-	for _, s := range c.Subcommands {
-		refuseEmptyPaths(s)
 	}
 }
