@@ -128,6 +128,18 @@ func anchorStatus(e *env, c *cli.Context) error {
 	return nil
 }
 
+// parseCounter reads an update-window counter's NV index flag.
+func parseCounter(c *cli.Context, flag string) (uint32, error) {
+	n, err := strconv.ParseUint(c.String(flag), 0, 32)
+	if err != nil {
+		return 0, usageError{fmt.Errorf("--%s %q: want an NV index such as %#08x", flag, c.String(flag), tpm.DefaultCounterIndex)}
+	}
+	if _, err := tpm.CounterAt(uint32(n)); err != nil {
+		return 0, usageError{fmt.Errorf("--%s: %w", flag, err)}
+	}
+	return uint32(n), nil
+}
+
 // inOwnerAuth is an owner authorisation file: at most a SHA-256-sized
 // authValue (Part 1 §19.6.4) and a line end.
 var inOwnerAuth = inputKind{what: "owner authorisation file", max: 64 + 2}

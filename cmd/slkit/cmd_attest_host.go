@@ -162,7 +162,7 @@ func attestVerify(e *env, c *cli.Context) error {
 		if err != nil {
 			return err
 		}
-		pub, err := loadKey(c.String("policy-key"), policy.ParsePublicKey)
+		pub, err := readParsed(c.String("policy-key"), inKey, policy.ParsePublicKey)
 		if err != nil {
 			return err
 		}

@@ -174,10 +174,8 @@ func journalPaths(c *cli.Context) (string, string, error) {
 	if err := needFlags(c, "journal"); err != nil {
 		return "", "", err
 	}
-	j, s := c.String("journal"), c.String("state")
-	if s == "" {
-		s = j + ".state"
-	}
+	j := c.String("journal")
+	s := journal.StatePath(j, c.String("state"))
 	return j, s, checkJournalFiles(j, s)
 }
 

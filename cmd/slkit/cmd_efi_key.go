@@ -69,8 +69,7 @@ func efiKeygen(e *env, c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "wrote %s (the private key sealed to %s PCRs %v%s, 0600; never written in clear) and %s; key id %s\n",
-		key, st.bank, st.pcrs, policyNote(pol), pub, policy.KeyID(p))
+	fmt.Fprintf(e.stdout, "wrote %s (the private key sealed to %s, 0600; never written in clear) and %s; key id %s\n", key, pol, pub, policy.KeyID(p))
 	return nil
 }
 

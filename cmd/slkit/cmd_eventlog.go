@@ -41,7 +41,7 @@ func loadEventLog(c *cli.Context) (*tpm.EventLog, error) {
 	if err := needArgs(c, 1, 1, "one event log FILE"); err != nil {
 		return nil, err
 	}
-	return parseLogFile(c.Args().First())
+	return readParsed(c.Args().First(), inEventLog, tpm.ParseEventLog)
 }
 
 func eventlogShow(e *env, c *cli.Context) error {

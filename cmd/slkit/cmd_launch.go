@@ -107,7 +107,7 @@ func launchAction(e *env, c *cli.Context, es efiSeams) error {
 	if err != nil {
 		return err
 	}
-	pub, err := loadKey(c.String("policy-key"), policy.ParsePublicKey)
+	pub, err := readParsed(c.String("policy-key"), inKey, policy.ParsePublicKey)
 	if err != nil {
 		return err
 	}

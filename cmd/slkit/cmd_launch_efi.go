@@ -150,14 +150,10 @@ func parseLaunchEFI(e *env, c *cli.Context, seams efiSeams, phase func(string)) 
 		Reboot:   seams.reboot, Log: e.stderr, Phase: phase,
 	}
 	if c.IsSet("update-counter") {
-		n, err := strconv.ParseUint(c.String("update-counter"), 0, 32)
-		if err != nil {
-			return nil, usageError{fmt.Errorf("--update-counter %q: want an NV index such as 0x%08x", c.String("update-counter"), tpm.DefaultCounterIndex)}
+		var err error
+		if p.Counter, err = parseCounter(c, "update-counter"); err != nil {
+			return nil, err
 		}
-		if _, err := tpm.CounterAt(uint32(n)); err != nil {
-			return nil, usageError{fmt.Errorf("--update-counter: %w", err)}
-		}
-		p.Counter = uint32(n)
 	}
 	if !c.IsSet("efi-journal") {
 		for _, f := range []string{"efi-state", "efi-pub", "efi-allow", "efi-skip-bad-journal", "efi-anchor"} {

@@ -52,20 +52,6 @@ func policyCommand(e *env) *cli.Command {
 	}
 }
 
-// loadKey reads and parses a key file; errors name the file.
-func loadKey[K any](name string, parse func([]byte) (K, error)) (K, error) {
-	var zero K
-	b, err := readInput(name, inKey)
-	if err != nil {
-		return zero, err
-	}
-	k, err := parse(b)
-	if err != nil {
-		return zero, inputError{name, err}
-	}
-	return k, nil
-}
-
 // keygenFlags are the flags of policyKeygen (`slkit policy keygen` and
 // `slkit efi keygen`, which write the same key files).
 func keygenFlags() []cli.Flag {
@@ -105,7 +91,7 @@ func policySign(e *env, c *cli.Context) error {
 	if err := checkOutput(out); err != nil {
 		return err
 	}
-	key, err := loadKey(c.String("key"), policy.ParsePrivateKey)
+	key, err := readParsed(c.String("key"), inKey, policy.ParsePrivateKey)
 	if err != nil {
 		return err
 	}
@@ -143,7 +129,7 @@ func policyVerify(e *env, c *cli.Context) error {
 		return err
 	}
 	name := c.Args().First()
-	pub, err := loadKey(c.String("pub"), policy.ParsePublicKey)
+	pub, err := readParsed(c.String("pub"), inKey, policy.ParsePublicKey)
 	if err != nil {
 		return err
 	}

@@ -112,7 +112,7 @@ func loadEntry(c *cli.Context, flags ...string) (ent *launch.Entry, prof *launch
 		}
 	}
 	if p := c.String("policy-key"); p != "" {
-		pub, err := loadKey(p, policy.ParsePublicKey)
+		pub, err := readParsed(p, inKey, policy.ParsePublicKey)
 		if err != nil {
 			return nil, nil, nil, err
 		}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sort"
 
 	"github.com/urfave/cli/v2"
 
@@ -31,7 +30,7 @@ func bootPredictFlags() []cli.Flag {
 // verified with pub when given; "" for none).
 func bootPrediction(c *cli.Context, jpath, spath string, pub []byte) (*nextboot.Prediction, error) {
 	name := c.String("firmware-log")
-	l, err := parseLogFile(name)
+	l, err := readParsed(name, inEventLog, tpm.ParseEventLog)
 	if err != nil {
 		return nil, err
 	}
@@ -111,9 +110,9 @@ func predictBoot(e *env, c *cli.Context) error {
 	if (c.IsSet("state") || c.IsSet("pub")) && !c.IsSet("journal") {
 		return usageError{errors.New("predict: --state and --pub go with --journal")}
 	}
-	jpath, spath := c.String("journal"), c.String("state")
-	if jpath != "" && spath == "" {
-		spath = jpath + ".state"
+	jpath, spath := c.String("journal"), ""
+	if jpath != "" {
+		spath = journal.StatePath(jpath, c.String("state"))
 	}
 	var pub []byte
 	if p := c.String("pub"); p != "" {
@@ -130,24 +129,5 @@ func predictBoot(e *env, c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if c.Bool("json") {
-		return e.writeJSON(p)
-	}
-	fmt.Fprintf(e.stdout, "next boot predicted from %s, banks %s: PCRs changed %v\n", c.String("firmware-log"), tpm.AlgList(p.Banks), p.Changed)
-	for _, i := range sortedPCRs(p.Unpredictable) {
-		fmt.Fprintf(e.stdout, "PCR %d cannot be predicted: %s\n", i, p.Unpredictable[i])
-	}
-	fmt.Fprintln(e.stdout, "PCR values at the hand-over to the booted image's kernel:")
-	fmt.Fprint(e.stdout, p.PCRs.Text())
-	return nil
-}
-
-// sortedPCRs lists the PCRs of a per-PCR map in order.
-func sortedPCRs(m map[int]string) []int {
-	var out []int
-	for i := range m {
-		out = append(out, i)
-	}
-	sort.Ints(out)
-	return out
+	return e.report(c, p, p.Text(c.String("firmware-log")))
 }

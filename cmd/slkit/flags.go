@@ -132,3 +132,14 @@ func refuseEmptyPaths(c *cli.Command) {
 		}
 	}
 }
+
+// onlyWith refuses any of flags given without flag: "CMD: --F needs
+// --FLAG".
+func onlyWith(c *cli.Context, flag string, flags ...string) error {
+	for _, f := range flags {
+		if c.IsSet(f) && !c.IsSet(flag) {
+			return usageError{fmt.Errorf("%s: --%s needs --%s", c.Command.FullName(), f, flag)}
+		}
+	}
+	return nil
+}

@@ -76,6 +76,19 @@ func readParsed[T any](path string, k inputKind, parse func([]byte) (T, error)) 
 	return v, nil
 }
 
+// readArg reads the input path of kind k, or standard input for "-"
+// (through the same limit).
+func (e *env) readArg(path string, k inputKind) ([]byte, error) {
+	if path != "-" {
+		return readInput(path, k)
+	}
+	b, err := fsys.ReadLimited(e.stdin, "stdin", k.max)
+	if err != nil {
+		return nil, inputError{"stdin", k.problem(err)}
+	}
+	return b, nil
+}
+
 // checkInput makes readInput's checks on a file that a package reads
 // later itself (the EFI journal and its state), so that a bad one is
 // refused before the TPM is opened; a missing file passes when missingOK.
