@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 
 	"github.com/urfave/cli/v2"
 
@@ -19,10 +18,6 @@ import (
 func launchCommands(e *env) []*cli.Command {
 	return []*cli.Command{predictCommand(e), measureCommand(e), launchCommand(e), policyCommand(e)}
 }
-
-// defaultPredictBanks are predicted when neither --bank nor --start says
-// which: the banks swtpm and most TPMs can allocate.
-var defaultPredictBanks = []tpm.Alg{tpm.SHA1, tpm.SHA256, tpm.SHA384, tpm.SHA512}
 
 // entryFlags are the flags that describe a boot entry.
 func entryFlags() []cli.Flag {
@@ -126,21 +121,12 @@ func loadEntry(c *cli.Context, flags ...string) (ent *launch.Entry, prof *launch
 	return ent, prof, closeAll, nil
 }
 
-// bankFlags are the banks --bank names, each once and computable (nil
-// when none is given).
+// bankFlags are the banks --bank names (tpm.ParseBanks; nil when none
+// is given).
 func bankFlags(c *cli.Context) ([]tpm.Alg, error) {
-	var banks []tpm.Alg
-	for _, b := range c.StringSlice("bank") {
-		a, err := tpm.ParseAlg(b)
-		if err == nil {
-			_, err = a.Hash()
-		}
-		if err != nil {
-			return nil, usageError{fmt.Errorf("--bank: %w", err)}
-		}
-		if !slices.Contains(banks, a) {
-			banks = append(banks, a)
-		}
+	banks, err := tpm.ParseBanks(c.StringSlice("bank"))
+	if err != nil {
+		return nil, usageError{fmt.Errorf("--bank: %w", err)}
 	}
 	return banks, nil
 }
@@ -174,7 +160,7 @@ func predict(e *env, c *cli.Context) error {
 		opts = append(opts, launch.WithStart(&start))
 	}
 	if banks == nil {
-		banks = defaultPredictBanks
+		banks = tpm.CommonBanks
 	}
 	predictFn := launch.Predict
 	switch d := c.String("drtm"); d {

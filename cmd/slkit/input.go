@@ -10,6 +10,7 @@ import (
 	"github.com/slkit/slkit/internal/edkey"
 	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/launch/policy"
+	"github.com/slkit/slkit/slaunch"
 	"github.com/slkit/slkit/tpm"
 )
 
@@ -42,6 +43,7 @@ var (
 	inPCRValues = inputKind{what: "PCR values", max: tpm.MaxExpectedSize}
 	inRecording = inputKind{what: "platform recording", max: 16 << 20}
 	inDCE       = inputKind{what: "DCE module (SINIT ACM or SKL)", max: 16 << 20}
+	inDRTMLog   = inputKind{what: "DRTM log", max: slaunch.MaxLeaveLogSize}
 	inHandover  = inputKind{what: "hand-over file", max: 16 << 20, emptyOK: true}
 )
 
@@ -116,6 +118,16 @@ func (k inputKind) problem(err error) error {
 	return err
 }
 
+// pathError is an input error naming path, for the error of a file
+// operation on it (without the *fs.PathError's own operation and path).
+func pathError(path string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return inputError{path, err}
+}
+
 // openInput opens an input file for streaming: a regular file only, and a
 // FIFO is refused rather than waited on.
 func openInput(path string) (*os.File, error) {
@@ -124,11 +136,7 @@ func openInput(path string) (*os.File, error) {
 	}
 	f, err := fsys.OpenRegular(path)
 	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return nil, inputError{path, err}
+		return nil, pathError(path, err)
 	}
 	return f, nil
 }
@@ -141,11 +149,7 @@ func checkOutput(path string) error {
 		return nil
 	}
 	if err := fsys.CheckWritable(fsys.OS{}, path); err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return inputError{path, err}
+		return pathError(path, err)
 	}
 	return nil
 }
