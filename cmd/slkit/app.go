@@ -169,3 +169,27 @@ func (e *env) verdict(c *cli.Context, v any, text string, err error) error {
 
 // jsonFlag is the --json flag every reporting command has.
 var jsonFlag = &cli.BoolFlag{Name: "json", Usage: "print the result as JSON"}
+
+// cmd is a command: its name, usage, action and flags.
+func cmd(name, usage string, action cli.ActionFunc, flags ...cli.Flag) *cli.Command {
+	return &cli.Command{Name: name, Usage: usage, Action: action, Flags: flags}
+}
+
+// argsCmd is a command with positional arguments (args names them in
+// the help).
+func argsCmd(name, args, usage string, action cli.ActionFunc, flags ...cli.Flag) *cli.Command {
+	c := cmd(name, usage, action, flags...)
+	c.ArgsUsage = args
+	return c
+}
+
+// described is c with a longer description in its help.
+func described(description string, c *cli.Command) *cli.Command {
+	c.Description = description
+	return c
+}
+
+// group is a command made of subcommands.
+func group(name, usage string, subs ...*cli.Command) *cli.Command {
+	return &cli.Command{Name: name, Usage: usage, Subcommands: subs}
+}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -55,22 +54,6 @@ func launchEFIFlags() []cli.Flag {
 		&cli.StringFlag{Name: "policy-confirm", Usage: "with --policy-anchor: the `FILE` where the launched OS confirms a successful launch (`slkit policy confirm`); when it holds this policy, the minimum rises to its version"},
 		&cli.StringFlag{Name: "entry-file", Usage: "take the entry name from `FILE` (e.g. on the shared disk, written by the launched OS) when neither --entry nor slkit.entry= gives one"},
 	}
-}
-
-// parseIndex reads an NV index flag; "none" is 0.
-func parseIndex(c *cli.Context, name string) (uint32, error) {
-	v := c.String(name)
-	if v == "none" {
-		return 0, nil
-	}
-	n, err := strconv.ParseUint(v, 0, 32)
-	if err == nil {
-		_, err = tpm.AnchorAt(uint32(n))
-	}
-	if err != nil {
-		return 0, usageError{fmt.Errorf("--%s %q: want an NV index such as %#08x", name, v, tpm.DefaultJournalAnchorIndex)}
-	}
-	return uint32(n), nil
 }
 
 // smallFile reads a small file from the shared disk: a regular file of at
@@ -193,7 +176,7 @@ func parseLaunchEFI(e *env, c *cli.Context, seams efiSeams, phase func(string)) 
 		return nil, usageError{fmt.Errorf("--efi-tries %d: want 1 to 255", t)}
 	}
 	p.Tries = uint8(c.Uint("efi-tries"))
-	if p.Allow, err = parseAllow(c.StringSlice("efi-allow"), "--efi-allow"); err != nil {
+	if p.Allow, err = parseAllow(c, "efi-allow"); err != nil {
 		return nil, err
 	}
 	return p, nil

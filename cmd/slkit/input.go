@@ -35,16 +35,19 @@ var (
 	inPolicyDoc = inputKind{what: "policy document", max: policy.MaxPolicySize}
 	inSigned    = inputKind{what: "signed policy", max: policy.MaxEnvelopeSize}
 	inKey       = inputKind{what: "key file", max: edkey.MaxFileSize}
-	inSealed    = inputKind{what: "sealed file", max: tpm.MaxSealedSize}
-	inJournal   = inputKind{what: "EFI journal", max: journal.MaxBytes}
-	inState     = inputKind{what: "EFI journal state file", max: journal.MaxStateBytes}
-	inVarData   = inputKind{what: "variable data", max: journal.MaxBytes}
-	inEventLog  = inputKind{what: "event log", max: tpm.MaxEventLogSize}
-	inPCRValues = inputKind{what: "PCR values", max: tpm.MaxExpectedSize}
-	inRecording = inputKind{what: "platform recording", max: 16 << 20}
-	inDCE       = inputKind{what: "DCE module (SINIT ACM or SKL)", max: 16 << 20}
-	inDRTMLog   = inputKind{what: "DRTM log", max: slaunch.MaxLeaveLogSize}
-	inHandover  = inputKind{what: "hand-over file", max: 16 << 20, emptyOK: true}
+	// A journal key file: PEM or raw, or a sealed private key (`efi
+	// keygen --seal-pcrs`: a sealed file with its expected events).
+	inJournalKey = inputKind{what: "journal key file", max: 64 << 10}
+	inSealed     = inputKind{what: "sealed file", max: tpm.MaxSealedSize}
+	inJournal    = inputKind{what: "EFI journal", max: journal.MaxBytes}
+	inState      = inputKind{what: "EFI journal state file", max: journal.MaxStateBytes}
+	inVarData    = inputKind{what: "variable data", max: journal.MaxBytes}
+	inEventLog   = inputKind{what: "event log", max: tpm.MaxEventLogSize}
+	inPCRValues  = inputKind{what: "PCR values", max: tpm.MaxExpectedSize}
+	inRecording  = inputKind{what: "platform recording", max: 16 << 20}
+	inDCE        = inputKind{what: "DCE module (SINIT ACM or SKL)", max: 16 << 20}
+	inDRTMLog    = inputKind{what: "DRTM log", max: slaunch.MaxLeaveLogSize}
+	inHandover   = inputKind{what: "hand-over file", max: 16 << 20, emptyOK: true}
 )
 
 // readInput reads an input file of kind k: a missing, unreadable, empty,
