@@ -9,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/slkit/slkit/efi/journal"
+	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/tpm"
 	"github.com/slkit/slkit/update"
 )
@@ -64,7 +65,7 @@ func (e *env) anchorStatus(c *cli.Context) error {
 
 // inOwnerAuth is an owner authorisation file: at most a SHA-256-sized
 // authValue (Part 1 §19.6.4) and a line end.
-var inOwnerAuth = inputKind{what: "owner authorisation file", max: 64 + 2}
+var inOwnerAuth = fsys.Input{What: "owner authorisation file", Max: 64 + 2}
 
 func (e *env) anchorDefine(c *cli.Context) error {
 	idx, err := anchorIndices(c)
@@ -73,7 +74,7 @@ func (e *env) anchorDefine(c *cli.Context) error {
 	}
 	var auth []byte
 	if f := c.String("owner-auth-file"); f != "" {
-		if auth, err = readInput(f, inOwnerAuth); err != nil {
+		if auth, err = inOwnerAuth.Read(f); err != nil {
 			return err
 		}
 		auth = []byte(strings.TrimRight(string(auth), "\n"))

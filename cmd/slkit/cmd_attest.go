@@ -55,9 +55,9 @@ const maxNonceFile = 1 << 10
 
 // Input kinds of the machine side of attestation.
 var (
-	inNonce      = inputKind{what: "nonce file", max: maxNonceFile}
-	inActivation = inputKind{what: "activation secret", max: tpm.MaxSecret}
-	inChallenge  = inputKind{what: "activation challenge", max: attest.MaxChallengeSize}
+	inNonce      = fsys.Input{What: "nonce file", Max: maxNonceFile}
+	inActivation = fsys.Input{What: "activation secret", Max: tpm.MaxSecret}
+	inChallenge  = fsys.Input{What: "activation challenge", Max: attest.MaxChallengeSize}
 )
 
 // attestNonce takes --nonce or --nonce-file.
@@ -73,13 +73,13 @@ func attestNonce(c *cli.Context) ([]byte, error) {
 		return n, nil
 	}
 	name := c.String("nonce-file")
-	b, err := readInput(name, inNonce)
+	b, err := inNonce.Read(name)
 	if err != nil {
 		return nil, err
 	}
 	n, err := attest.ParseNonce(strings.TrimSpace(string(b)))
 	if err != nil {
-		return nil, inputError{name, err}
+		return nil, inputErr(name, err)
 	}
 	return n, nil
 }
@@ -111,7 +111,7 @@ func attestQuote(e *env, c *cli.Context) error {
 	}
 	opts := []attest.CollectOption{attest.WithLogs(logs), attest.WithPCRs(pcrs)}
 	if name := c.String("activation"); name != "" {
-		secret, err := readInput(name, inActivation)
+		secret, err := inActivation.Read(name)
 		if err != nil {
 			return err
 		}
@@ -159,7 +159,7 @@ func attestQuote(e *env, c *cli.Context) error {
 func logInputError(err error) error {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
-		return inputError{pe.Path, pe.Err}
+		return inputErr(pe.Path, pe.Err)
 	}
 	return err
 }
@@ -172,13 +172,13 @@ func attestActivate(e *env, c *cli.Context) error {
 		return err
 	}
 	name := c.Args().First()
-	b, err := readInput(name, inChallenge)
+	b, err := inChallenge.Read(name)
 	if err != nil {
 		return err
 	}
 	ch, err := attest.ParseChallenge(b)
 	if err != nil {
-		return inputError{name, err}
+		return inputErr(name, err)
 	}
 	t, err := e.openTPM(c)
 	if err != nil {

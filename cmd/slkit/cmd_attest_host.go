@@ -71,25 +71,25 @@ func readEvidence(c *cli.Context) (*attest.Evidence, error) {
 		if errors.As(err, &pe) {
 			err = pe.Err
 		}
-		return nil, inputError{name, err}
+		return nil, inputErr(name, err)
 	}
 	return ev, nil
 }
 
 // Input kinds of the verifier side of attestation.
 var (
-	inCAs    = inputKind{what: "CA certificates", max: verifier.MaxCAFileSize}
-	inRecord = inputKind{what: "activation record", max: verifier.MaxRecordSize}
+	inCAs    = fsys.Input{What: "CA certificates", Max: verifier.MaxCAFileSize}
+	inRecord = fsys.Input{What: "activation record", Max: verifier.MaxRecordSize}
 )
 
 func readCAs(name string) (*verifier.CAs, error) {
-	b, err := readInput(name, inCAs)
+	b, err := inCAs.Read(name)
 	if err != nil {
 		return nil, err
 	}
 	cas, err := verifier.ParseCAs(b)
 	if err != nil {
-		return nil, inputError{name, err}
+		return nil, inputErr(name, err)
 	}
 	return cas, nil
 }
@@ -145,24 +145,24 @@ func attestVerify(e *env, c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	rb, err := readInput(c.String("record"), inRecord)
+	rb, err := inRecord.Read(c.String("record"))
 	if err != nil {
 		return err
 	}
 	rec, err := verifier.ParseRecord(rb)
 	if err != nil {
-		return inputError{c.String("record"), err}
+		return inputErr(c.String("record"), err)
 	}
 	o := verifier.Options{Nonce: nonce, CAs: cas, Record: rec}
 	if c.IsSet("policy") || c.IsSet("policy-key") || c.IsSet("images") {
 		if err := needFlags(c, "policy", "policy-key", "images"); err != nil {
 			return err
 		}
-		signed, err := readInput(c.String("policy"), inSigned)
+		signed, err := inSigned.Read(c.String("policy"))
 		if err != nil {
 			return err
 		}
-		pub, err := readParsed(c.String("policy-key"), inKey, policy.ParsePublicKey)
+		pub, err := fsys.ReadInput(inKey, c.String("policy-key"), policy.ParsePublicKey)
 		if err != nil {
 			return err
 		}
@@ -177,7 +177,7 @@ func attestVerify(e *env, c *cli.Context) error {
 		rep.WriteText(e.stdout)
 	}
 	if errors.Is(verr, verifier.ErrImages) {
-		return inputError{c.String("images"), verr}
+		return inputErr(c.String("images"), verr)
 	}
 	return verr
 }
@@ -192,7 +192,7 @@ func attestExport(e *env, c *cli.Context) error {
 	}
 	files, cmds, err := verifier.ExportTPM2Tools(ev)
 	if err != nil {
-		return inputError{c.Args().First(), err}
+		return inputErr(c.Args().First(), err)
 	}
 	dir := c.String("tpm2-tools")
 	if err := os.MkdirAll(dir, 0o755); err != nil {

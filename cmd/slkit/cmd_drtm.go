@@ -101,7 +101,7 @@ func (e *env) drtmVerify(c *cli.Context) error {
 		name = kernelLog
 		var err error
 		if txt, err = slaunch.ReadKernelTXTRegisters(os.DirFS(sfs)); err != nil {
-			return inputError{"", err}
+			return inputErr("", err)
 		}
 	}
 	var klog *slaunch.KernelLog
@@ -109,10 +109,10 @@ func (e *env) drtmVerify(c *cli.Context) error {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
-		return pathError(name, err)
+		return fsys.NameInput(name, err)
 	default:
 		if klog, err = slaunch.ParseKernelLog(b); err != nil {
-			return inputError{name, err}
+			return inputErr(name, err)
 		}
 	}
 	return e.withTPM(c, func(t *tpm.Conn) error {
@@ -135,7 +135,7 @@ func exists(path string) bool {
 // drtmPlatform is the machine, or a recording given with --platform.
 func drtmPlatform(c *cli.Context) (slaunch.Platform, error) {
 	if p := c.String("platform"); p != "" {
-		return readParsed(p, inRecording, slaunch.ParseRecording)
+		return fsys.ReadInput(inRecording, p, slaunch.ParseRecording)
 	}
 	return slaunch.NewHostPlatform(), nil
 }
@@ -166,7 +166,7 @@ func (e *env) drtmStatus(c *cli.Context) error {
 // (also when only the host's part failed: it describes what the TPM holds).
 func (e *env) drtmLeave(c *cli.Context) error {
 	name, out := c.String("log"), c.String("out")
-	b, err := readInput(name, inDRTMLog)
+	b, err := inDRTMLog.Read(name)
 	if err != nil {
 		return err
 	}
@@ -175,7 +175,7 @@ func (e *env) drtmLeave(c *cli.Context) error {
 		defer host.Close()
 		left, err := slaunch.Leave(t, b, host)
 		if errors.Is(err, slaunch.ErrMalformed) {
-			return inputError{name, err}
+			return inputErr(name, err)
 		}
 		if left != nil && left.Log != nil {
 			if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {

@@ -65,7 +65,7 @@ func (e *env) drtmStageGRUB(c *cli.Context) error {
 	if err := needFlags(c, "dce", "out"); err != nil {
 		return err
 	}
-	if _, err := readParsed(c.String("dce"), inDCE, func(b []byte) (any, error) { return nil, slaunch.CheckDCEModule(b) }); err != nil {
+	if _, err := fsys.ReadInput(inDCE, c.String("dce"), func(b []byte) (any, error) { return nil, slaunch.CheckDCEModule(b) }); err != nil {
 		return err
 	}
 	ent, _, done, err := loadEntry(c)
@@ -114,7 +114,7 @@ func (e *env) drtmStageHardware(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	dce, err := readInput(c.String("dce"), inDCE)
+	dce, err := inDCE.Read(c.String("dce"))
 	if err != nil {
 		return err
 	}

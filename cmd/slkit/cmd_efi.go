@@ -11,6 +11,7 @@ import (
 	"github.com/slkit/slkit/efi"
 	"github.com/slkit/slkit/efi/journal"
 	"github.com/slkit/slkit/initramfs/pid1"
+	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/tpm"
 )
 
@@ -139,12 +140,12 @@ func (e *env) efiVarsGet(c *cli.Context, open varsOpener) error {
 
 // inAuthFile is a signed authenticated-variable write (.auth) read from
 // disk for enrolment.
-var inAuthFile = inputKind{what: "authenticated variable", max: 1 << 20}
+var inAuthFile = fsys.Input{What: "authenticated variable", Max: 1 << 20}
 
 func (e *env) efiEnroll(c *cli.Context, open varsOpener) error {
 	writes := map[efi.Name][]byte{}
 	for _, n := range efi.EnrollmentOrder {
-		b, err := readInput(filepath.Join(c.String("dir"), n.Name+".auth"), inAuthFile)
+		b, err := inAuthFile.Read(filepath.Join(c.String("dir"), n.Name+".auth"))
 		if err != nil {
 			return err
 		}

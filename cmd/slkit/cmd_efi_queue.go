@@ -90,7 +90,7 @@ func varData(c *cli.Context, prefix string, flags ...string) ([]byte, error) {
 		return nil, usageError{fmt.Errorf("%s: give exactly one of --hex, --file, --u16, --boot-order (got %d)", c.Command.FullName(), len(set))}
 	}
 	if set[0] == prefix+"file" {
-		return readInput(c.String(set[0]), inVarData)
+		return inVarData.Read(c.String(set[0]))
 	}
 	b, err := efi.ParseValueText(set[0][len(prefix):], c.String(set[0]))
 	if err != nil {
@@ -163,7 +163,7 @@ func (e *env) efiQueueList(c *cli.Context, verify bool) error {
 	case err != nil:
 		return err
 	case l == nil && verify:
-		return inputError{jp, errors.New("no journal")}
+		return inputErr(jp, errors.New("no journal"))
 	case l == nil:
 		return e.report(c, nil, jp+": nothing queued\n")
 	}
@@ -181,10 +181,10 @@ func journalPaths(c *cli.Context) (string, string, error) {
 // file that is not a regular file within its limit (a missing one is
 // fine: nothing queued, or nothing committed yet).
 func checkJournalFiles(j, s string) error {
-	if err := checkInput(j, inJournal, true); err != nil {
+	if err := inJournal.Check(j, true); err != nil {
 		return err
 	}
-	return checkInput(s, inState, true)
+	return inState.Check(s, true)
 }
 
 // readKeyInput reads a journal key file, or stdin for "-" (as `slkit
@@ -192,7 +192,7 @@ func checkJournalFiles(j, s string) error {
 func (e *env) readKeyInput(path string) ([]byte, error) {
 	b, err := e.readArg(path, inJournalKey)
 	if err == nil && len(b) == 0 {
-		return nil, inputError{"stdin", errors.New("no key on standard input")}
+		return nil, inputErr("stdin", errors.New("no key on standard input"))
 	}
 	return b, err
 }
@@ -214,7 +214,7 @@ func parseJournalKey[K any](path string, b []byte, parse func([]byte) (K, error)
 		path = "stdin"
 	}
 	if err != nil {
-		return k, inputError{path, err}
+		return k, inputErr(path, err)
 	}
 	return k, nil
 }
@@ -234,7 +234,7 @@ func journalSigningKey(e *env, c *cli.Context) (ed25519.PrivateKey, error) {
 	}
 	s, err := tpm.ParseSealed(b)
 	if err != nil {
-		return nil, inputError{name, err}
+		return nil, inputErr(name, err)
 	}
 	logs, problem, err := currentLogs(c.StringSlice("eventlog"))
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/tpm"
 )
 
@@ -23,7 +24,7 @@ func eventlogCommand(e *env) *cli.Command {
 // eventlog is the action f on the event log FILE.
 func (e *env) eventlog(f func(*cli.Context, *tpm.EventLog) error) cli.ActionFunc {
 	return nArgs(1, 1, "one event log FILE", func(c *cli.Context) error {
-		l, err := readParsed(c.Args().First(), inEventLog, tpm.ParseEventLog)
+		l, err := fsys.ReadInput(inEventLog, c.Args().First(), tpm.ParseEventLog)
 		if err != nil {
 			return err
 		}
@@ -35,7 +36,7 @@ func (e *env) eventlogReplay(c *cli.Context, l *tpm.EventLog) error {
 	if !c.Bool("against-tpm") {
 		p, err := l.Replay()
 		if err != nil {
-			return inputError{c.Args().First(), err}
+			return inputErr(c.Args().First(), err)
 		}
 		return e.report(c, p, p.Text())
 	}
@@ -59,7 +60,7 @@ func (e *env) eventlogExport(c *cli.Context) error {
 		}
 		b, err := l.MarshalCEL()
 		if err != nil {
-			return inputError{c.Args().First(), err}
+			return inputErr(c.Args().First(), err)
 		}
 		_, err = e.stdout.Write(append(b, '\n'))
 		return err

@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/launch"
 	"github.com/slkit/slkit/launch/policy"
 	"github.com/slkit/slkit/tpm"
@@ -34,7 +35,7 @@ func measure(e *env, c *cli.Context) error {
 		return err
 	}
 	defer done()
-	if err := checkInput(c.String("log"), inEventLog, true); err != nil {
+	if err := inEventLog.Check(c.String("log"), true); err != nil {
 		return err
 	}
 	t, err := e.openTPM(c)
@@ -103,11 +104,11 @@ func launchAction(e *env, c *cli.Context, es efiSeams) error {
 		return usageError{errors.New("launch: --json needs --dry-run (a launch that hands over does not return)")}
 	}
 	signedName := c.String("policy")
-	signed, err := readInput(signedName, inSigned)
+	signed, err := inSigned.Read(signedName)
 	if err != nil {
 		return err
 	}
-	pub, err := readParsed(c.String("policy-key"), inKey, policy.ParsePublicKey)
+	pub, err := fsys.ReadInput(inKey, c.String("policy-key"), policy.ParsePublicKey)
 	if err != nil {
 		return err
 	}
@@ -115,7 +116,7 @@ func launchAction(e *env, c *cli.Context, es efiSeams) error {
 	if err != nil {
 		return err
 	}
-	if err := checkInput(c.String("log"), inEventLog, true); err != nil {
+	if err := inEventLog.Check(c.String("log"), true); err != nil {
 		return err
 	}
 	drtm, err := launchDRTMOptions(c)
@@ -156,7 +157,7 @@ func launchAction(e *env, c *cli.Context, es efiSeams) error {
 	}, append(drtm, launchEFIOptions(efiStep, t)...)...)...)
 	if err != nil {
 		if res == nil {
-			return inputError{signedName, err}
+			return inputErr(signedName, err)
 		}
 		return err
 	}
@@ -203,7 +204,7 @@ func handoverFiles(args []string) ([]launch.HandoverFile, error) {
 		if err := launch.CheckHandoverPath(dst); err != nil {
 			return nil, usageError{fmt.Errorf("--handover %q: %w", a, err)}
 		}
-		b, err := readInput(src, inHandover)
+		b, err := inHandover.Read(src)
 		if err != nil {
 			return nil, err
 		}

@@ -45,7 +45,7 @@ func launchDRTMOptions(c *cli.Context) ([]launch.LaunchOption, error) {
 		if err := needFlags(c, "dce"); err != nil {
 			return nil, err
 		}
-		dce, err := readInput(c.String("dce"), inDCE)
+		dce, err := inDCE.Read(c.String("dce"))
 		if err != nil {
 			return nil, err
 		}

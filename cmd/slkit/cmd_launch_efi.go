@@ -65,7 +65,7 @@ func smallFile(path string, limit int64) ([]byte, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, inputError{path, err}
+		return nil, inputErr(path, err)
 	}
 	return b, nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/tpm"
 )
 
@@ -80,7 +81,7 @@ func (e *env) pcrExtend(c *cli.Context) error {
 	}
 	var in *os.File
 	if data != "" {
-		if in, err = openInput(data); err != nil {
+		if in, err = fsys.OpenInput(data); err != nil {
 			return err
 		}
 		defer in.Close()
@@ -109,13 +110,13 @@ func (e *env) pcrCompare(c *cli.Context) error {
 	var sets [2]*tpm.Expected
 	for i, f := range c.Args().Slice() {
 		var err error
-		if sets[i], err = readParsed(f, inPCRValues, tpm.ParseExpected); err != nil {
+		if sets[i], err = fsys.ReadInput(inPCRValues, f, tpm.ParseExpected); err != nil {
 			return err
 		}
 	}
 	cmp := tpm.ComparePCRs(&sets[0].PCRs, &sets[1].PCRs)
 	if len(cmp) == 0 {
-		return inputError{c.Args().Get(1), errors.New("no bank in common with " + c.Args().Get(0))}
+		return inputErr(c.Args().Get(1), errors.New("no bank in common with "+c.Args().Get(0)))
 	}
 	return e.verdict(c, cmp, cmp.Text(), cmp.Err())
 }

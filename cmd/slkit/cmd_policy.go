@@ -65,20 +65,20 @@ func (e *env) policyKeygen(c *cli.Context) error {
 
 func (e *env) policySign(c *cli.Context) error {
 	in, out := c.String("in"), c.String("out")
-	if err := checkOutput(out); err != nil {
+	if err := fsys.CheckOutput(out); err != nil {
 		return err
 	}
-	key, err := readParsed(c.String("key"), inKey, policy.ParsePrivateKey)
+	key, err := fsys.ReadInput(inKey, c.String("key"), policy.ParsePrivateKey)
 	if err != nil {
 		return err
 	}
-	payload, err := readInput(in, inPolicyDoc)
+	payload, err := inPolicyDoc.Read(in)
 	if err != nil {
 		return err
 	}
 	signed, p, err := launch.SignPolicy(payload, key)
 	if err != nil {
-		return inputError{in, err}
+		return inputErr(in, err)
 	}
 	if err := e.writeOutput(out, signed, 0o644, false); err != nil || out == "-" {
 		return err
@@ -90,17 +90,17 @@ func (e *env) policySign(c *cli.Context) error {
 
 func (e *env) policyVerify(c *cli.Context) error {
 	name := c.Args().First()
-	pub, err := readParsed(c.String("pub"), inKey, policy.ParsePublicKey)
+	pub, err := fsys.ReadInput(inKey, c.String("pub"), policy.ParsePublicKey)
 	if err != nil {
 		return err
 	}
-	signed, err := readInput(name, inSigned)
+	signed, err := inSigned.Read(name)
 	if err != nil {
 		return err
 	}
 	v, err := launch.VerifyPolicy(signed, pub)
 	if err != nil {
-		return inputError{name, err}
+		return inputErr(name, err)
 	}
 	return e.report(c, v, v.Text(name))
 }
@@ -110,13 +110,13 @@ func (e *env) policyVerify(c *cli.Context) error {
 // next launch of the same policy raises the TPM's minimum policy_version
 // to its version (update.PolicyAnchor).
 func (e *env) policyConfirm(c *cli.Context) error {
-	signed, err := readInput(c.String("policy"), inSigned)
+	signed, err := inSigned.Read(c.String("policy"))
 	if err != nil {
 		return err
 	}
 	p, err := policy.ParseSigned(signed)
 	if err != nil {
-		return inputError{c.String("policy"), err}
+		return inputErr(c.String("policy"), err)
 	}
 	if err := fsys.WriteFile(fsys.OS{}, c.String("out"), signed, 0o644); err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/launch"
 	"github.com/slkit/slkit/launch/policy"
 	"github.com/slkit/slkit/tpm"
@@ -76,14 +77,14 @@ func loadEntry(c *cli.Context, flags ...string) (ent *launch.Entry, prof *launch
 		return nil, nil, nil, usageError{err}
 	}
 	img := func(name string) (*launch.Image, error) {
-		f, err := openInput(name)
+		f, err := fsys.OpenInput(name)
 		if err != nil {
 			return nil, err
 		}
 		files = append(files, f)
 		st, err := f.Stat()
 		if err != nil {
-			return nil, inputError{name, err}
+			return nil, inputErr(name, err)
 		}
 		return &launch.Image{R: f, Size: st.Size(), Name: name}, nil
 	}
@@ -98,16 +99,16 @@ func loadEntry(c *cli.Context, flags ...string) (ent *launch.Entry, prof *launch
 		}
 	}
 	if p := c.String("policy"); p != "" {
-		if ent.Policy, err = readInput(p, inSigned); err != nil {
+		if ent.Policy, err = inSigned.Read(p); err != nil {
 			return nil, nil, nil, err
 		}
 		// Its exact bytes are measured; they must be a signed policy.
 		if _, err := policy.ParseEnvelope(ent.Policy); err != nil {
-			return nil, nil, nil, inputError{p, err}
+			return nil, nil, nil, inputErr(p, err)
 		}
 	}
 	if p := c.String("policy-key"); p != "" {
-		pub, err := readParsed(p, inKey, policy.ParsePublicKey)
+		pub, err := fsys.ReadInput(inKey, p, policy.ParsePublicKey)
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -146,13 +147,13 @@ func predict(e *env, c *cli.Context) error {
 	}
 	var opts []launch.PredictOption
 	if name := c.String("start"); name != "" {
-		b, err := readInput(name, inPCRValues)
+		b, err := inPCRValues.Read(name)
 		if err != nil {
 			return err
 		}
 		var start tpm.PCRs
 		if err := json.Unmarshal(b, &start); err != nil {
-			return inputError{name, err}
+			return inputErr(name, err)
 		}
 		if banks == nil {
 			banks = start.Algs()
@@ -181,7 +182,7 @@ func predict(e *env, c *cli.Context) error {
 			err = flagInputError(c, "kernel", err)
 		}
 		if name := c.String("start"); name != "" && errors.Is(err, launch.ErrStart) {
-			return inputError{name, err}
+			return inputErr(name, err)
 		}
 		return err
 	}

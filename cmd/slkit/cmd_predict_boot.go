@@ -10,6 +10,7 @@ import (
 	"github.com/slkit/slkit/efi"
 	"github.com/slkit/slkit/efi/journal"
 	"github.com/slkit/slkit/initramfs/uki"
+	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/nextboot"
 	"github.com/slkit/slkit/tpm"
 )
@@ -30,7 +31,7 @@ func bootPredictFlags() []cli.Flag {
 // verified with pub when given; "" for none).
 func bootPrediction(c *cli.Context, jpath, spath string, pub []byte) (*nextboot.Prediction, error) {
 	name := c.String("firmware-log")
-	l, err := readParsed(name, inEventLog, tpm.ParseEventLog)
+	l, err := fsys.ReadInput(inEventLog, name, tpm.ParseEventLog)
 	if err != nil {
 		return nil, err
 	}
@@ -66,7 +67,7 @@ func bootPrediction(c *cli.Context, jpath, spath string, pub []byte) (*nextboot.
 	}
 	p, err := nextboot.Predict(l, opts...)
 	if errors.Is(err, nextboot.ErrLog) {
-		return nil, inputError{name, err}
+		return nil, inputErr(name, err)
 	}
 	return p, err
 }
@@ -74,18 +75,18 @@ func bootPrediction(c *cli.Context, jpath, spath string, pub []byte) (*nextboot.
 // measureUKI computes what booting the UKI at path measures, in the banks
 // of the log.
 func measureUKI(path string, l *tpm.EventLog) (*nextboot.Image, error) {
-	f, err := openInput(path)
+	f, err := fsys.OpenInput(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, inputError{path, err}
+		return nil, inputErr(path, err)
 	}
 	p, err := uki.ParsePE(f, st.Size())
 	if err != nil {
-		return nil, inputError{path, err}
+		return nil, inputErr(path, err)
 	}
 	var banks []tpm.Alg
 	for _, a := range l.Algs() {
@@ -95,7 +96,7 @@ func measureUKI(path string, l *tpm.EventLog) (*nextboot.Image, error) {
 	}
 	img, err := uki.Measure(p, path, banks)
 	if err != nil {
-		return nil, inputError{path, err}
+		return nil, inputErr(path, err)
 	}
 	return img, nil
 }
@@ -123,7 +124,7 @@ func predictBoot(e *env, c *cli.Context) error {
 		pub = k
 	}
 	if _, err := os.Stat(jpath); jpath != "" && err != nil {
-		return inputError{jpath, errors.Unwrap(err)}
+		return inputErr(jpath, errors.Unwrap(err))
 	}
 	p, err := bootPrediction(c, jpath, spath, pub)
 	if err != nil {

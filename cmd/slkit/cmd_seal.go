@@ -6,6 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/tpm"
 )
 
@@ -91,7 +92,7 @@ func parseSealTarget(c *cli.Context, pcrsFlag, example string) (*sealTarget, err
 	}
 	st := &sealTarget{bank: bank, pcrs: pcrs, valuesFile: c.String("pcr-values")}
 	if st.valuesFile != "" {
-		st.values, err = readParsed(st.valuesFile, inPCRValues, tpm.ParseExpected)
+		st.values, err = fsys.ReadInput(inPCRValues, st.valuesFile, tpm.ParseExpected)
 	}
 	return st, err
 }
@@ -105,7 +106,7 @@ func (st *sealTarget) policy(t tpm.TPMSender, events []tpm.Event) (*tpm.SealPoli
 	}
 	pol, err := tpm.PolicyFor(st.bank, st.pcrs, &st.values.PCRs)
 	if err != nil {
-		return nil, nil, inputError{st.valuesFile, err}
+		return nil, nil, inputErr(st.valuesFile, err)
 	}
 	return pol, st.values.Events, nil
 }
@@ -116,7 +117,7 @@ func (e *env) seal(c *cli.Context) error {
 		return err
 	}
 	out := c.String("out")
-	if err := checkOutput(out); err != nil {
+	if err := fsys.CheckOutput(out); err != nil {
 		return err
 	}
 	secret, err := e.readArg(c.String("in"), inSecret)
@@ -132,7 +133,7 @@ func (e *env) seal(c *cli.Context) error {
 		if st.values != nil {
 			return usageError{errors.New("--eventlog is for sealing to current values; --pcr-values carries its own events")}
 		}
-		l, err := readParsed(f, inEventLog, tpm.ParseEventLog)
+		l, err := fsys.ReadInput(inEventLog, f, tpm.ParseEventLog)
 		if err != nil {
 			return err
 		}
@@ -160,7 +161,7 @@ func (e *env) seal(c *cli.Context) error {
 
 func (e *env) unseal(c *cli.Context) error {
 	name := c.Args().First()
-	s, err := readParsed(name, inSealed, tpm.ParseSealed)
+	s, err := fsys.ReadInput(inSealed, name, tpm.ParseSealed)
 	if err != nil {
 		return err
 	}
@@ -177,7 +178,7 @@ func (e *env) unseal(c *cli.Context) error {
 	case (out == "" && !fp && !c.Bool("json") || out == "-") && e.stdoutIsTerminal():
 		return usageError{errors.New("refusing to write the secret to a terminal: use --out FILE or a pipe")}
 	case out != "":
-		if err := checkOutput(out); err != nil {
+		if err := fsys.CheckOutput(out); err != nil {
 			return err
 		}
 	}
@@ -198,7 +199,7 @@ func (e *env) unseal(c *cli.Context) error {
 		defer clear(secret)
 		if pinned != nil {
 			if err := tpm.CheckFingerprint(secret, pinned); err != nil {
-				return inputError{name, err}
+				return inputErr(name, err)
 			}
 		}
 		if out != "" {

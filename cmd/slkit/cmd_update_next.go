@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/launch/policy"
 	"github.com/slkit/slkit/nextboot"
 	"github.com/slkit/slkit/tpm"
@@ -26,7 +27,7 @@ func nextLaunch(c *cli.Context, via update.Via, fw *nextboot.Prediction) ([]upda
 				return nil, "", usageError{fmt.Errorf("update prepare: --next-pcrs and --%s exclude each other", f)}
 			}
 		}
-		x, err := readParsed(c.String("next-pcrs"), inPCRValues, tpm.ParseExpected)
+		x, err := fsys.ReadInput(inPCRValues, c.String("next-pcrs"), tpm.ParseExpected)
 		return []update.Option{update.WithNext(x)}, "the values in " + c.String("next-pcrs"), err
 	}
 	switch {
@@ -81,7 +82,7 @@ func launchStart(c *cli.Context, via update.Via, fw *nextboot.Prediction) (*tpm.
 	case via == update.ViaKexec:
 		return nil, "the current PCR values", nil
 	case c.IsSet("start"):
-		x, err := readParsed(c.String("start"), inPCRValues, tpm.ParseExpected)
+		x, err := fsys.ReadInput(inPCRValues, c.String("start"), tpm.ParseExpected)
 		if err != nil {
 			return nil, "", err
 		}
@@ -95,7 +96,7 @@ func launchStart(c *cli.Context, via update.Via, fw *nextboot.Prediction) (*tpm.
 	}
 	start, err := update.FirmwareStart(logs[0])
 	if err != nil {
-		return nil, "", inputError{tpm.FirmwareLogPath, err}
+		return nil, "", inputErr(tpm.FirmwareLogPath, err)
 	}
 	return start, "the firmware event log", nil
 }
@@ -103,11 +104,11 @@ func launchStart(c *cli.Context, via update.Via, fw *nextboot.Prediction) (*tpm.
 // signedPolicy reads the signed launch policy of flag and the public key
 // of --policy-key it verifies under.
 func signedPolicy(c *cli.Context, flag string) ([]byte, ed25519.PublicKey, error) {
-	signed, err := readInput(c.String(flag), inSigned)
+	signed, err := inSigned.Read(c.String(flag))
 	if err != nil {
 		return nil, nil, err
 	}
-	pub, err := readParsed(c.String("policy-key"), inKey, policy.ParsePublicKey)
+	pub, err := fsys.ReadInput(inKey, c.String("policy-key"), policy.ParsePublicKey)
 	return signed, pub, err
 }
 

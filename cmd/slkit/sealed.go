@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/tpm"
 	"github.com/slkit/slkit/update"
 )
@@ -17,7 +18,7 @@ import (
 // content, or its SRK that is not this TPM's.
 func sealedError(name string, err error) error {
 	if errors.Is(err, tpm.ErrBadSealed) || errors.Is(err, tpm.ErrSealedTampered) || errors.Is(err, tpm.ErrSRKMismatch) {
-		return inputError{name, err}
+		return inputErr(name, err)
 	}
 	return err
 }
@@ -46,7 +47,7 @@ func (e *env) readPIN(c *cli.Context, stdinTaken bool) ([]byte, error) {
 	from, line := c.String("pin-file"), []byte(nil)
 	switch {
 	case from != "":
-		b, err := readInput(from, inPIN)
+		b, err := inPIN.Read(from)
 		if err != nil {
 			return nil, err
 		}
@@ -57,10 +58,10 @@ func (e *env) readPIN(c *cli.Context, stdinTaken bool) ([]byte, error) {
 		if e.readPassword != nil {
 			if pin, ok, err := e.readPassword("PIN: "); ok {
 				if err != nil {
-					return nil, inputError{"terminal", err}
+					return nil, inputErr("terminal", err)
 				}
 				if pin, err = tpm.CheckPIN(pin); err != nil {
-					return nil, inputError{"the PIN typed", err}
+					return nil, inputErr("the PIN typed", err)
 				}
 				return pin, nil
 			}
@@ -68,15 +69,15 @@ func (e *env) readPIN(c *cli.Context, stdinTaken bool) ([]byte, error) {
 		if stdinTaken {
 			return nil, usageError{errors.New("--pin reads stdin, which --in - already uses: give --pin-file")}
 		}
-		b, err := bufio.NewReader(io.LimitReader(e.stdin, inPIN.max)).ReadBytes('\n')
+		b, err := bufio.NewReader(io.LimitReader(e.stdin, inPIN.Max)).ReadBytes('\n')
 		if err != nil && err != io.EOF {
-			return nil, inputError{"stdin", err}
+			return nil, inputErr("stdin", err)
 		}
 		from, line = "stdin", b
 	}
 	pin, err := tpm.ReadPIN(line)
 	if err != nil {
-		return nil, inputError{from, err}
+		return nil, inputErr(from, err)
 	}
 	return pin, nil
 }
@@ -96,7 +97,7 @@ func currentLogs(files []string) (logs []*tpm.EventLog, problem string, err erro
 		files = []string{tpm.FirmwareLogPath}
 	}
 	for _, f := range files {
-		b, err := readInput(f, inEventLog)
+		b, err := inEventLog.Read(f)
 		if err != nil {
 			if firmware {
 				return nil, oneLine(err.Error()), nil
@@ -129,11 +130,11 @@ func (e *env) readSealedInputs(c *cli.Context, replace, logs bool) (*sealedInput
 	in, need := &sealedInputs{}, false
 	for _, n := range c.StringSlice("sealed") {
 		if replace {
-			if err := checkOutput(n); err != nil {
+			if err := fsys.CheckOutput(n); err != nil {
 				return nil, err
 			}
 		}
-		s, err := readParsed(n, inSealed, tpm.ParseSealed)
+		s, err := fsys.ReadInput(inSealed, n, tpm.ParseSealed)
 		if err != nil {
 			return nil, err
 		}
