@@ -26,3 +26,15 @@ func TestParseBanks(t *testing.T) {
 		t.Errorf("CommonBanks %v, want %v", CommonBanks, want)
 	}
 }
+
+// TestHashableAlgs: the log's banks in header order, without those slkit
+// has no hash for (SM3 here).
+func TestHashableAlgs(t *testing.T) {
+	l, err := NewEventLog([]Alg{SHA384, SM3_256, SHA1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := l.HashableAlgs(), []Alg{0x000C, 0x0004}; !slices.Equal(got, want) {
+		t.Errorf("HashableAlgs = %v, want %v", got, want)
+	}
+}
