@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"testing"
 
+	"github.com/slkit/slkit/efi"
+	"github.com/slkit/slkit/efi/efitest"
 	"github.com/slkit/slkit/tpm"
 )
 
@@ -55,5 +57,20 @@ func TestLaunchStart(t *testing.T) {
 	p.Unpredictable[9] = "unknown stub"
 	if p.LaunchStart() != nil {
 		t.Error("a start without PCR 9's value")
+	}
+}
+
+// TestWithVars: a variable v holds is read as it is, a missing one is
+// nil without an error.
+func TestWithVars(t *testing.T) {
+	st := efitest.New(efitest.WithVariable(efi.BootOrder, efi.DefaultAttr, []byte{1, 0}))
+	c := &config{}
+	WithVars(st.Vars())(c)
+	x, err := c.read(efi.BootOrder)
+	if err != nil || x == nil || !bytes.Equal(x.Data, []byte{1, 0}) {
+		t.Fatalf("BootOrder: %+v %v", x, err)
+	}
+	if x, err := c.read(efi.BootEntry(7)); x != nil || err != nil {
+		t.Fatalf("a missing Boot0007: %+v %v", x, err)
 	}
 }

@@ -24,6 +24,7 @@ import (
 
 	"github.com/slkit/slkit/efi/secureboot"
 	"github.com/slkit/slkit/initramfs"
+	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/tpm"
 )
 
@@ -287,6 +288,23 @@ func TestMeasure(t *testing.T) {
 	}
 	if m.Signer == nil || !m.EmbeddedCmdline || !m.Verifies(keySet.Keys[secureboot.RoleDB].Cert) || m.Verifies(keySet.Keys[secureboot.RoleKEK].Cert) {
 		t.Errorf("signer %v, cmdline %v", m.Signer, m.EmbeddedCmdline)
+	}
+
+	// MeasureFile: the same from the file; a file that is not a PE, or
+	// not a regular file, is an input error naming it.
+	dir := t.TempDir()
+	path, bad := filepath.Join(dir, "uki.efi"), filepath.Join(dir, "bad.efi")
+	os.WriteFile(path, img, 0o600)
+	os.WriteFile(bad, []byte("MZ but not a PE"), 0o600)
+	fm, err := MeasureFile(path, []tpm.Alg{tpm.SHA256})
+	if err != nil || len(fm.Events) != len(want) || !fm.Events[9].Digests[tpm.SHA256].Equal(want[9]) || fm.Name != path {
+		t.Fatalf("MeasureFile: %v", err)
+	}
+	for _, f := range []string{bad, dir} {
+		var ie *fsys.InputError
+		if _, err := MeasureFile(f, []tpm.Alg{tpm.SHA256}); !errors.As(err, &ie) || ie.Path != f {
+			t.Errorf("MeasureFile(%s): %v", f, err)
+		}
 	}
 }
 
