@@ -83,11 +83,8 @@ func entryFromFile(c *cli.Context) (string, error) {
 // checkPolicyAnchor is the launch's rollback check (--policy-anchor), in
 // the pre-launch stage before anything is measured.
 func checkPolicyAnchor(e *env, c *cli.Context, t tpm.TPMSender, signed []byte, pub ed25519.PublicKey) error {
-	if !c.IsSet("policy-anchor") {
-		if c.IsSet("policy-confirm") {
-			return usageError{errors.New("launch: --policy-confirm needs --policy-anchor")}
-		}
-		return nil
+	if err := onlyWith(c, "policy-anchor", "policy-confirm"); err != nil || !c.IsSet("policy-anchor") {
+		return err
 	}
 	idx, err := parseIndex(c, "policy-anchor")
 	if err != nil || idx == 0 {
@@ -105,21 +102,9 @@ func checkPolicyAnchor(e *env, c *cli.Context, t tpm.TPMSender, signed []byte, p
 	}
 	res, err := a.Check(t, signed, v)
 	if res != nil {
-		fmt.Fprintf(e.stderr, "slkit: launch policy version %d, TPM minimum %d (anchor %#08x%s)\n", res.Version, res.Minimum, idx, policyAnchorNote(res))
+		fmt.Fprintf(e.stderr, "slkit: %s\n", res)
 	}
 	return err
-}
-
-func policyAnchorNote(r *update.PolicyCheck) string {
-	switch {
-	case r.Raised:
-		return ", raised: the launched OS confirmed this policy"
-	case r.RaiseErr != nil:
-		return ", not raised: " + oneLine(r.RaiseErr.Error())
-	case r.Defined:
-		return ", defined now"
-	}
-	return ""
 }
 
 // parseLaunchEFI reads the EFI flags into the pre-launch step (usage and
@@ -132,24 +117,18 @@ func parseLaunchEFI(e *env, c *cli.Context, seams efiSeams, phase func(string)) 
 		OpenVars: func(opts ...efi.Option) (*efi.Vars, error) { return seams.open(efivars, opts...) },
 		Reboot:   seams.reboot, Log: e.stderr, Phase: phase,
 	}
+	var err error
 	if c.IsSet("update-counter") {
-		var err error
 		if p.Counter, err = parseCounter(c, "update-counter"); err != nil {
 			return nil, err
 		}
 	}
-	if !c.IsSet("efi-journal") {
-		for _, f := range []string{"efi-state", "efi-pub", "efi-allow", "efi-skip-bad-journal", "efi-anchor"} {
-			if c.IsSet(f) {
-				return nil, usageError{fmt.Errorf("launch: --%s needs --efi-journal", f)}
-			}
-		}
-		if p.Counter == 0 {
-			return nil, nil
+	if err := onlyWith(c, "efi-journal", "efi-state", "efi-pub", "efi-allow", "efi-skip-bad-journal", "efi-anchor"); err != nil || !c.IsSet("efi-journal") {
+		if err != nil || p.Counter == 0 {
+			return nil, err
 		}
 		return p, nil
 	}
-	var err error
 	if err = needFlags(c, "efi-pub"); err != nil {
 		return nil, err
 	}
@@ -158,11 +137,7 @@ func parseLaunchEFI(e *env, c *cli.Context, seams efiSeams, phase func(string)) 
 		// A journal or state file that cannot be read is a bad journal,
 		// which refuses the launch: say so before any TPM command (with
 		// --efi-skip-bad-journal the pre-launch step skips it instead).
-		state := p.State
-		if state == "" {
-			state = p.Journal + ".state"
-		}
-		if err := checkJournalFiles(p.Journal, state); err != nil {
+		if err := checkJournalFiles(p.Journal, journal.StatePath(p.Journal, p.State)); err != nil {
 			return nil, fmt.Errorf("commit EFI variables: nothing committed, nothing launched: %w", err)
 		}
 	}
@@ -180,12 +155,4 @@ func parseLaunchEFI(e *env, c *cli.Context, seams efiSeams, phase func(string)) 
 		return nil, err
 	}
 	return p, nil
-}
-
-// launchEFIOptions runs the pre-launch step first in the launch, on t.
-func launchEFIOptions(p *update.PreLaunch, t tpm.TPMSender) []launch.LaunchOption {
-	if p == nil {
-		return nil
-	}
-	return []launch.LaunchOption{launch.WithCommitEFI(func() error { return p.Run(t) })}
 }

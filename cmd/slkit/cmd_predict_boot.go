@@ -37,7 +37,7 @@ func bootPrediction(c *cli.Context, jpath, spath string, pub []byte) (*nextboot.
 	}
 	var opts []nextboot.Option
 	if p := c.String("uki"); p != "" {
-		img, err := measureUKI(p, l)
+		img, err := uki.MeasureFile(p, l.HashableAlgs())
 		if err != nil {
 			return nil, err
 		}
@@ -57,48 +57,13 @@ func bootPrediction(c *cli.Context, jpath, spath string, pub []byte) (*nextboot.
 		if err != nil {
 			return nil, err
 		}
-		opts = append(opts, nextboot.WithVariables(func(n efi.Name) (*efi.Variable, error) {
-			x, err := v.Get(n)
-			if errors.Is(err, efi.ErrNotFound) {
-				return nil, nil
-			}
-			return x, err
-		}))
+		opts = append(opts, nextboot.WithVars(v))
 	}
 	p, err := nextboot.Predict(l, opts...)
 	if errors.Is(err, nextboot.ErrLog) {
 		return nil, inputErr(name, err)
 	}
 	return p, err
-}
-
-// measureUKI computes what booting the UKI at path measures, in the banks
-// of the log.
-func measureUKI(path string, l *tpm.EventLog) (*nextboot.Image, error) {
-	f, err := fsys.OpenInput(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, inputErr(path, err)
-	}
-	p, err := uki.ParsePE(f, st.Size())
-	if err != nil {
-		return nil, inputErr(path, err)
-	}
-	var banks []tpm.Alg
-	for _, a := range l.Algs() {
-		if _, err := a.Hash(); err == nil {
-			banks = append(banks, a)
-		}
-	}
-	img, err := uki.Measure(p, path, banks)
-	if err != nil {
-		return nil, inputErr(path, err)
-	}
-	return img, nil
 }
 
 // predictBoot is `slkit predict --firmware-log`.
