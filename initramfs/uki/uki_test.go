@@ -366,3 +366,24 @@ func TestBuildReproducible(t *testing.T) {
 		t.Error("a failed build left a file")
 	}
 }
+
+// TestBuildResultText: every line of the report, from a result laid out
+// by hand.
+func TestBuildResultText(t *testing.T) {
+	r := &BuildResult{Size: 4096, SHA256: bytes.Repeat([]byte{0x11}, 32), Signed: true,
+		Layout: []Placed{{Name: ".osrel", VirtualAddress: 0x20000, Size: 50}, {Name: ".linux", VirtualAddress: 0x2000000, Size: 3000, Moved: true}},
+		App:    tpm.Digests{tpm.SHA1: bytes.Repeat([]byte{1}, 20), tpm.SHA256: bytes.Repeat([]byte{2}, 32), tpm.SHA384: bytes.Repeat([]byte{3}, 48), tpm.SHA512: bytes.Repeat([]byte{4}, 64)}}
+	want := "wrote u.efi: UKI, 4096 bytes, signed with db.crt, in 1.5s\nsha256 " + strings.Repeat("11", 32) + "\n" +
+		"  .osrel    at 0x000020000, 50 bytes\n" +
+		"  .linux    at 0x002000000, 3000 bytes (moved: systemd-stub(7) puts it at 0x2000000)\n" +
+		"measured by the firmware into PCR 4 (EV_EFI_BOOT_SERVICES_APPLICATION), Authenticode digest:\n" +
+		"  sha1   " + strings.Repeat("01", 20) + "\n  sha256 " + strings.Repeat("02", 32) + "\n" +
+		"  sha384 " + strings.Repeat("03", 48) + "\n  sha512 " + strings.Repeat("04", 64) + "\n"
+	if got := r.Text("u.efi", "db.crt", 1.46); got != want {
+		t.Errorf("Text:\n%s\nwant\n%s", got, want)
+	}
+	r.Signed = false
+	if got := r.Text("u.efi", "db.crt", 1); !strings.HasPrefix(got, "wrote u.efi: UKI, 4096 bytes, unsigned, in 1.0s\n") {
+		t.Errorf("unsigned: %s", got)
+	}
+}
