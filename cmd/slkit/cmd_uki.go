@@ -4,7 +4,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -46,34 +45,15 @@ func ukiBuild(e *env, c *cli.Context, opts []initramfs.Option) error {
 		}
 		in.Sign = func(b []byte) ([]byte, error) { return secureboot.SignImage(b, *k) }
 	}
-	out := c.String("uki")
-	start := time.Now()
+	out, start := c.String("uki"), time.Now()
 	res, err := uki.Build(c.Context, out, in, opts...)
 	if err != nil {
 		return err
 	}
-	if c.Bool("json") {
-		return e.writeJSON(struct {
-			Out     string           `json:"out"`
-			Seconds float64          `json:"seconds"`
-			Result  *uki.BuildResult `json:"result"`
-		}{out, time.Since(start).Seconds(), res})
-	}
-	signed := "unsigned"
-	if res.Signed {
-		signed = "signed with " + c.String("sign-cert")
-	}
-	fmt.Fprintf(e.stdout, "wrote %s: UKI, %d bytes, %s, in %.1fs\nsha256 %s\n", out, res.Size, signed, time.Since(start).Seconds(), res.SHA256)
-	for _, p := range res.Layout {
-		moved := ""
-		if p.Moved {
-			moved = fmt.Sprintf(" (moved: systemd-stub(7) puts it at %#x)", uki.Addresses[p.Name])
-		}
-		fmt.Fprintf(e.stdout, "  %-9s at %#09x, %d bytes%s\n", p.Name, p.VirtualAddress, p.Size, moved)
-	}
-	fmt.Fprintln(e.stdout, "measured by the firmware into PCR 4 (EV_EFI_BOOT_SERVICES_APPLICATION), Authenticode digest:")
-	for _, a := range initramfs.Banks {
-		fmt.Fprintf(e.stdout, "  %-6s %s\n", a, res.App[a])
-	}
-	return nil
+	took := time.Since(start).Seconds()
+	return e.report(c, struct {
+		Out     string           `json:"out"`
+		Seconds float64          `json:"seconds"`
+		Result  *uki.BuildResult `json:"result"`
+	}{out, took, res}, res.Text(out, c.String("sign-cert"), took))
 }
