@@ -10,6 +10,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/slkit/slkit/initramfs/pid1"
+	"github.com/slkit/slkit/internal/clikit"
 	"github.com/slkit/slkit/tpm"
 )
 
@@ -88,7 +89,7 @@ func newApp(e *env) *cli.App {
 		DisableSliceFlagSeparator: true,
 		ExitErrHandler:            func(*cli.Context, error) {},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return usageError{err}
+			return usage(err)
 		},
 	}
 	app.Commands = commands(e)
@@ -118,7 +119,7 @@ func commands(e *env) []*cli.Command {
 // printed as exactly one line on stderr.
 func run(args []string, e *env) int {
 	app := newApp(e)
-	err := app.Run(interspersed(app, args))
+	err := app.Run(clikit.Interspersed(app, args))
 	if err == nil {
 		return 0
 	}
@@ -169,27 +170,3 @@ func (e *env) verdict(c *cli.Context, v any, text string, err error) error {
 
 // jsonFlag is the --json flag every reporting command has.
 var jsonFlag = &cli.BoolFlag{Name: "json", Usage: "print the result as JSON"}
-
-// cmd is a command: its name, usage, action and flags.
-func cmd(name, usage string, action cli.ActionFunc, flags ...cli.Flag) *cli.Command {
-	return &cli.Command{Name: name, Usage: usage, Action: action, Flags: flags}
-}
-
-// argsCmd is a command with positional arguments (args names them in
-// the help).
-func argsCmd(name, args, usage string, action cli.ActionFunc, flags ...cli.Flag) *cli.Command {
-	c := cmd(name, usage, action, flags...)
-	c.ArgsUsage = args
-	return c
-}
-
-// described is c with a longer description in its help.
-func described(description string, c *cli.Command) *cli.Command {
-	c.Description = description
-	return c
-}
-
-// group is a command made of subcommands.
-func group(name, usage string, subs ...*cli.Command) *cli.Command {
-	return &cli.Command{Name: name, Usage: usage, Subcommands: subs}
-}

@@ -9,15 +9,16 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/slkit/slkit/efi/journal"
+	"github.com/slkit/slkit/internal/clikit"
 	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/tpm"
 	"github.com/slkit/slkit/update"
 )
 
 func anchorCommand(e *env) *cli.Command {
-	return group("anchor", "the TPM NV anchors: counters only the pre-launch stage raises and nobody lowers (journal generation, policy version, update window)",
-		argsCmd("status", "[INDEX...]", "show each anchor: defined, slkit's, value", e.anchorStatus, jsonFlag),
-		argsCmd("define", "[INDEX...]", "define anchors with the owner authorization (a TPM with an owner password); the next pre-launch stage writes them", e.anchorDefine,
+	return clikit.Group("anchor", "the TPM NV anchors: counters only the pre-launch stage raises and nobody lowers (journal generation, policy version, update window)",
+		clikit.ArgsCmd("status", "[INDEX...]", "show each anchor: defined, slkit's, value", e.anchorStatus, jsonFlag),
+		clikit.ArgsCmd("define", "[INDEX...]", "define anchors with the owner authorization (a TPM with an owner password); the next pre-launch stage writes them", e.anchorDefine,
 			&cli.StringFlag{Name: "owner-auth-file", Usage: "the owner authorization (password) in `FILE` (default: empty)"}),
 	)
 }
@@ -37,7 +38,7 @@ func anchorIndices(c *cli.Context) ([]uint32, error) {
 			_, err = tpm.AnchorAt(uint32(n))
 		}
 		if err != nil {
-			return nil, usageError{fmt.Errorf("anchor %q: want an NV index such as %#08x", s, tpm.DefaultJournalAnchorIndex)}
+			return nil, usage(fmt.Errorf("anchor %q: want an NV index such as %#08x", s, tpm.DefaultJournalAnchorIndex))
 		}
 		out = append(out, uint32(n))
 	}
@@ -106,7 +107,7 @@ func parseIndex(c *cli.Context, name string) (uint32, error) {
 		_, err = tpm.AnchorAt(uint32(n))
 	}
 	if err != nil {
-		return 0, usageError{fmt.Errorf("--%s %q: want an NV index such as %#08x", name, v, tpm.DefaultJournalAnchorIndex)}
+		return 0, usage(fmt.Errorf("--%s %q: want an NV index such as %#08x", name, v, tpm.DefaultJournalAnchorIndex))
 	}
 	return uint32(n), nil
 }
@@ -115,10 +116,10 @@ func parseIndex(c *cli.Context, name string) (uint32, error) {
 func parseCounter(c *cli.Context, flag string) (uint32, error) {
 	n, err := strconv.ParseUint(c.String(flag), 0, 32)
 	if err != nil {
-		return 0, usageError{fmt.Errorf("--%s %q: want an NV index such as %#08x", flag, c.String(flag), tpm.DefaultCounterIndex)}
+		return 0, usage(fmt.Errorf("--%s %q: want an NV index such as %#08x", flag, c.String(flag), tpm.DefaultCounterIndex))
 	}
 	if _, err := tpm.CounterAt(uint32(n)); err != nil {
-		return 0, usageError{fmt.Errorf("--%s: %w", flag, err)}
+		return 0, usage(fmt.Errorf("--%s: %w", flag, err))
 	}
 	return uint32(n), nil
 }

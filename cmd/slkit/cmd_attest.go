@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/slkit/slkit/attest"
+	"github.com/slkit/slkit/internal/clikit"
 	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/tpm"
 )
@@ -18,9 +19,9 @@ import (
 // in every build; the verifier's side (challenge, verify, export) only in
 // the host build (attestVerifierCommands).
 func attestCommand(e *env) *cli.Command {
-	return group("attest", "remote attestation: evidence a verifier checks (quote, activate; challenge, verify, export on a verifier)",
+	return clikit.Group("attest", "remote attestation: evidence a verifier checks (quote, activate; challenge, verify, export on a verifier)",
 		append([]*cli.Command{
-			cmd("quote", "write evidence for the verifier's nonce: EK certificate, AK, one TPM2_Quote per bank over PCRs 0-23, the firmware, pre-launch and DRTM logs", e.attestQuote,
+			clikit.Cmd("quote", "write evidence for the verifier's nonce: EK certificate, AK, one TPM2_Quote per bank over PCRs 0-23, the firmware, pre-launch and DRTM logs", e.attestQuote,
 				&cli.StringFlag{Name: "nonce", Usage: "the verifier's nonce, `HEX` (8-64 bytes)"},
 				&cli.StringFlag{Name: "nonce-file", Usage: "read the nonce (hex) from `FILE` instead"},
 				&cli.StringFlag{Name: "out", Required: true, Usage: "evidence `FILE` to write (required)"},
@@ -29,7 +30,7 @@ func attestCommand(e *env) *cli.Command {
 				&cli.StringFlag{Name: "firmware-log", Usage: "firmware event log `FILE` (default " + tpm.FirmwareLogPath + " when present; empty: none)"},
 				&cli.StringFlag{Name: "prelaunch-log", Usage: "slkit's pre-launch log `FILE` (default /slkit/prelaunch-eventlog.bin when present; empty: none)"},
 				&cli.StringFlag{Name: "drtm-log", Usage: "DRTM log `FILE` (default /sys/kernel/security/slaunch/eventlog, else /slkit/drtm-eventlog.bin, when present; empty: none)"}),
-			argsCmd("activate", "CHALLENGE", "answer a verifier's challenge with TPM2_ActivateCredential (EK + AK of this TPM)", nArgs(1, 1, "one challenge file", e.attestActivate),
+			clikit.ArgsCmd("activate", "CHALLENGE", "answer a verifier's challenge with TPM2_ActivateCredential (EK + AK of this TPM)", clikit.NArgs(1, 1, "one challenge file", e.attestActivate),
 				&cli.StringFlag{Name: "out", Required: true, Usage: "secret `FILE` to write, mode 0600 (required): give it to attest quote --activation"}),
 		}, attestVerifierCommands(e)...)...)
 }
@@ -45,11 +46,11 @@ var (
 func attestNonce(c *cli.Context) ([]byte, error) {
 	switch {
 	case c.IsSet("nonce") == c.IsSet("nonce-file"):
-		return nil, usageError{fmt.Errorf("%s: give --nonce HEX or --nonce-file FILE", c.Command.FullName())}
+		return nil, usage(fmt.Errorf("%s: give --nonce HEX or --nonce-file FILE", c.Command.FullName()))
 	case c.IsSet("nonce"):
 		n, err := attest.ParseNonce(c.String("nonce"))
 		if err != nil {
-			return nil, usageError{fmt.Errorf("--nonce: %w", err)}
+			return nil, usage(fmt.Errorf("--nonce: %w", err))
 		}
 		return n, nil
 	}
@@ -65,7 +66,7 @@ func (e *env) attestQuote(c *cli.Context) error {
 	}
 	pcrs, err := tpm.ParsePCRList(c.String("pcrs"))
 	if err != nil || len(pcrs) == 0 {
-		return usageError{fmt.Errorf("--pcrs %q: want PCR indices 0-23", c.String("pcrs"))}
+		return usage(fmt.Errorf("--pcrs %q: want PCR indices 0-23", c.String("pcrs")))
 	}
 	src := attest.DefaultLogSources()
 	for _, f := range []struct {

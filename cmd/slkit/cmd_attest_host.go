@@ -12,6 +12,7 @@ import (
 
 	"github.com/slkit/slkit/attest"
 	"github.com/slkit/slkit/attest/verifier"
+	"github.com/slkit/slkit/internal/clikit"
 	"github.com/slkit/slkit/internal/fsys"
 )
 
@@ -19,11 +20,11 @@ import (
 // link go-attestation, which the image build leaves out.
 func attestVerifierCommands(e *env) []*cli.Command {
 	return []*cli.Command{
-		argsCmd("challenge", "EVIDENCE", "verifier: make a credential-activation challenge for the evidence's EK and AK", e.evidence(e.attestChallenge),
+		clikit.ArgsCmd("challenge", "EVIDENCE", "verifier: make a credential-activation challenge for the evidence's EK and AK", e.evidence(e.attestChallenge),
 			&cli.StringFlag{Name: "ek-ca", Required: true, Usage: "PEM `FILE` of the EK certificate authorities (self-signed roots and intermediates; required)"},
 			&cli.StringFlag{Name: "out", Required: true, Usage: "challenge `FILE` to send to the machine (required)"},
 			&cli.StringFlag{Name: "record", Required: true, Usage: "`FILE` the verifier keeps to check the answer (required)"}),
-		argsCmd("verify", "EVIDENCE", "verifier: check evidence: EK chain, AK activation, quotes and nonce, every log against the quotes, the launched policy entry (exit 3 if not)", e.attestVerify,
+		clikit.ArgsCmd("verify", "EVIDENCE", "verifier: check evidence: EK chain, AK activation, quotes and nonce, every log against the quotes, the launched policy entry (exit 3 if not)", e.attestVerify,
 			&cli.StringFlag{Name: "nonce", Required: true, Usage: "the nonce given for this attestation, `HEX` (required)"},
 			&cli.StringFlag{Name: "ek-ca", Required: true, Usage: "PEM `FILE` of the EK certificate authorities (required)"},
 			&cli.StringFlag{Name: "record", Required: true, Usage: "the challenge's record `FILE` (required: an AK is accepted only after activation)"},
@@ -31,7 +32,7 @@ func attestVerifierCommands(e *env) []*cli.Command {
 			&cli.StringFlag{Name: "policy-key", Usage: "Ed25519 public key `FILE` the policy verifies under"},
 			&cli.StringFlag{Name: "images", Usage: "`DIR` the policy's kernel and initrd paths are found under (with --policy)"},
 			jsonFlag),
-		argsCmd("export", "EVIDENCE", "write the evidence's quotes in the forms tpm2_checkquote reads", e.evidence(e.attestExport),
+		clikit.ArgsCmd("export", "EVIDENCE", "write the evidence's quotes in the forms tpm2_checkquote reads", e.evidence(e.attestExport),
 			&cli.StringFlag{Name: "tpm2-tools", Required: true, Usage: "`DIR` to write quote-BANK.msg/.sig, pcrs-BANK.bin, ak.pem, nonce.hex into (required)"}),
 	}
 }
@@ -44,7 +45,7 @@ var (
 
 // evidence is the action f on the EVIDENCE argument.
 func (e *env) evidence(f func(*cli.Context, *attest.Evidence) error) cli.ActionFunc {
-	return nArgs(1, 1, "one evidence file", func(c *cli.Context) error {
+	return clikit.NArgs(1, 1, "one evidence file", func(c *cli.Context) error {
 		ev, err := attest.ReadEvidence(c.Args().First())
 		if err != nil {
 			return fsys.NameInput(c.Args().First(), err)
@@ -71,7 +72,7 @@ func (e *env) attestChallenge(c *cli.Context, ev *attest.Evidence) error {
 func (e *env) attestVerify(c *cli.Context) error {
 	nonce, err := attest.ParseNonce(c.String("nonce"))
 	if err != nil {
-		return usageError{fmt.Errorf("--nonce: %w", err)}
+		return usage(fmt.Errorf("--nonce: %w", err))
 	}
 	return e.evidence(func(c *cli.Context, ev *attest.Evidence) error {
 		cas, err := fsys.ReadInput(inCAs, c.String("ek-ca"), verifier.ParseCAs)
@@ -84,7 +85,7 @@ func (e *env) attestVerify(c *cli.Context) error {
 		}
 		o := verifier.Options{Nonce: nonce, CAs: cas, Record: rec}
 		if c.IsSet("policy") || c.IsSet("policy-key") || c.IsSet("images") {
-			if err := needFlags(c, "policy", "policy-key", "images"); err != nil {
+			if err := clikit.NeedFlags(c, "policy", "policy-key", "images"); err != nil {
 				return err
 			}
 			signed, pub, err := signedPolicy(c, "policy")

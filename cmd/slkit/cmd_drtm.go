@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/slkit/slkit/internal/clikit"
 	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/launch"
 	"github.com/slkit/slkit/slaunch"
@@ -66,7 +67,7 @@ func drtmCommand(e *env) *cli.Command {
 					&cli.StringFlag{Name: "securityfs", Value: slaunch.SecurityFSDir, Usage: "the Secure Launch kernel's securityfs `DIR` (eventlog, txt/): a copy can be read elsewhere"},
 					jsonFlag,
 				},
-				Action: noArgs(e.drtmVerify),
+				Action: clikit.NoArgs(e.drtmVerify),
 			},
 			{
 				Name:  "leave",
@@ -82,7 +83,7 @@ func drtmCommand(e *env) *cli.Command {
 					&cli.StringFlag{Name: "out", Value: slaunch.LeftLogPath, Usage: "write the log with the leave events to `FILE`"},
 					&cli.StringFlag{Name: "host-channel", Value: slaunch.DefaultHostChannel, Usage: "the rig's host channel, a serial `DEV` or a unix socket"},
 				},
-				Action: noArgs(e.drtmLeave),
+				Action: clikit.NoArgs(e.drtmLeave),
 			},
 		},
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/slkit/slkit/internal/clikit"
 	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/launch"
 	"github.com/slkit/slkit/slaunch"
@@ -23,7 +24,7 @@ func (e *env) drtmStage(c *cli.Context) error {
 	case "hardware":
 		return e.drtmStageHardware(c)
 	default:
-		return usageError{fmt.Errorf("drtm stage: --backend %q: want emulated, grub or hardware", b)}
+		return usage(fmt.Errorf("drtm stage: --backend %q: want emulated, grub or hardware", b))
 	}
 }
 
@@ -37,7 +38,7 @@ func stageBanks(c *cli.Context) ([]tpm.Alg, error) {
 }
 
 func (e *env) drtmStageEmulated(c *cli.Context) error {
-	if err := needFlags(c, "out"); err != nil {
+	if err := clikit.NeedFlags(c, "out"); err != nil {
 		return err
 	}
 	banks, err := stageBanks(c)
@@ -62,7 +63,7 @@ func (e *env) drtmStageEmulated(c *cli.Context) error {
 }
 
 func (e *env) drtmStageGRUB(c *cli.Context) error {
-	if err := needFlags(c, "dce", "out"); err != nil {
+	if err := clikit.NeedFlags(c, "dce", "out"); err != nil {
 		return err
 	}
 	if _, err := fsys.ReadInput(inDCE, c.String("dce"), func(b []byte) (any, error) { return nil, slaunch.CheckDCEModule(b) }); err != nil {
@@ -89,12 +90,12 @@ func (e *env) drtmStageGRUB(c *cli.Context) error {
 		flag string
 	}{{&ge.DCE, "dce"}, {&ge.Kernel, "kernel"}, {&ge.Initrd, "initrd"}} {
 		if *p.dst, err = slaunch.GRUBPath(c.String("grub-root"), c.String(p.flag)); err != nil {
-			return usageError{fmt.Errorf("--%s: %w", p.flag, err)}
+			return usage(fmt.Errorf("--%s: %w", p.flag, err))
 		}
 	}
 	text, err := ge.MenuEntry()
 	if err != nil {
-		return usageError{err}
+		return usage(err)
 	}
 	if err := fsys.WriteFile(fsys.OS{}, c.String("out"), []byte(text), 0o644); err != nil {
 		return err
@@ -107,7 +108,7 @@ func (e *env) drtmStageGRUB(c *cli.Context) error {
 }
 
 func (e *env) drtmStageHardware(c *cli.Context) error {
-	if err := needFlags(c, "dce"); err != nil {
+	if err := clikit.NeedFlags(c, "dce"); err != nil {
 		return err
 	}
 	p, err := drtmPlatform(c)

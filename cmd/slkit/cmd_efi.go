@@ -11,6 +11,7 @@ import (
 	"github.com/slkit/slkit/efi"
 	"github.com/slkit/slkit/efi/journal"
 	"github.com/slkit/slkit/initramfs/pid1"
+	"github.com/slkit/slkit/internal/clikit"
 	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/tpm"
 )
@@ -40,7 +41,7 @@ func journalFlags() []cli.Flag {
 
 func newEFICommand(e *env, open varsOpener) *cli.Command {
 	queue := func(op journal.Op, usage string, flags ...cli.Flag) *cli.Command {
-		c := cmd(op.String(), usage, func(c *cli.Context) error { return e.efiQueue(c, op) }, flags...)
+		c := clikit.Cmd(op.String(), usage, func(c *cli.Context) error { return e.efiQueue(c, op) }, flags...)
 		if op != journal.OpOsIndications {
 			c.ArgsUsage = "NAME-GUID"
 		}
@@ -49,46 +50,46 @@ func newEFICommand(e *env, open varsOpener) *cli.Command {
 	withOpen := func(f func(*cli.Context, varsOpener) error) cli.ActionFunc {
 		return func(c *cli.Context) error { return f(c, open) }
 	}
-	return group("efi", "EFI variables and the deferred-commit journal (queue after launch, commit before the next)",
-		group("vars", "read EFI variables",
-			cmd("list", "list variables with attributes and sizes", noArgs(withOpen(e.efiVarsList)), efivarsFlag, jsonFlag),
-			argsCmd("get", "NAME-GUID", "show a variable's attributes and value", withOpen(e.efiVarsGet), efivarsFlag, jsonFlag),
+	return clikit.Group("efi", "EFI variables and the deferred-commit journal (queue after launch, commit before the next)",
+		clikit.Group("vars", "read EFI variables",
+			clikit.Cmd("list", "list variables with attributes and sizes", clikit.NoArgs(withOpen(e.efiVarsList)), efivarsFlag, jsonFlag),
+			clikit.ArgsCmd("get", "NAME-GUID", "show a variable's attributes and value", withOpen(e.efiVarsGet), efivarsFlag, jsonFlag),
 		),
 		// The same key files as `slkit policy keygen`, or the private key
 		// sealed; the journal's key id is the first 32 hex digits of the
 		// one printed.
-		cmd("keygen", "create the journal signing key pair (PEM PKIX public key; the private key sealed to PCRs with --seal-pcrs, else PEM PKCS#8 0600); with --secure-boot, a PK/KEK/db key set and its enrolment in directory --out",
+		clikit.Cmd("keygen", "create the journal signing key pair (PEM PKIX public key; the private key sealed to PCRs with --seal-pcrs, else PEM PKCS#8 0600); with --secure-boot, a PK/KEK/db key set and its enrolment in directory --out",
 			e.efiKeygen, append(keygenFlags(),
 				&cli.StringFlag{Name: "seal-pcrs", Usage: "seal the private key to these PCRs (e.g. 17,18: the dynamic launch) instead of writing it in clear; --out is then a sealed file"},
 				&cli.StringFlag{Name: "pcr-values", Usage: "with --seal-pcrs: seal to these values (JSON of `slkit predict --drtm emulated --json`) instead of the current ones"},
 				&cli.StringFlag{Name: "bank", Value: "sha256", Usage: "with --seal-pcrs: the PCR bank of the policy"},
 				&cli.BoolFlag{Name: "secure-boot", Usage: "make Secure Boot PK, KEK and db keys and the signed writes that enrol them (`efi enroll`) in the directory --out (build host only)"},
 				&cli.StringSliceFlag{Name: "db-cert", Usage: "with --secure-boot: also enrol this certificate `FILE` (PEM or DER) in db, e.g. the one the kernel is signed with: a Secure Boot kernel in lockdown kexecs only kernels it verifies with db (repeatable)"})...),
-		described("The platform must be in setup mode (no PK). Nothing is written when it is not, or when a file\n"+
+		clikit.Described("The platform must be in setup mode (no PK). Nothing is written when it is not, or when a file\n"+
 			"is not an authenticated signature-list write. The firmware leaves setup mode with the PK write and\n"+
 			"turns Secure Boot on at the next boot. No private key is needed here.",
-			cmd("enroll", "enrol a Secure Boot key set in setup mode: write DIR/db.auth, DIR/KEK.auth, DIR/PK.auth (signed on the build host by `efi keygen --secure-boot`), in that order",
-				noArgs(withOpen(e.efiEnroll)),
+			clikit.Cmd("enroll", "enrol a Secure Boot key set in setup mode: write DIR/db.auth, DIR/KEK.auth, DIR/PK.auth (signed on the build host by `efi keygen --secure-boot`), in that order",
+				clikit.NoArgs(withOpen(e.efiEnroll)),
 				&cli.StringFlag{Name: "dir", Required: true, Usage: "directory `DIR` holding db.auth, KEK.auth and PK.auth (required)"}, efivarsFlag)),
-		group("queue", "queue variable changes in the signed journal (no EFI call is made)",
+		clikit.Group("queue", "queue variable changes in the signed journal (no EFI call is made)",
 			queue(journal.OpSet, "set a variable (set-if-different)", queueFlags(true)...),
 			queue(journal.OpAppend, "append to a variable", queueFlags(true)...),
 			queue(journal.OpDelete, "delete a variable (absent counts as done)", queueFlags(false)...),
 			queue(journal.OpOsIndications, "set and clear OsIndications bits (boot-to-fw-ui, file-capsule-delivery, ... or numbers)", append(queueFlags(false),
 				&cli.StringFlag{Name: "set", Usage: "bits to set, comma separated"},
 				&cli.StringFlag{Name: "clear", Usage: "bits to clear, comma separated"})...),
-			cmd("list", "show the queued entries and their commit status", noArgs(func(c *cli.Context) error { return e.efiQueueList(c, false) }),
+			clikit.Cmd("list", "show the queued entries and their commit status", clikit.NoArgs(func(c *cli.Context) error { return e.efiQueueList(c, false) }),
 				append(journalFlags(), &cli.StringFlag{Name: "pub", Usage: "verify the signature with this public key `FILE`"}, jsonFlag)...),
-			cmd("verify", "check the journal's signature and structure (exit 3 if it does not verify)", noArgs(func(c *cli.Context) error { return e.efiQueueList(c, true) }),
+			clikit.Cmd("verify", "check the journal's signature and structure (exit 3 if it does not verify)", clikit.NoArgs(func(c *cli.Context) error { return e.efiQueueList(c, true) }),
 				append(journalFlags(), &cli.StringFlag{Name: "pub", Required: true, Usage: "public key `FILE` (required)"}, jsonFlag)...),
 		),
-		cmd("mount", "mount the disk the journal lives on (an image step before launch, or in the launched OS): nosuid,nodev,noexec", noArgs(e.efiMount),
+		clikit.Cmd("mount", "mount the disk the journal lives on (an image step before launch, or in the launched OS): nosuid,nodev,noexec", clikit.NoArgs(e.efiMount),
 			&cli.StringFlag{Name: "device", Required: true, Usage: "block device `DEV`, e.g. /dev/nvme0n1 (required)"},
 			&cli.StringFlag{Name: "dir", Required: true, Usage: "mount point `DIR`, created when missing (required)"},
 			&cli.StringFlag{Name: "fstype", Value: "ext4", Usage: "file system `TYPE`"},
 			&cli.DurationFlag{Name: "wait", Value: 10 * time.Second, Usage: "wait this long for the device to appear"},
 			&cli.BoolFlag{Name: "json", Usage: "print {\"device\",\"dir\",\"fstype\",\"options\"}"}),
-		cmd("commit", "apply the journal to the variables (pre-launch); reports whether a firmware reboot is needed", noArgs(withOpen(e.efiCommit)),
+		clikit.Cmd("commit", "apply the journal to the variables (pre-launch); reports whether a firmware reboot is needed", clikit.NoArgs(withOpen(e.efiCommit)),
 			append(journalFlags(), efivarsFlag,
 				&cli.StringFlag{Name: "pub", Required: true, Usage: "public key `FILE` the journal must be signed with (required)"},
 				&cli.StringSliceFlag{Name: "allow", Usage: "also allow `NAME-GUID` (PREFIX*-GUID, *-GUID) beyond the kernel's list (repeatable)"},
@@ -112,12 +113,12 @@ func (e *env) efiVarsList(c *cli.Context, open varsOpener) error {
 
 // parseVarArg is the one NAME-GUID argument.
 func parseVarArg(c *cli.Context) (efi.Name, error) {
-	if err := needArgs(c, 1, 1, "one NAME-GUID"); err != nil {
+	if err := clikit.NeedArgs(c, 1, 1, "one NAME-GUID"); err != nil {
 		return efi.Name{}, err
 	}
 	n, err := efi.ParseName(c.Args().First())
 	if err != nil {
-		return efi.Name{}, usageError{err}
+		return efi.Name{}, usage(err)
 	}
 	return n, nil
 }
@@ -172,7 +173,7 @@ func (e *env) efiCommit(c *cli.Context, open varsOpener) error {
 		return err
 	}
 	if t := c.Uint("tries"); t < 1 || t > 255 {
-		return usageError{fmt.Errorf("--tries %d: want 1 to 255", t)}
+		return usage(fmt.Errorf("--tries %d: want 1 to 255", t))
 	}
 	allow, err := parseAllow(c, "allow")
 	if err != nil {
@@ -201,7 +202,7 @@ func (e *env) efiCommit(c *cli.Context, open varsOpener) error {
 func parseAllow(c *cli.Context, flag string) ([]efi.Pattern, error) {
 	allow, err := efi.ParsePatterns(c.StringSlice(flag))
 	if err != nil {
-		return nil, usageError{fmt.Errorf("--%s: %w", flag, err)}
+		return nil, usage(fmt.Errorf("--%s: %w", flag, err))
 	}
 	return allow, nil
 }
@@ -211,7 +212,7 @@ func parseAllow(c *cli.Context, flag string) ([]efi.Pattern, error) {
 func (e *env) efiMount(c *cli.Context) error {
 	for _, f := range []string{"device", "dir"} {
 		if p := c.String(f); !filepath.IsAbs(p) || filepath.Clean(p) != p || p == "/" {
-			return usageError{fmt.Errorf("efi mount: --%s %q: want an absolute, clean path (not /)", f, p)}
+			return usage(fmt.Errorf("efi mount: --%s %q: want an absolute, clean path (not /)", f, p))
 		}
 	}
 	d := pid1.Disk{Device: c.String("device"), Dir: c.String("dir"), FSType: c.String("fstype"), Wait: c.Duration("wait")}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/slkit/slkit/efi"
 	"github.com/slkit/slkit/efi/journal"
+	"github.com/slkit/slkit/internal/clikit"
 	"github.com/slkit/slkit/launch/policy"
 	"github.com/slkit/slkit/tpm"
 	"github.com/slkit/slkit/update"
@@ -43,7 +44,7 @@ func changeFromFlags(c *cli.Context, op journal.Op) (ch journal.Change, err erro
 	ch = journal.Change{Op: op, Reboot: c.Bool("reboot"), Var: efi.OsIndications}
 	if op != journal.OpOsIndications {
 		ch.Var, err = parseVarArg(c)
-	} else if err = needArgs(c, 0, 0, "no arguments"); err == nil {
+	} else if err = clikit.NeedArgs(c, 0, 0, "no arguments"); err == nil {
 		for _, f := range []struct {
 			name string
 			dst  *uint64
@@ -56,15 +57,15 @@ func changeFromFlags(c *cli.Context, op journal.Op) (ch journal.Change, err erro
 	}
 	if err == nil && (op == journal.OpSet || op == journal.OpAppend) {
 		if ch.Attr, err = efi.ParseAttr(c.String("attr")); err != nil {
-			return ch, usageError{err}
+			return ch, usage(err)
 		}
 		ch.Data, err = varData(c, "", efi.ValueHex, "file", efi.ValueU16, efi.ValueBootOrder)
 	}
 	if err != nil {
 		return ch, err
 	}
-	if n := countSet(c, "expect-hex", "expect-file", "expect-absent"); n > 1 {
-		return ch, usageError{errors.New("give at most one of --expect-hex, --expect-file, --expect-absent")}
+	if n := clikit.CountSet(c, "expect-hex", "expect-file", "expect-absent"); n > 1 {
+		return ch, usage(errors.New("give at most one of --expect-hex, --expect-file, --expect-absent"))
 	}
 	switch {
 	case c.Bool("expect-absent"):
@@ -87,27 +88,16 @@ func varData(c *cli.Context, prefix string, flags ...string) ([]byte, error) {
 		}
 	}
 	if len(set) != 1 {
-		return nil, usageError{fmt.Errorf("%s: give exactly one of --hex, --file, --u16, --boot-order (got %d)", c.Command.FullName(), len(set))}
+		return nil, usage(fmt.Errorf("%s: give exactly one of --hex, --file, --u16, --boot-order (got %d)", c.Command.FullName(), len(set)))
 	}
 	if set[0] == prefix+"file" {
 		return inVarData.Read(c.String(set[0]))
 	}
 	b, err := efi.ParseValueText(set[0][len(prefix):], c.String(set[0]))
 	if err != nil {
-		return nil, usageError{fmt.Errorf("--%s: %w", set[0], err)}
+		return nil, usage(fmt.Errorf("--%s: %w", set[0], err))
 	}
 	return b, nil
-}
-
-// countSet is how many of flags are given.
-func countSet(c *cli.Context, flags ...string) int {
-	n := 0
-	for _, f := range flags {
-		if c.IsSet(f) {
-			n++
-		}
-	}
-	return n
 }
 
 // asUsage makes err (if any) a usage error.
@@ -115,7 +105,7 @@ func asUsage(err error) error {
 	if err == nil {
 		return nil
 	}
-	return usageError{err}
+	return usage(err)
 }
 
 func (e *env) efiQueue(c *cli.Context, op journal.Op) error {
@@ -260,7 +250,7 @@ func (e *env) efiKeygen(c *cli.Context) error {
 	if c.Bool("secure-boot") {
 		return secureBootKeygen(e, c)
 	}
-	if err := onlyWith(c, "seal-pcrs", "pcr-values", "bank"); err != nil || !c.IsSet("seal-pcrs") {
+	if err := clikit.OnlyWith(c, "seal-pcrs", "pcr-values", "bank"); err != nil || !c.IsSet("seal-pcrs") {
 		if err != nil {
 			return err
 		}

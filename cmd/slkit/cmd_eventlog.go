@@ -5,25 +5,26 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/slkit/slkit/internal/clikit"
 	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/tpm"
 )
 
 func eventlogCommand(e *env) *cli.Command {
-	return group("eventlog", "show, replay, verify and export TCG event logs (crypto-agile or SHA-1)",
-		argsCmd("show", "FILE", "list the events of a log", e.eventlog(func(c *cli.Context, l *tpm.EventLog) error {
+	return clikit.Group("eventlog", "show, replay, verify and export TCG event logs (crypto-agile or SHA-1)",
+		clikit.ArgsCmd("show", "FILE", "list the events of a log", e.eventlog(func(c *cli.Context, l *tpm.EventLog) error {
 			return e.report(c, l, l.Text())
 		}), jsonFlag),
-		argsCmd("replay", "FILE", "compute the PCR values a log produces (and compare with the TPM)", e.eventlog(e.eventlogReplay),
+		clikit.ArgsCmd("replay", "FILE", "compute the PCR values a log produces (and compare with the TPM)", e.eventlog(e.eventlogReplay),
 			&cli.BoolFlag{Name: "against-tpm", Usage: "read the same PCRs from the TPM; exit 3 if any differs"}, jsonFlag),
-		argsCmd("export", "FILE", "export a log as JSON or CEL-JSON (as systemd-pcrlock writes)", e.eventlogExport,
+		clikit.ArgsCmd("export", "FILE", "export a log as JSON or CEL-JSON (as systemd-pcrlock writes)", e.eventlogExport,
 			&cli.StringFlag{Name: "format", Value: "json", Usage: "json or cel-json"}),
 	)
 }
 
 // eventlog is the action f on the event log FILE.
 func (e *env) eventlog(f func(*cli.Context, *tpm.EventLog) error) cli.ActionFunc {
-	return nArgs(1, 1, "one event log FILE", func(c *cli.Context) error {
+	return clikit.NArgs(1, 1, "one event log FILE", func(c *cli.Context) error {
 		l, err := fsys.ReadInput(inEventLog, c.Args().First(), tpm.ParseEventLog)
 		if err != nil {
 			return err
@@ -52,7 +53,7 @@ func (e *env) eventlogReplay(c *cli.Context, l *tpm.EventLog) error {
 func (e *env) eventlogExport(c *cli.Context) error {
 	format := c.String("format")
 	if format != "json" && format != "cel-json" {
-		return usageError{fmt.Errorf("--format %q: want json or cel-json", format)}
+		return usage(fmt.Errorf("--format %q: want json or cel-json", format))
 	}
 	return e.eventlog(func(c *cli.Context, l *tpm.EventLog) error {
 		if format == "json" {

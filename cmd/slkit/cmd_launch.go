@@ -10,19 +10,20 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/slkit/slkit/internal/clikit"
 	"github.com/slkit/slkit/launch"
 	"github.com/slkit/slkit/slaunch"
 	"github.com/slkit/slkit/tpm"
 )
 
 func launchCommand(e *env) *cli.Command {
-	return described("Verifies the signed launch policy under the public key before anything else,\n"+
+	return clikit.Described("Verifies the signed launch policy under the public key before anything else,\n"+
 		"measures the policy file (PCR 8), checks the entry's kernel and initrd against the\n"+
 		"policy's SHA-256 (a mismatch never boots and exits 3), measures kernel, initrd and\n"+
 		"command line, appends the event log to the initrd (at "+launch.TargetLogPath+")\n"+
 		"and hands over with kexec. Phase markers go to stderr as\n"+
 		"`slkit: phase=<name> t=<seconds>s` (seconds since the command started).",
-		cmd("launch", "pre-launch entry point: verify the signed policy, measure, kexec",
+		clikit.Cmd("launch", "pre-launch entry point: verify the signed policy, measure, kexec",
 			func(c *cli.Context) error { return launchAction(e, c, hostEFISeams()) },
 			append([]cli.Flag{
 				&cli.StringFlag{Name: "policy", Usage: "signed launch policy `FILE` (required)"},
@@ -56,11 +57,11 @@ func launchAction(e *env, c *cli.Context, es efiSeams) error {
 	phase := func(name string) {
 		fmt.Fprintf(e.stderr, "slkit: phase=%s t=%.3fs\n", name, time.Since(start).Seconds())
 	}
-	if err := needFlags(c, "policy", "policy-key"); err != nil {
+	if err := clikit.NeedFlags(c, "policy", "policy-key"); err != nil {
 		return err
 	}
 	if c.Bool("json") && !c.Bool("dry-run") {
-		return usageError{errors.New("launch: --json needs --dry-run (a launch that hands over does not return)")}
+		return usage(errors.New("launch: --json needs --dry-run (a launch that hands over does not return)"))
 	}
 	signed, pub, err := signedPolicy(c, "policy")
 	if err != nil {
@@ -124,10 +125,10 @@ func handoverFiles(args []string) ([]launch.HandoverFile, error) {
 	for _, a := range args {
 		src, dst, ok := strings.Cut(a, ":")
 		if !ok || src == "" {
-			return nil, usageError{fmt.Errorf("--handover %q: want SRC:DST", a)}
+			return nil, usage(fmt.Errorf("--handover %q: want SRC:DST", a))
 		}
 		if err := launch.CheckHandoverPath(dst); err != nil {
-			return nil, usageError{fmt.Errorf("--handover %q: %w", a, err)}
+			return nil, usage(fmt.Errorf("--handover %q: %w", a, err))
 		}
 		b, err := inHandover.Read(src)
 		if err != nil {
@@ -144,7 +145,7 @@ func launchDRTMOptions(c *cli.Context) ([]launch.LaunchOption, error) {
 	backend := c.String("drtm")
 	for _, f := range []struct{ name, backend string }{{"host-channel", "emulated"}, {"dce", "hardware"}, {"platform", "hardware"}} {
 		if c.IsSet(f.name) && backend != f.backend {
-			return nil, usageError{fmt.Errorf("launch: --%s needs --drtm %s", f.name, f.backend)}
+			return nil, usage(fmt.Errorf("launch: --%s needs --drtm %s", f.name, f.backend))
 		}
 	}
 	switch backend {
@@ -157,7 +158,7 @@ func launchDRTMOptions(c *cli.Context) ([]launch.LaunchOption, error) {
 		}
 		return []launch.LaunchOption{launch.WithDRTM(launch.EmulatedDRTM(open))}, nil
 	case "hardware":
-		if err := needFlags(c, "dce"); err != nil {
+		if err := clikit.NeedFlags(c, "dce"); err != nil {
 			return nil, err
 		}
 		dce, err := inDCE.Read(c.String("dce"))
@@ -170,6 +171,6 @@ func launchDRTMOptions(c *cli.Context) ([]launch.LaunchOption, error) {
 		}
 		return []launch.LaunchOption{launch.WithDRTM(launch.HardwareDRTM(p, dce))}, nil
 	default:
-		return nil, usageError{fmt.Errorf("launch: --drtm %q: want emulated or hardware", backend)}
+		return nil, usage(fmt.Errorf("launch: --drtm %q: want emulated or hardware", backend))
 	}
 }

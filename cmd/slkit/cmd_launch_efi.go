@@ -13,6 +13,7 @@ import (
 	"github.com/slkit/slkit/efi/journal"
 	"github.com/slkit/slkit/initramfs"
 	"github.com/slkit/slkit/initramfs/pid1"
+	"github.com/slkit/slkit/internal/clikit"
 	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/launch"
 	"github.com/slkit/slkit/launch/policy"
@@ -83,7 +84,7 @@ func entryFromFile(c *cli.Context) (string, error) {
 // checkPolicyAnchor is the launch's rollback check (--policy-anchor), in
 // the pre-launch stage before anything is measured.
 func checkPolicyAnchor(e *env, c *cli.Context, t tpm.TPMSender, signed []byte, pub ed25519.PublicKey) error {
-	if err := onlyWith(c, "policy-anchor", "policy-confirm"); err != nil || !c.IsSet("policy-anchor") {
+	if err := clikit.OnlyWith(c, "policy-anchor", "policy-confirm"); err != nil || !c.IsSet("policy-anchor") {
 		return err
 	}
 	idx, err := parseIndex(c, "policy-anchor")
@@ -123,13 +124,13 @@ func parseLaunchEFI(e *env, c *cli.Context, seams efiSeams, phase func(string)) 
 			return nil, err
 		}
 	}
-	if err := onlyWith(c, "efi-journal", "efi-state", "efi-pub", "efi-allow", "efi-skip-bad-journal", "efi-anchor"); err != nil || !c.IsSet("efi-journal") {
+	if err := clikit.OnlyWith(c, "efi-journal", "efi-state", "efi-pub", "efi-allow", "efi-skip-bad-journal", "efi-anchor"); err != nil || !c.IsSet("efi-journal") {
 		if err != nil || p.Counter == 0 {
 			return nil, err
 		}
 		return p, nil
 	}
-	if err = needFlags(c, "efi-pub"); err != nil {
+	if err = clikit.NeedFlags(c, "efi-pub"); err != nil {
 		return nil, err
 	}
 	p.Journal, p.State = c.String("efi-journal"), c.String("efi-state")
@@ -148,7 +149,7 @@ func parseLaunchEFI(e *env, c *cli.Context, seams efiSeams, phase func(string)) 
 		return nil, err
 	}
 	if t := c.Uint("efi-tries"); t < 1 || t > 255 {
-		return nil, usageError{fmt.Errorf("--efi-tries %d: want 1 to 255", t)}
+		return nil, usage(fmt.Errorf("--efi-tries %d: want 1 to 255", t))
 	}
 	p.Tries = uint8(c.Uint("efi-tries"))
 	if p.Allow, err = parseAllow(c, "efi-allow"); err != nil {

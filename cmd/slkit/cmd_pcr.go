@@ -8,24 +8,25 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/slkit/slkit/internal/clikit"
 	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/tpm"
 )
 
 func pcrCommand(e *env) *cli.Command {
-	return group("pcr", "read and extend PCRs",
-		argsCmd("read", "[PCR...]", "read PCRs (default: 0-23 in every active bank)", e.pcrRead,
+	return clikit.Group("pcr", "read and extend PCRs",
+		clikit.ArgsCmd("read", "[PCR...]", "read PCRs (default: 0-23 in every active bank)", e.pcrRead,
 			&cli.StringSliceFlag{Name: "bank", Usage: "bank to read (repeatable; default: all active banks)"}, jsonFlag),
-		cmd("extend", "extend one PCR in every active bank with one TPM2_PCR_Extend", e.pcrExtend,
+		clikit.Cmd("extend", "extend one PCR in every active bank with one TPM2_PCR_Extend", e.pcrExtend,
 			&cli.IntFlag{Name: "pcr", Required: true, Usage: "PCR index"},
 			&cli.StringFlag{Name: "data", Usage: "file whose hash (per bank) is extended"},
 			&cli.StringFlag{Name: "digest", Usage: "ALG:HEX digest to extend (that bank only)"},
 			jsonFlag),
-		described("Both files are in the shape of `slkit pcr read --json` (`slkit predict --json` adds events,\n"+
+		clikit.Described("Both files are in the shape of `slkit pcr read --json` (`slkit predict --json` adds events,\n"+
 			"which are ignored). Every PCR of EXPECTED is compared in each bank ACTUAL has; banks ACTUAL lacks\n"+
 			"are skipped (a prediction covers banks the TPM may not have active).",
-			argsCmd("compare", "EXPECTED ACTUAL", "compare expected PCR values (predict --json, a sealed expectation) with actual ones (pcr read --json); exit 3 if any differs",
-				nArgs(2, 2, "EXPECTED ACTUAL", e.pcrCompare), jsonFlag)),
+			clikit.ArgsCmd("compare", "EXPECTED ACTUAL", "compare expected PCR values (predict --json, a sealed expectation) with actual ones (pcr read --json); exit 3 if any differs",
+				clikit.NArgs(2, 2, "EXPECTED ACTUAL", e.pcrCompare), jsonFlag)),
 	)
 }
 
@@ -37,14 +38,14 @@ func (e *env) pcrRead(c *cli.Context) error {
 	if c.NArg() > 0 {
 		var err error
 		if idx, err = tpm.ParsePCRList(strings.Join(c.Args().Slice(), ",")); err != nil {
-			return usageError{err}
+			return usage(err)
 		}
 	}
 	var banks []tpm.Alg
 	for _, b := range c.StringSlice("bank") {
 		a, err := tpm.ParseAlg(b)
 		if err != nil {
-			return usageError{fmt.Errorf("--bank: %w", err)}
+			return usage(fmt.Errorf("--bank: %w", err))
 		}
 		banks = append(banks, a)
 	}
@@ -66,17 +67,17 @@ func (e *env) pcrRead(c *cli.Context) error {
 func (e *env) pcrExtend(c *cli.Context) error {
 	pcr := c.Int("pcr")
 	if pcr < 0 || pcr >= tpm.NumPCRs {
-		return usageError{fmt.Errorf("--pcr %d: not a PCR index 0-%d", pcr, tpm.NumPCRs-1)}
+		return usage(fmt.Errorf("--pcr %d: not a PCR index 0-%d", pcr, tpm.NumPCRs-1))
 	}
 	data, digest := c.String("data"), c.String("digest")
 	if (data == "") == (digest == "") {
-		return usageError{fmt.Errorf("pcr extend: give exactly one of --data FILE or --digest ALG:HEX")}
+		return usage(fmt.Errorf("pcr extend: give exactly one of --data FILE or --digest ALG:HEX"))
 	}
 	var ds tpm.Digests
 	var err error
 	if digest != "" {
 		if ds, err = tpm.ParseDigestText(digest); err != nil {
-			return usageError{fmt.Errorf("--digest: %w", err)}
+			return usage(fmt.Errorf("--digest: %w", err))
 		}
 	}
 	var in *os.File

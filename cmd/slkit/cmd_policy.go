@@ -8,22 +8,23 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/slkit/slkit/internal/clikit"
 	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/launch"
 	"github.com/slkit/slkit/launch/policy"
 )
 
 func policyCommand(e *env) *cli.Command {
-	return group("policy", "create, sign and verify launch policies (Ed25519, DSSE envelope)",
-		cmd("keygen", "create an Ed25519 key pair (PEM PKCS#8 private key 0600, PEM PKIX public key)", e.policyKeygen, keygenFlags()...),
-		cmd("sign", "check a policy document and sign its exact bytes", e.policySign,
+	return clikit.Group("policy", "create, sign and verify launch policies (Ed25519, DSSE envelope)",
+		clikit.Cmd("keygen", "create an Ed25519 key pair (PEM PKCS#8 private key 0600, PEM PKIX public key)", e.policyKeygen, keygenFlags()...),
+		clikit.Cmd("sign", "check a policy document and sign its exact bytes", e.policySign,
 			&cli.StringFlag{Name: "key", Required: true, Usage: "private key `FILE` (required)"},
 			&cli.StringFlag{Name: "in", Required: true, Usage: "policy document `FILE` (JSON, required)"},
 			&cli.StringFlag{Name: "out", Required: true, Usage: "signed policy `FILE` to write (required)"},
 			&cli.BoolFlag{Name: "json", Usage: "print {\"in\":FILE,\"out\":FILE,\"entries\":N,\"keyid\":HEX}"}),
-		argsCmd("verify", "SIGNED", "verify a signed policy under a public key (exit 3 if it does not verify)", nArgs(1, 1, "one signed policy FILE", e.policyVerify),
+		clikit.ArgsCmd("verify", "SIGNED", "verify a signed policy under a public key (exit 3 if it does not verify)", clikit.NArgs(1, 1, "one signed policy FILE", e.policyVerify),
 			&cli.StringFlag{Name: "pub", Required: true, Usage: "public key `FILE` (required)"}, jsonFlag),
-		cmd("confirm", "in the launched OS: confirm that the launch of this signed policy succeeded (the pre-launch stage then raises the TPM's minimum policy_version)", e.policyConfirm,
+		clikit.Cmd("confirm", "in the launched OS: confirm that the launch of this signed policy succeeded (the pre-launch stage then raises the TPM's minimum policy_version)", e.policyConfirm,
 			&cli.StringFlag{Name: "policy", Required: true, Usage: "the signed policy this OS was launched with (e.g. /slkit/policy.json) `FILE` (required)"},
 			&cli.StringFlag{Name: "out", Required: true, Usage: "the confirmation `FILE` the pre-launch stage reads (its --policy-confirm; required)"}),
 	)
@@ -52,7 +53,7 @@ func keyPaths(c *cli.Context) (key, pub string) {
 func (e *env) policyKeygen(c *cli.Context) error {
 	key, pub := keyPaths(c)
 	if key == "-" || pub == "-" {
-		return usageError{errors.New("keygen writes two files (--out, --pub): give paths, not -")}
+		return usage(errors.New("keygen writes two files (--out, --pub): give paths, not -"))
 	}
 	p, err := policy.GenerateKeyFiles(rand.Reader, key, pub, c.Bool("force"))
 	if err != nil {

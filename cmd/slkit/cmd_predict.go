@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/slkit/slkit/internal/clikit"
 	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/launch"
 	"github.com/slkit/slkit/launch/policy"
@@ -16,9 +17,9 @@ import (
 // launchCommands are the measured-launch commands: predict, measure,
 // launch and policy.
 func launchCommands(e *env) []*cli.Command {
-	measure := described("--json prints {\"banks\":[ALG...],\"events\":[EVENT...],\"log\":FILE,\"log_events\":N}: the events\n"+
+	measure := clikit.Described("--json prints {\"banks\":[ALG...],\"events\":[EVENT...],\"log\":FILE,\"log_events\":N}: the events\n"+
 		"extended (as `eventlog show --json` writes events) and the log's event count.",
-		cmd("measure", "measure a boot entry into the TPM (one PCR_Extend per event, all banks) and append to the event log", e.measure,
+		clikit.Cmd("measure", "measure a boot entry into the TPM (one PCR_Extend per event, all banks) and append to the event log", e.measure,
 			append(entryFlags(),
 				&cli.StringFlag{Name: "log", Value: launch.DefaultLogPath, Usage: "pre-launch event log `FILE` to append to (created when missing)"},
 				jsonFlag)...))
@@ -61,7 +62,7 @@ func predictCommand(e *env) *cli.Command {
 // --policy-key and --profile; without --profile the default profile);
 // flags must be given. The caller closes the images with done.
 func loadEntry(c *cli.Context, flags ...string) (*launch.Entry, *launch.Profile, func(), error) {
-	if err := needFlags(c, flags...); err != nil {
+	if err := clikit.NeedFlags(c, flags...); err != nil {
 		return nil, nil, nil, err
 	}
 	name := c.String("profile")
@@ -70,7 +71,7 @@ func loadEntry(c *cli.Context, flags ...string) (*launch.Entry, *launch.Profile,
 	}
 	prof, err := launch.ProfileByName(name)
 	if err != nil {
-		return nil, nil, nil, usageError{err}
+		return nil, nil, nil, usage(err)
 	}
 	ef := launch.EntryFiles{Kernel: c.String("kernel"), Initrd: c.String("initrd"), Cmdline: c.String("cmdline")}
 	if p := c.String("policy"); p != "" {
@@ -96,7 +97,7 @@ func loadEntry(c *cli.Context, flags ...string) (*launch.Entry, *launch.Profile,
 func bankFlags(c *cli.Context) ([]tpm.Alg, error) {
 	banks, err := tpm.ParseBanks(c.StringSlice("bank"))
 	if err != nil {
-		return nil, usageError{fmt.Errorf("--bank: %w", err)}
+		return nil, usage(fmt.Errorf("--bank: %w", err))
 	}
 	return banks, nil
 }
@@ -105,7 +106,7 @@ func (e *env) predict(c *cli.Context) error {
 	if c.IsSet("firmware-log") {
 		return predictBoot(e, c)
 	}
-	if err := onlyWith(c, "firmware-log", "uki", "journal", "state", "pub", "efivars"); err != nil {
+	if err := clikit.OnlyWith(c, "firmware-log", "uki", "journal", "state", "pub", "efivars"); err != nil {
 		return err
 	}
 	banks, err := bankFlags(c)
@@ -135,7 +136,7 @@ func (e *env) predict(c *cli.Context) error {
 	case "emulated":
 		predictFn = launch.PredictEmulatedDRTM
 	default:
-		return usageError{fmt.Errorf("predict: --drtm %q: want emulated (the hardware PCRs depend on the DCE: slkit drtm stage --backend hardware)", d)}
+		return usage(fmt.Errorf("predict: --drtm %q: want emulated (the hardware PCRs depend on the DCE: slkit drtm stage --backend hardware)", d))
 	}
 	ent, prof, done, err := loadEntry(c, "kernel", "cmdline")
 	if err != nil {

@@ -70,11 +70,11 @@ func bootPrediction(c *cli.Context, jpath, spath string, pub []byte) (*nextboot.
 func predictBoot(e *env, c *cli.Context) error {
 	for _, f := range []string{"kernel", "initrd", "cmdline", "policy", "start", "drtm", "bank"} {
 		if c.IsSet(f) {
-			return usageError{fmt.Errorf("predict: --firmware-log predicts the firmware's measurements; --%s belongs to a launch prediction", f)}
+			return usage(fmt.Errorf("predict: --firmware-log predicts the firmware's measurements; --%s belongs to a launch prediction", f))
 		}
 	}
 	if (c.IsSet("state") || c.IsSet("pub")) && !c.IsSet("journal") {
-		return usageError{errors.New("predict: --state and --pub go with --journal")}
+		return usage(errors.New("predict: --state and --pub go with --journal"))
 	}
 	jpath, spath := c.String("journal"), ""
 	if jpath != "" {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/slkit/slkit/internal/clikit"
 	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/tpm"
 )
@@ -41,7 +42,7 @@ func sealCommands(e *env) []*cli.Command {
 				&cli.StringFlag{Name: "expect-fingerprint", Usage: "refuse (exit 3) unless the secret's fingerprint is `sha256:HEX` (pin it in the measured image that unseals a handed-over file)"},
 				&cli.BoolFlag{Name: "json", Usage: "print what was unsealed, never the secret: {\"file\",\"object\":\"main\"|\"update\",\"main_refusal\",\"bank\",\"pcrs\",\"pin\",\"out\",\"fingerprint\"} (the secret goes only to --out)"},
 			}, pinFlags...),
-			Action: nArgs(1, 1, "one SEALED file", e.unseal),
+			Action: clikit.NArgs(1, 1, "one SEALED file", e.unseal),
 		},
 		{
 			Name:  "srk",
@@ -81,14 +82,14 @@ type sealTarget struct {
 func parseSealTarget(c *cli.Context, pcrsFlag, example string) (*sealTarget, error) {
 	bank, err := tpm.ParseAlg(c.String("bank"))
 	if err != nil {
-		return nil, usageError{fmt.Errorf("--bank: %w", err)}
+		return nil, usage(fmt.Errorf("--bank: %w", err))
 	}
 	pcrs, err := tpm.ParsePCRList(c.String(pcrsFlag))
 	if err == nil && len(pcrs) == 0 {
 		err = errors.New("no PCR")
 	}
 	if err != nil {
-		return nil, usageError{fmt.Errorf("--%s %q: want a list such as %s: %w", pcrsFlag, c.String(pcrsFlag), example, err)}
+		return nil, usage(fmt.Errorf("--%s %q: want a list such as %s: %w", pcrsFlag, c.String(pcrsFlag), example, err))
 	}
 	st := &sealTarget{bank: bank, pcrs: pcrs, valuesFile: c.String("pcr-values")}
 	if st.valuesFile != "" {
@@ -131,7 +132,7 @@ func (e *env) seal(c *cli.Context) error {
 	var events []tpm.Event
 	if f := c.String("eventlog"); f != "" {
 		if st.values != nil {
-			return usageError{errors.New("--eventlog is for sealing to current values; --pcr-values carries its own events")}
+			return usage(errors.New("--eventlog is for sealing to current values; --pcr-values carries its own events"))
 		}
 		l, err := fsys.ReadInput(inEventLog, f, tpm.ParseEventLog)
 		if err != nil {
@@ -168,15 +169,15 @@ func (e *env) unseal(c *cli.Context) error {
 	var pinned []byte
 	if c.IsSet("expect-fingerprint") {
 		if pinned, err = tpm.ParseFingerprint(c.String("expect-fingerprint")); err != nil {
-			return usageError{fmt.Errorf("--expect-fingerprint: %w", err)}
+			return usage(fmt.Errorf("--expect-fingerprint: %w", err))
 		}
 	}
 	out, fp := c.String("out"), c.Bool("fingerprint")
 	switch {
 	case out == "-" && (fp || c.Bool("json")):
-		return usageError{errors.New("--out - and --fingerprint or --json would both print to standard output")}
+		return usage(errors.New("--out - and --fingerprint or --json would both print to standard output"))
 	case (out == "" && !fp && !c.Bool("json") || out == "-") && e.stdoutIsTerminal():
-		return usageError{errors.New("refusing to write the secret to a terminal: use --out FILE or a pipe")}
+		return usage(errors.New("refusing to write the secret to a terminal: use --out FILE or a pipe"))
 	case out != "":
 		if err := fsys.CheckOutput(out); err != nil {
 			return err

@@ -11,6 +11,7 @@ import (
 	"github.com/slkit/slkit/efi/secureboot"
 	"github.com/slkit/slkit/initramfs"
 	"github.com/slkit/slkit/initramfs/uki"
+	"github.com/slkit/slkit/internal/clikit"
 )
 
 // ukiFlags are `initramfs build`'s flags for a UKI.
@@ -29,13 +30,13 @@ func ukiFlags() []cli.Flag {
 // a UKI and signed with go-uefi's Authenticode.
 func ukiBuild(e *env, c *cli.Context, opts []initramfs.Option) error {
 	if c.IsSet("out") {
-		return usageError{errors.New("--uki and --out exclude each other: the UKI carries the initramfs")}
+		return usage(errors.New("--uki and --out exclude each other: the UKI carries the initramfs"))
 	}
-	if err := needFlags(c, "kernel"); err != nil {
+	if err := clikit.NeedFlags(c, "kernel"); err != nil {
 		return err
 	}
 	if c.IsSet("sign-key") != c.IsSet("sign-cert") {
-		return usageError{errors.New("--sign-key and --sign-cert go together")}
+		return usage(errors.New("--sign-key and --sign-cert go together"))
 	}
 	in := uki.BuildInput{Stub: c.String("stub"), Kernel: c.String("kernel"), Cmdline: c.String("cmdline")}
 	if c.IsSet("sign-key") {

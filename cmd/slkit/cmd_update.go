@@ -7,6 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/slkit/slkit/efi/journal"
+	"github.com/slkit/slkit/internal/clikit"
 	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/launch"
 	"github.com/slkit/slkit/tpm"
@@ -41,7 +42,7 @@ func updateCommand(e *env) *cli.Command {
 					&cli.StringFlag{Name: "counter", Value: fmt.Sprintf("%#08x", tpm.DefaultCounterIndex), Usage: "update-window NV counter `INDEX` (the pre-launch environment's `slkit launch --update-counter` defines it)"},
 					&cli.IntFlag{Name: "launches", Value: 1, Usage: "the window lasts this many launches (1-16)"},
 					jsonFlag), append(pinFlags, bootPredictFlags()...)...),
-				Action: noArgs(e.updatePrepare),
+				Action: clikit.NoArgs(e.updatePrepare),
 			},
 			{
 				Name:  "finish",
@@ -50,7 +51,7 @@ func updateCommand(e *env) *cli.Command {
 					&cli.StringSliceFlag{Name: "eventlog", Usage: "current event log(s) whose events are recorded to explain later refusals (default: the firmware log, if readable)"},
 					&cli.BoolFlag{Name: "force", Usage: "reseal although the update object does not unseal yet (abandons a prepared update)"},
 					jsonFlag}, pinFlags...),
-				Action: noArgs(e.updateFinish),
+				Action: clikit.NoArgs(e.updateFinish),
 			},
 			{
 				Name:  "status",
@@ -58,7 +59,7 @@ func updateCommand(e *env) *cli.Command {
 				Flags: append([]cli.Flag{sealedFlag,
 					&cli.StringSliceFlag{Name: "eventlog", Usage: "current event log(s) to explain a refusal (default: the firmware log, if readable)"},
 					jsonFlag}, pinFlags...),
-				Action: noArgs(e.updateStatus),
+				Action: clikit.NoArgs(e.updateStatus),
 			},
 		},
 	}
@@ -71,14 +72,14 @@ func (e *env) updatePrepare(c *cli.Context) error {
 	}
 	via, err := update.ParseVia(c.String("via"))
 	if err != nil {
-		return usageError{err}
+		return usage(err)
 	}
 	idx, err := parseCounter(c, "counter")
 	if err != nil {
 		return err
 	}
 	if n := c.Int("launches"); n < 1 || n > update.MaxLaunches {
-		return usageError{fmt.Errorf("--launches %d: want 1 to %d", n, update.MaxLaunches)}
+		return usage(fmt.Errorf("--launches %d: want 1 to %d", n, update.MaxLaunches))
 	}
 	var pub []byte
 	if c.IsSet("pub") {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/slkit/slkit/internal/clikit"
 	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/launch/policy"
 	"github.com/slkit/slkit/nextboot"
@@ -24,7 +25,7 @@ func nextLaunch(c *cli.Context, via update.Via, fw *nextboot.Prediction) ([]upda
 	if c.IsSet("next-pcrs") {
 		for _, f := range []string{"next-policy", "relaunch-policy", "start", "next-root", "relaunch-root"} {
 			if c.IsSet(f) {
-				return nil, "", usageError{fmt.Errorf("update prepare: --next-pcrs and --%s exclude each other", f)}
+				return nil, "", usage(fmt.Errorf("update prepare: --next-pcrs and --%s exclude each other", f))
 			}
 		}
 		x, err := fsys.ReadInput(inPCRValues, c.String("next-pcrs"), tpm.ParseExpected)
@@ -32,21 +33,21 @@ func nextLaunch(c *cli.Context, via update.Via, fw *nextboot.Prediction) ([]upda
 	}
 	switch {
 	case c.IsSet("relaunch-policy") && via != update.ViaKexec:
-		return nil, "", usageError{errors.New("update prepare: --relaunch-policy is for --via kexec")}
+		return nil, "", usage(errors.New("update prepare: --relaunch-policy is for --via kexec"))
 	case c.IsSet("start") && via != update.ViaReboot:
-		return nil, "", usageError{errors.New("update prepare: --start is for --via reboot (a kexec starts from the current values)")}
+		return nil, "", usage(errors.New("update prepare: --start is for --via reboot (a kexec starts from the current values)"))
 	}
 	var launches []update.Launch
 	var what []string
 	for _, kind := range []string{"relaunch", "next"} {
 		pflag, eflag, rflag := kind+"-policy", kind+"-entry", kind+"-root"
-		if err := onlyWith(c, pflag, eflag, rflag); err != nil || !c.IsSet(pflag) {
+		if err := clikit.OnlyWith(c, pflag, eflag, rflag); err != nil || !c.IsSet(pflag) {
 			if err != nil {
 				return nil, "", err
 			}
 			continue
 		}
-		if err := needFlags(c, "policy-key"); err != nil {
+		if err := clikit.NeedFlags(c, "policy-key"); err != nil {
 			return nil, "", err
 		}
 		signed, pub, err := signedPolicy(c, pflag)
@@ -115,11 +116,11 @@ func signedPolicy(c *cli.Context, flag string) ([]byte, ed25519.PublicKey, error
 // firmwarePrediction predicts the next boot's firmware PCRs for `update
 // prepare --firmware-log` (nil without the flag).
 func firmwarePrediction(c *cli.Context, via update.Via, jp, sp string, pub []byte) (*nextboot.Prediction, error) {
-	if err := onlyWith(c, "firmware-log", "uki", "efivars"); err != nil || !c.IsSet("firmware-log") {
+	if err := clikit.OnlyWith(c, "firmware-log", "uki", "efivars"); err != nil || !c.IsSet("firmware-log") {
 		return nil, err
 	}
 	if via != update.ViaReboot {
-		return nil, usageError{errors.New("update prepare: --firmware-log predicts a firmware reboot (--via reboot)")}
+		return nil, usage(errors.New("update prepare: --firmware-log predicts a firmware reboot (--via reboot)"))
 	}
 	return bootPrediction(c, jp, sp, pub)
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/slkit/slkit/internal/clikit"
 	"github.com/slkit/slkit/internal/errkind"
 	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/slaunch"
@@ -19,12 +20,6 @@ const (
 	exitVerify = 3
 )
 
-// usageError is a bad flag or argument.
-type usageError struct{ err error }
-
-func (u usageError) Error() string { return u.err.Error() }
-func (u usageError) Unwrap() error { return u.err }
-
 // inputErr is an input file that is missing, unreadable or malformed,
 // named first (name "" for none).
 func inputErr(name string, err error) error { return &fsys.InputError{Path: name, Err: err} }
@@ -34,7 +29,7 @@ func inputErr(name string, err error) error { return &fsys.InputError{Path: name
 // both a verification failure and something else is a refusal. A named
 // input file that failed for no known reason is an input error.
 func exitCode(err error) int {
-	var u usageError
+	var u clikit.UsageError
 	var in *fsys.InputError
 	switch {
 	case errors.As(err, &u):

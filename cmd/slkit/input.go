@@ -57,7 +57,7 @@ func (e *env) writeOutput(path string, data []byte, perm os.FileMode, secret boo
 		return fsys.WriteFile(fsys.OS{}, path, data, perm)
 	}
 	if secret && e.stdoutIsTerminal() {
-		return usageError{errors.New("refusing to write the secret to a terminal: use --out FILE or a pipe")}
+		return usage(errors.New("refusing to write the secret to a terminal: use --out FILE or a pipe"))
 	}
 	_, err := e.stdout.Write(data)
 	return err

@@ -30,9 +30,9 @@ func (e *env) pinIf(c *cli.Context, need bool, subject, without string) ([]byte,
 	given := c.Bool("pin") || c.String("pin-file") != ""
 	switch {
 	case need && !given:
-		return nil, usageError{fmt.Errorf("%s requires a PIN: give --pin or --pin-file", subject)}
+		return nil, usage(fmt.Errorf("%s requires a PIN: give --pin or --pin-file", subject))
 	case !need && given:
-		return nil, usageError{fmt.Errorf("%s: leave out --pin and --pin-file", without)}
+		return nil, usage(fmt.Errorf("%s: leave out --pin and --pin-file", without))
 	case !need:
 		return nil, nil
 	}
@@ -67,7 +67,7 @@ func (e *env) readPIN(c *cli.Context, stdinTaken bool) ([]byte, error) {
 			}
 		}
 		if stdinTaken {
-			return nil, usageError{errors.New("--pin reads stdin, which --in - already uses: give --pin-file")}
+			return nil, usage(errors.New("--pin reads stdin, which --in - already uses: give --pin-file"))
 		}
 		b, err := bufio.NewReader(io.LimitReader(e.stdin, inPIN.Max)).ReadBytes('\n')
 		if err != nil && err != io.EOF {
