@@ -162,3 +162,18 @@ func FuzzParseChallenge(f *testing.F) {
 		}
 	})
 }
+
+// TestEvidenceSummary: what the evidence holds, in one line.
+func TestEvidenceSummary(t *testing.T) {
+	e := sample()
+	want := "evidence in ev.json: nonce " + strings.Repeat("01", 32) + "; EK certificate from NV 0x1c00002; quotes sha256 over PCR 0-23; logs prelaunch; activation secret included\n"
+	if got := e.Summary("ev.json", "0-23", []string{"prelaunch"}); got != want {
+		t.Errorf("Summary:\n%q\nwant\n%q", got, want)
+	}
+	e.EK.Certificate, e.Activation = nil, nil
+	e.Quotes = append(e.Quotes, attest.Quote{Bank: tpm.SHA1})
+	want = "evidence in ev.json: nonce " + strings.Repeat("01", 32) + "; no EK certificate in NV; quotes sha256, sha1 over PCR 8,9; no event log\n"
+	if got := e.Summary("ev.json", "8,9", nil); got != want {
+		t.Errorf("Summary:\n%q\nwant\n%q", got, want)
+	}
+}

@@ -14,6 +14,19 @@ type Pattern struct {
 	GUID GUID
 }
 
+// ParsePatterns parses each pattern (ParsePattern).
+func ParsePatterns(ss []string) ([]Pattern, error) {
+	var out []Pattern
+	for _, s := range ss {
+		p, err := ParsePattern(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
 // hex4 is the suffix of a four-hex-digit pattern.
 const hex4 = "####"
 

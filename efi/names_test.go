@@ -81,3 +81,13 @@ func TestCommitPatterns(t *testing.T) {
 		}
 	}
 }
+
+func TestParsePatterns(t *testing.T) {
+	ps, err := ParsePatterns([]string{"Boot####-" + GlobalGUID.String(), "*-" + GlobalGUID.String()})
+	if err != nil || len(ps) != 2 || !ps[0].Match(BootEntry(7)) || !ps[1].Match(Name{"Anything", GlobalGUID}) {
+		t.Fatalf("ParsePatterns: %v %v", ps, err)
+	}
+	if ps, err := ParsePatterns([]string{"*-" + GlobalGUID.String(), "nonsense"}); ps != nil || !errors.Is(err, ErrMalformed) {
+		t.Errorf("a bad pattern: %v %v", ps, err)
+	}
+}

@@ -9,7 +9,7 @@ import (
 )
 
 // Banks are the PCR banks Build reports the image's measurement in.
-var Banks = []tpm.Alg{tpm.SHA1, tpm.SHA256, tpm.SHA384, tpm.SHA512}
+var Banks = tpm.CommonBanks
 
 // Contribution is what an image adds to the TPM when it is measured as
 // the initrd under the default measurement profile (launch.MeasuredProfile,

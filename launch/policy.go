@@ -34,6 +34,21 @@ func VerifyPolicy(signed []byte, pub ed25519.PublicKey) (*policy.Verified, error
 	return v, nil
 }
 
+// SignPolicy checks the policy document doc (policy.Parse, CheckPolicy)
+// and signs its exact bytes with key (policy.Sign); it returns the signed
+// policy and the document's policy.
+func SignPolicy(doc []byte, key ed25519.PrivateKey) ([]byte, *policy.Policy, error) {
+	p, err := policy.Parse(doc)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := CheckPolicy(p); err != nil {
+		return nil, nil, err
+	}
+	signed, err := policy.Sign(doc, key)
+	return signed, p, err
+}
+
 // policyCheck compares the kernel's and initrd's SHA-256 with the policy
 // entry's; a mismatch names the component, its path and both digests.
 func policyCheck(pe *policy.Entry) func(Component, tpm.Digests) error {

@@ -53,12 +53,7 @@ type model struct {
 }
 
 func analyze(l *tpm.EventLog) *model {
-	m := &model{log: l, calling: -1, bootApp: -1, measured: map[efi.Name]bool{}}
-	for _, a := range l.Algs() {
-		if _, err := a.Hash(); err == nil {
-			m.banks = append(m.banks, a)
-		}
-	}
+	m := &model{log: l, banks: l.HashableAlgs(), calling: -1, bootApp: -1, measured: map[efi.Name]bool{}}
 	for i := range m.sep {
 		m.sep[i] = -1
 	}

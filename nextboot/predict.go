@@ -3,6 +3,7 @@ package nextboot
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 
@@ -35,6 +36,17 @@ func WithChanges(cs ...Change) Option {
 // for a variable that does not exist.
 func WithVariables(read func(efi.Name) (*efi.Variable, error)) Option {
 	return func(c *config) { c.read = read }
+}
+
+// WithVars is WithVariables reading the variables v holds (efivarfs).
+func WithVars(v *efi.Vars) Option {
+	return WithVariables(func(n efi.Name) (*efi.Variable, error) {
+		x, err := v.Get(n)
+		if errors.Is(err, efi.ErrNotFound) {
+			return nil, nil
+		}
+		return x, err
+	})
 }
 
 // Prediction is the next boot's firmware log and PCR values.

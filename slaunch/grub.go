@@ -125,3 +125,16 @@ func GRUBPath(root, local string) (string, error) {
 	}
 	return "/" + filepath.ToSlash(rel), nil
 }
+
+// CheckDCEModule refuses a DCE module that is neither a SINIT ACM
+// (ParseACM) nor an AMD SKL (ParseSKL): what GRUB's slaunch_module loads.
+func CheckDCEModule(b []byte) error {
+	_, aerr := ParseACM(b)
+	if aerr == nil {
+		return nil
+	}
+	if _, serr := ParseSKL(b); serr != nil {
+		return fmt.Errorf("neither a SINIT ACM (%v) nor an SKL (%v)", aerr, serr)
+	}
+	return nil
+}

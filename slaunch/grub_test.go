@@ -138,3 +138,18 @@ func TestGRUBEntriesPassGrubScriptCheck(t *testing.T) {
 		t.Fatal("negative control: grub-script-check accepted an unbalanced quote")
 	}
 }
+
+// TestCheckDCEModule: a SINIT ACM and an SKL are DCE modules; anything
+// else is refused with both parsers' reasons.
+func TestCheckDCEModule(t *testing.T) {
+	if err := CheckDCEModule(slaunchtest.ACM(slaunchtest.DefaultACM())); err != nil {
+		t.Errorf("ACM: %v", err)
+	}
+	if err := CheckDCEModule(slaunchtest.SKL(0x2000, 0x40, 0x1800, 0x10, 0x2000)); err != nil {
+		t.Errorf("SKL: %v", err)
+	}
+	err := CheckDCEModule(bytes.Repeat([]byte{0x42}, 4096))
+	if err == nil || !strings.HasPrefix(err.Error(), "neither a SINIT ACM (") || !strings.Contains(err.Error(), ") nor an SKL (") {
+		t.Errorf("garbage: %v", err)
+	}
+}

@@ -40,3 +40,29 @@ func OpenHostChannel(path string, timeout time.Duration) (*hostchan.Client, io.C
 	}
 	return hostchan.NewClient(rw, hostchan.WithTimeout(timeout)), rw, nil
 }
+
+// LazyHost is the LeaveHost at Path that opens the host channel only when
+// Leave reaches its last step, so that the PCRs are extended even when
+// there is no host to tell. Close closes the channel if it was opened.
+type LazyHost struct {
+	Path string
+	c    io.Closer
+}
+
+// DCELeave opens the channel (DefaultHostTimeout) and tells the host.
+func (h *LazyHost) DCELeave() error {
+	client, c, err := OpenHostChannel(h.Path, DefaultHostTimeout)
+	if err != nil {
+		return err
+	}
+	h.c = c
+	return client.DCELeave()
+}
+
+// Close closes the channel, if DCELeave opened it.
+func (h *LazyHost) Close() error {
+	if h.c == nil {
+		return nil
+	}
+	return h.c.Close()
+}

@@ -50,6 +50,10 @@ func LeaveEvents(banks []tpm.Alg) ([]Event, error) {
 	return out, nil
 }
 
+// MaxLeaveLogSize bounds the DRTM log Leave reads: the emulated DCE
+// reserves 64 KiB for it (EmuLogSize), a hardware DCE about as much.
+const MaxLeaveLogSize = 1 << 20
+
 // Left is what Leave did.
 type Left struct {
 	// Events are the two leave events, as extended.

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -83,6 +84,16 @@ func TestLeaveOnSwtpm(t *testing.T) {
 	}
 	if err := VerifyDRTM(tt, parsed); err != nil {
 		t.Fatalf("the log with the leave events: %v", err)
+	}
+	banks, err := tpm.ActiveBanks(tt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(banks)
+	want := `left the dynamic launch: PCR 17 and 18 extended with "slkit: leave dynamic launch" (banks ` + tpm.AlgList(banks) +
+		"); DRTM log with the leave events: /run/x; nothing sealed to this launch unseals until the next dynamic launch\n"
+	if got := left.Text("/run/x"); got != want {
+		t.Errorf("Text: %q, want %q", got, want)
 	}
 	// The DCE's log pointer in the header says where the next record goes.
 	if vi := parsed.SpecID.VendorInfo; len(vi) != 20 || binary.LittleEndian.Uint32(vi[16:]) != uint32(len(left.Log)) {

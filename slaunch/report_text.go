@@ -2,7 +2,11 @@ package slaunch
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
+
+	"github.com/slkit/slkit/tpm"
 )
 
 // Text is the probe's report (`slkit drtm status`): each architecture's
@@ -81,6 +85,14 @@ func (r *DRTMReport) Text(log string) string {
 		}
 	}
 	return b.String()
+}
+
+// Text says what Leave did, and that the log with the leave events is at
+// logPath.
+func (l *Left) Text(logPath string) string {
+	banks := slices.Sorted(maps.Keys(l.Events[0].Digests))
+	return fmt.Sprintf("left the dynamic launch: PCR 17 and 18 extended with %q (banks %s); DRTM log with the leave events: %s; "+
+		"nothing sealed to this launch unseals until the next dynamic launch\n", DescLeave, tpm.AlgList(banks), logPath)
 }
 
 // Text lists PCR17 and PCR18 of every bank predicted.

@@ -93,6 +93,21 @@ func ReportDRTM(t transport.TPM, log *tpm.EventLog) (*DRTMReport, error) {
 	return r, nil
 }
 
+// ReportLaunch is ReportDRTM of the log klog holds (nil: no log), with
+// klog and the TXT registers txt (nil: none) in the report, as a launched
+// OS reads them (`slkit drtm verify`).
+func ReportLaunch(t transport.TPM, klog *KernelLog, txt *KernelTXTRegisters) (*DRTMReport, error) {
+	var log *tpm.EventLog
+	if klog != nil {
+		log = klog.Log
+	}
+	r, err := ReportDRTM(t, log)
+	if r != nil {
+		r.Log, r.TXT = klog, txt
+	}
+	return r, err
+}
+
 // replayedOrZero is a replayed PCR, or 0 (its value right after the
 // launch's reset) when the log has no event for it.
 func replayedOrZero(p *tpm.PCRs, a tpm.Alg, i int) tpm.Digest {

@@ -41,3 +41,26 @@ func TestReportDRTMReplayFailure(t *testing.T) {
 		}
 	}
 }
+
+// TestReportLaunch: the kernel's log and TXT registers go into the report
+// as read; without a log the verdict is ReportDRTM's without one.
+func TestReportLaunch(t *testing.T) {
+	tt := tpmtest.Open(t)
+	r, err := ReportLaunch(tt, nil, nil)
+	if err != nil || r.OK || r.Log != nil || r.TXT != nil || r.Err() == nil {
+		t.Fatalf("no log: %+v %v", r, err)
+	}
+	log, err := tpm.NewEventLog([]tpm.Alg{tpm.SHA256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sts := Reg(0x1)
+	klog, txt := &KernelLog{Log: log}, &KernelTXTRegisters{STS: &sts}
+	r, err = ReportLaunch(tt, klog, txt)
+	if err != nil || r.Log != klog || r.TXT != txt || r.OK {
+		t.Fatalf("with a log: %+v %v", r, err)
+	}
+	if !strings.Contains(r.Text("l"), "TXT registers (securityfs): STS 0x1") {
+		t.Errorf("text: %s", r.Text("l"))
+	}
+}

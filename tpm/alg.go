@@ -7,6 +7,7 @@ import (
 	_ "crypto/sha512"
 	"fmt"
 	"hash"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -113,6 +114,29 @@ func ParseAlg(s string) (Alg, error) {
 		return Alg(v), nil
 	}
 	return 0, fmt.Errorf("%w: %q", ErrUnknownAlg, s)
+}
+
+// CommonBanks are the banks swtpm and most TPMs can allocate: what slkit
+// predicts and reports when nothing says which banks.
+var CommonBanks = []Alg{SHA1, SHA256, SHA384, SHA512}
+
+// ParseBanks parses bank names (ParseAlg), each kept once in the order
+// given; a bank slkit cannot hash is an error.
+func ParseBanks(names []string) ([]Alg, error) {
+	var banks []Alg
+	for _, n := range names {
+		a, err := ParseAlg(n)
+		if err == nil {
+			_, err = a.Hash()
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(banks, a) {
+			banks = append(banks, a)
+		}
+	}
+	return banks, nil
 }
 
 // MarshalText implements encoding.TextMarshaler (JSON map keys and values).

@@ -31,6 +31,18 @@ func WithBanks(algs ...Alg) ReplayOption { return func(c *replayConfig) { c.algs
 // (0…0L, L the locality) and any PCR given WithStartValues. EV_NO_ACTION
 // events are not extended. An event with no digest for a bank does not
 // extend that bank (as tpm2_eventlog does). The result holds the PCRs that
+// HashableAlgs are the log's banks slkit can hash, in the log's order:
+// those Replay replays by default.
+func (l *EventLog) HashableAlgs() []Alg {
+	var algs []Alg
+	for _, a := range l.Algs() {
+		if _, err := a.Hash(); err == nil {
+			algs = append(algs, a)
+		}
+	}
+	return algs
+}
+
 // at least one event extends, plus those given WithStartValues.
 func (l *EventLog) Replay(opts ...ReplayOption) (*PCRs, error) {
 	cfg := replayConfig{}
@@ -39,11 +51,7 @@ func (l *EventLog) Replay(opts ...ReplayOption) (*PCRs, error) {
 	}
 	algs := cfg.algs
 	if algs == nil {
-		for _, a := range l.Algs() {
-			if _, err := a.Hash(); err == nil {
-				algs = append(algs, a)
-			}
-		}
+		algs = l.HashableAlgs()
 	}
 	// One hasher per bank, reused; PCR state in fixed arrays.
 	type bankState struct {

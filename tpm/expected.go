@@ -22,6 +22,16 @@ type Expected struct {
 	Events []Event `json:"events,omitempty"`
 }
 
+// ParseExpected parses a file of PCR values and their events (at most
+// MaxExpectedSize bytes: the caller reads it through that limit).
+func ParseExpected(b []byte) (*Expected, error) {
+	var x Expected
+	if err := json.Unmarshal(b, &x); err != nil {
+		return nil, err
+	}
+	return &x, nil
+}
+
 // MarshalJSON writes the banks and the events side by side.
 func (x Expected) MarshalJSON() ([]byte, error) {
 	banks := x.Banks

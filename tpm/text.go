@@ -91,3 +91,16 @@ func PCRList(pcrs []int) string {
 	}
 	return strings.Join(s, ",")
 }
+
+// String names the policy in one line: "sha256 PCRs [8 9]", then " +
+// PIN" for PolicyAuthValue and " + locality mask 0x4" for PolicyLocality.
+func (p *SealPolicy) String() string {
+	s := fmt.Sprintf("%s PCRs %v", p.Bank, p.PCRs)
+	if p.PIN {
+		s += " + PIN"
+	}
+	if p.Locality != 0 {
+		s += fmt.Sprintf(" + locality mask %#x", p.Locality)
+	}
+	return s
+}

@@ -20,4 +20,7 @@ var (
 	// ErrRollback: the launch policy's policy_version is below the
 	// minimum the TPM's policy anchor holds.
 	ErrRollback = errkind.New(errkind.Verify, "launch policy rolled back")
+	// ErrKeySeed: a sealed journal key whose secret is not an Ed25519
+	// seed (UnsealKey).
+	ErrKeySeed = errkind.New(errkind.Input, "the sealed secret is not a 32-byte Ed25519 seed")
 )

@@ -40,6 +40,8 @@ type PolicyAnchor struct {
 
 // PolicyCheck is what Check found.
 type PolicyCheck struct {
+	// Index is the anchor's NV index.
+	Index uint32
 	// Version is the policy's policy_version, Minimum the TPM's minimum
 	// after any raise.
 	Version, Minimum uint64
@@ -58,7 +60,7 @@ func (p *PolicyAnchor) Check(t tpm.TPMSender, signed []byte, v *policy.Verified)
 	if err != nil {
 		return nil, fmt.Errorf("policy anchor: %w", err)
 	}
-	c := &PolicyCheck{Version: v.Policy.PolicyVersion, Defined: defined}
+	c := &PolicyCheck{Index: p.Index, Version: v.Policy.PolicyVersion, Defined: defined}
 	val, err := a.Read(t)
 	if err != nil {
 		return nil, err
@@ -84,4 +86,19 @@ func (p *PolicyAnchor) Check(t tpm.TPMSender, signed []byte, v *policy.Verified)
 			ErrRollback, c.Version, c.Minimum, p.Index, why, c.Minimum)
 	}
 	return c, nil
+}
+
+// String is the check in one line: the policy's version, the TPM's
+// minimum, and what happened to the anchor.
+func (c *PolicyCheck) String() string {
+	note := ""
+	switch {
+	case c.Raised:
+		note = ", raised: the launched OS confirmed this policy"
+	case c.RaiseErr != nil:
+		note = ", not raised: " + oneLine(c.RaiseErr.Error())
+	case c.Defined:
+		note = ", defined now"
+	}
+	return fmt.Sprintf("launch policy version %d, TPM minimum %d (anchor %#08x%s)", c.Version, c.Minimum, c.Index, note)
 }

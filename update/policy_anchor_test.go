@@ -47,6 +47,9 @@ func TestPolicyRollback(t *testing.T) {
 	if err != nil || !c.Defined || c.Minimum != 0 || c.Raised {
 		t.Fatalf("first launch: %+v %v", c, err)
 	}
+	if got, want := c.String(), "launch policy version 2, TPM minimum 0 (anchor 0x0180534d, defined now)"; got != want {
+		t.Errorf("first launch: %q, want %q", got, want)
+	}
 	// Nothing confirmed yet: v1 still launches (v2 might not boot).
 	if _, err := check(v1, pv1, nil); err != nil {
 		t.Fatalf("v1 before v2 was confirmed: %v", err)
@@ -56,7 +59,8 @@ func TestPolicyRollback(t *testing.T) {
 		t.Fatalf("confirmation of v3 while launching v2: %+v %v", c, err)
 	}
 	// The launched OS confirmed v2: the next pre-launch stage raises.
-	if c, err := check(v2, pv2, v2); err != nil || !c.Raised || c.Minimum != 2 {
+	if c, err := check(v2, pv2, v2); err != nil || !c.Raised || c.Minimum != 2 ||
+		c.String() != "launch policy version 2, TPM minimum 2 (anchor 0x0180534d, raised: the launched OS confirmed this policy)" {
 		t.Fatalf("confirmed v2: %+v %v", c, err)
 	}
 	_, err = check(v1, pv1, v1)
@@ -69,6 +73,9 @@ func TestPolicyRollback(t *testing.T) {
 	c, err = check(v3, pv3, v3)
 	if err != nil || c.Raised || !errors.Is(c.RaiseErr, tpm.ErrNotStage) || c.Minimum != 2 {
 		t.Fatalf("raise after the launch: %+v %v", c, err)
+	}
+	if got := c.String(); !strings.HasPrefix(got, "launch policy version 3, TPM minimum 2 (anchor 0x0180534d, not raised: ") || strings.Contains(got, "\n") {
+		t.Errorf("raise after the launch: %q", got)
 	}
 }
 

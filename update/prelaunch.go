@@ -133,10 +133,7 @@ func (p *PreLaunch) reboot(res *journal.Result) error {
 
 // commit applies the journal and reports each entry.
 func (p *PreLaunch) commit(t tpm.TPMSender) (*journal.Result, error) {
-	state, tries := p.State, p.Tries
-	if state == "" {
-		state = p.Journal + ".state"
-	}
+	state, tries := journal.StatePath(p.Journal, p.State), p.Tries
 	if tries == 0 {
 		tries = journal.DefaultTries
 	}

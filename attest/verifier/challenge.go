@@ -6,11 +6,13 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"fmt"
+	"os"
 
 	"github.com/google/go-attestation/attest"
 	"github.com/google/go-tpm/tpm2"
 
 	slattest "github.com/slkit/slkit/attest"
+	"github.com/slkit/slkit/internal/fsys"
 )
 
 // RecordFormat is the value of Record.Format.
@@ -111,6 +113,28 @@ func MakeChallenge(ev *slattest.Evidence, cas *CAs) (*slattest.Challenge, *Recor
 	c := &slattest.Challenge{Format: slattest.ChallengeFormat, AKName: name, Credential: ec.Credential, Secret: ec.Secret}
 	r := &Record{Format: RecordFormat, EKCertSHA256: certSum[:], AKName: name, SecretSHA256: secretSum[:]}
 	return c, r, nil
+}
+
+// SaveChallenge writes the record (mode 0600: it stays with the verifier)
+// and then the challenge for the machine, each replaced atomically; when
+// the challenge cannot be written, the record is removed again.
+func SaveChallenge(c *slattest.Challenge, r *Record, challengePath, recordPath string) error {
+	cb, err := c.Marshal()
+	if err != nil {
+		return err
+	}
+	rb, err := r.Marshal()
+	if err != nil {
+		return err
+	}
+	if err := fsys.WriteFile(fsys.OS{}, recordPath, rb, 0o600); err != nil {
+		return err
+	}
+	if err := fsys.WriteFile(fsys.OS{}, challengePath, cb, 0o644); err != nil {
+		os.Remove(recordPath)
+		return err
+	}
+	return nil
 }
 
 // checkActivation accepts the AK only when the evidence answers the

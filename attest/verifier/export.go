@@ -6,10 +6,13 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/google/go-tpm/tpm2"
 
 	slattest "github.com/slkit/slkit/attest"
+	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/tpm"
 )
 
@@ -17,6 +20,25 @@ import (
 type ExportFile struct {
 	Name string
 	Data []byte
+}
+
+// WriteTPM2Tools writes the files of ExportTPM2Tools into dir (created
+// when missing; each file replaced atomically) and returns how many, and
+// the commands.
+func WriteTPM2Tools(ev *slattest.Evidence, dir string) (int, []string, error) {
+	files, cmds, err := ExportTPM2Tools(ev)
+	if err != nil {
+		return 0, nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return 0, nil, err
+	}
+	for _, f := range files {
+		if err := fsys.WriteFile(fsys.OS{}, filepath.Join(dir, f.Name), f.Data, 0o644); err != nil {
+			return 0, nil, err
+		}
+	}
+	return len(files), cmds, nil
 }
 
 // Layout of tpm2-tools' "serialized" PCR file (tpm2_quote -o, the format

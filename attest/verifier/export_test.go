@@ -25,15 +25,14 @@ func TestExportTPM2Checkquote(t *testing.T) {
 	m := attesttest.Boot(t, filepath.Join(t.TempDir(), "ca"), "drtm")
 	nonce := attesttest.Nonce(t)
 	ev := m.Quote(nonce)
-	files, cmds, err := verifier.ExportTPM2Tools(ev)
+	files, _, err := verifier.ExportTPM2Tools(ev)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	for _, f := range files {
-		if err := os.WriteFile(filepath.Join(dir, f.Name), f.Data, 0o644); err != nil {
-			t.Fatal(err)
-		}
+	dir := filepath.Join(t.TempDir(), "export")
+	n, cmds, err := verifier.WriteTPM2Tools(ev, dir)
+	if err != nil || n != len(files) {
+		t.Fatalf("WriteTPM2Tools: %d files, %v", n, err)
 	}
 	if len(cmds) != 4 {
 		t.Fatalf("%d tpm2_checkquote commands, want one per bank (4)", len(cmds))

@@ -3,10 +3,13 @@ package verifier_test
 import (
 	"bytes"
 	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
+	slattest "github.com/slkit/slkit/attest"
 	"github.com/slkit/slkit/attest/verifier"
 )
 
@@ -69,4 +72,34 @@ func FuzzParseCAs(f *testing.F) {
 			t.Fatal("accepted without a root")
 		}
 	})
+}
+
+// TestSaveChallenge: both files parse back; a challenge that cannot be
+// written takes the record away with it.
+func TestSaveChallenge(t *testing.T) {
+	dir := t.TempDir()
+	ch := &slattest.Challenge{Format: slattest.ChallengeFormat, AKName: sampleRecord().AKName,
+		Credential: append([]byte{0, 4}, 1, 2, 3, 4), Secret: append([]byte{0, 4}, 5, 6, 7, 8)}
+	out, rec := filepath.Join(dir, "challenge.json"), filepath.Join(dir, "record.json")
+	if err := verifier.SaveChallenge(ch, sampleRecord(), out, rec); err != nil {
+		t.Fatal(err)
+	}
+	cb, _ := os.ReadFile(out)
+	rb, _ := os.ReadFile(rec)
+	if c, err := slattest.ParseChallenge(cb); err != nil || !reflect.DeepEqual(c, ch) {
+		t.Errorf("challenge: %v", err)
+	}
+	if r, err := verifier.ParseRecord(rb); err != nil || !reflect.DeepEqual(r, sampleRecord()) {
+		t.Errorf("record: %v", err)
+	}
+	if st, _ := os.Stat(rec); st.Mode().Perm() != 0o600 {
+		t.Errorf("record mode %v", st.Mode())
+	}
+	rec2 := filepath.Join(dir, "record2.json")
+	if err := verifier.SaveChallenge(ch, sampleRecord(), filepath.Join(dir, "missing", "c.json"), rec2); err == nil {
+		t.Fatal("a challenge into a missing directory was saved")
+	}
+	if _, err := os.Stat(rec2); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the record of an unsaved challenge stays: %v", err)
+	}
 }

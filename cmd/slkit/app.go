@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +10,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/slkit/slkit/initramfs/pid1"
+	"github.com/slkit/slkit/internal/clikit"
 	"github.com/slkit/slkit/tpm"
 )
 
@@ -89,7 +89,7 @@ func newApp(e *env) *cli.App {
 		DisableSliceFlagSeparator: true,
 		ExitErrHandler:            func(*cli.Context, error) {},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return usageError{err}
+			return usage(err)
 		},
 	}
 	app.Commands = commands(e)
@@ -97,14 +97,6 @@ func newApp(e *env) *cli.App {
 		checkFlags(c)
 	}
 	return app
-}
-
-// checkFlags installs the CLI's flag checks on a command tree: usage
-// errors, required flags and empty paths, each as one line (exit 1).
-func checkFlags(c *cli.Command) {
-	setUsageErrors(c)
-	enforceRequired(c, "")
-	refuseEmptyPaths(c)
 }
 
 // commands lists every command group; each lives in its own cmd_*.go file.
@@ -123,18 +115,11 @@ func commands(e *env) []*cli.Command {
 	return append(cs, hostCommands(e)...)
 }
 
-func setUsageErrors(c *cli.Command) {
-	c.OnUsageError = func(_ *cli.Context, err error, _ bool) error { return usageError{err} }
-	for _, s := range c.Subcommands {
-		setUsageErrors(s)
-	}
-}
-
 // run executes the CLI and returns the process exit code. Errors are
 // printed as exactly one line on stderr.
 func run(args []string, e *env) int {
 	app := newApp(e)
-	err := app.Run(interspersed(app, args))
+	err := app.Run(clikit.Interspersed(app, args))
 	if err == nil {
 		return 0
 	}
@@ -146,6 +131,16 @@ func run(args []string, e *env) int {
 // openTPM opens the TPM named by the global --tpm flag.
 func (e *env) openTPM(c *cli.Context) (*tpm.Conn, error) {
 	return tpm.Open(c.String("tpm"), e.tpmOptions...)
+}
+
+// withTPM runs f on the TPM named by --tpm and closes it.
+func (e *env) withTPM(c *cli.Context, f func(t *tpm.Conn) error) error {
+	t, err := e.openTPM(c)
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	return f(t)
 }
 
 // writeJSON prints v as indented JSON followed by a newline.
@@ -164,14 +159,14 @@ func (e *env) report(c *cli.Context, v any, text string) error {
 	return err
 }
 
+// verdict reports v (as report does) and then returns the verdict err:
+// a refusal is reported in full before its one-line error.
+func (e *env) verdict(c *cli.Context, v any, text string, err error) error {
+	if rerr := e.report(c, v, text); rerr != nil {
+		return rerr
+	}
+	return err
+}
+
 // jsonFlag is the --json flag every reporting command has.
 var jsonFlag = &cli.BoolFlag{Name: "json", Usage: "print the result as JSON"}
-
-// needArgs checks the number of positional arguments.
-func needArgs(c *cli.Context, min, max int, what string) error {
-	n := c.NArg()
-	if n < min || (max >= 0 && n > max) {
-		return usageError{errors.New(c.Command.FullName() + ": want " + what)}
-	}
-	return nil
-}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/slkit/slkit/slaunch"
 	"github.com/slkit/slkit/slaunch/slaunchtest"
 	"github.com/slkit/slkit/tpm"
 	"github.com/slkit/slkit/tpm/tpmtest"
@@ -62,7 +63,7 @@ func TestDRTMLeaveCLI(t *testing.T) {
 		t.Fatalf("leave outside a launch: %d %q", r.code, r.stderr)
 	}
 	big := filepath.Join(f.dir, "big.bin")
-	if err := os.WriteFile(big, make([]byte, maxDRTMLog+1), 0o600); err != nil {
+	if err := os.WriteFile(big, make([]byte, slaunch.MaxLeaveLogSize+1), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct{ file, want string }{

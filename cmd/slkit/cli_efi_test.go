@@ -15,6 +15,7 @@ import (
 
 	"github.com/slkit/slkit/efi"
 	"github.com/slkit/slkit/efi/efitest"
+	"github.com/slkit/slkit/internal/clikit"
 	"github.com/slkit/slkit/tpm"
 	"github.com/slkit/slkit/tpm/tpmtest"
 )
@@ -47,7 +48,7 @@ func runEFIOn(t *testing.T, tt *tpmtest.TPM, st *efitest.Store, stdin string, ar
 		}
 	}
 	code := 0
-	if err := app.Run(interspersed(app, append([]string{"slkit"}, args...))); err != nil {
+	if err := app.Run(clikit.Interspersed(app, append([]string{"slkit"}, args...))); err != nil {
 		code = exitCode(err)
 		fmt.Fprintf(&errb, "slkit: %s\n", oneLine(err.Error()))
 	}
@@ -226,11 +227,11 @@ func runLaunchEFI(t *testing.T, tt *tpmtest.TPM, st *efitest.Store, reboots *int
 	for _, c := range app.Commands {
 		if c.Name == "launch" {
 			c.Action = func(c *cli.Context) error { return launchAction(e, c, seams) }
-			enforceRequired(c, "")
+			checkFlags(c)
 		}
 	}
 	code := 0
-	if err := app.Run(interspersed(app, append([]string{"slkit", "--tpm", tt.Spec}, args...))); err != nil {
+	if err := app.Run(clikit.Interspersed(app, append([]string{"slkit", "--tpm", tt.Spec}, args...))); err != nil {
 		code = exitCode(err)
 		fmt.Fprintf(&errb, "slkit: %s\n", oneLine(err.Error()))
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/slkit/slkit/efi"
 	"github.com/slkit/slkit/efi/efitest"
+	"github.com/slkit/slkit/internal/clikit"
 	"github.com/slkit/slkit/tpm"
 	"github.com/slkit/slkit/tpm/tpmtest"
 )
@@ -55,14 +56,13 @@ func runCounted(t *testing.T, tt *tpmtest.TPM, st *efitest.Store, u *tpmUse, arg
 		switch c.Name {
 		case "efi":
 			app.Commands[i] = newEFICommand(e, fake)
-			setUsageErrors(app.Commands[i])
-			enforceRequired(app.Commands[i], "")
+			checkFlags(app.Commands[i])
 		case "launch":
 			c.Action = func(c *cli.Context) error { return launchAction(e, c, seams) }
 		}
 	}
 	code := 0
-	if err := app.Run(interspersed(app, append([]string{"slkit", "--tpm", "count"}, args...))); err != nil {
+	if err := app.Run(clikit.Interspersed(app, append([]string{"slkit", "--tpm", "count"}, args...))); err != nil {
 		code = exitCode(err)
 		fmt.Fprintf(&errb, "slkit: %s\n", oneLine(err.Error()))
 	}

@@ -9,190 +9,121 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/slkit/slkit/efi/journal"
+	"github.com/slkit/slkit/internal/clikit"
 	"github.com/slkit/slkit/internal/fsys"
-	"github.com/slkit/slkit/launch/policy"
 	"github.com/slkit/slkit/tpm"
 	"github.com/slkit/slkit/update"
 )
 
-// slkit's anchors by name (tpm.Anchor).
-var anchorNames = []struct {
-	name  string
-	index uint32
-}{
-	{"journal", tpm.DefaultJournalAnchorIndex},
-	{"policy", tpm.DefaultPolicyAnchorIndex},
-	{"update-counter", tpm.DefaultCounterIndex},
-}
-
 func anchorCommand(e *env) *cli.Command {
-	return &cli.Command{
-		Name:  "anchor",
-		Usage: "the TPM NV anchors: counters only the pre-launch stage raises and nobody lowers (journal generation, policy version, update window)",
-		Subcommands: []*cli.Command{
-			{
-				Name: "status", Usage: "show each anchor: defined, slkit's, value", ArgsUsage: "[INDEX...]",
-				Flags:  []cli.Flag{jsonFlag},
-				Action: func(c *cli.Context) error { return anchorStatus(e, c) },
-			},
-			{
-				Name: "define", Usage: "define anchors with the owner authorization (a TPM with an owner password); the next pre-launch stage writes them", ArgsUsage: "[INDEX...]",
-				Flags: []cli.Flag{
-					&cli.StringFlag{Name: "owner-auth-file", Usage: "the owner authorization (password) in `FILE` (default: empty)"},
-				},
-				Action: func(c *cli.Context) error { return anchorDefine(e, c) },
-			},
-		},
-	}
+	return clikit.Group("anchor", "the TPM NV anchors: counters only the pre-launch stage raises and nobody lowers (journal generation, policy version, update window)",
+		clikit.ArgsCmd("status", "[INDEX...]", "show each anchor: defined, slkit's, value", e.anchorStatus, jsonFlag),
+		clikit.ArgsCmd("define", "[INDEX...]", "define anchors with the owner authorization (a TPM with an owner password); the next pre-launch stage writes them", e.anchorDefine,
+			&cli.StringFlag{Name: "owner-auth-file", Usage: "the owner authorization (password) in `FILE` (default: empty)"}),
+	)
 }
 
 // anchorIndices are the INDEX arguments, or every anchor of slkit's.
 func anchorIndices(c *cli.Context) ([]uint32, error) {
-	if c.NArg() == 0 {
-		var out []uint32
-		for _, a := range anchorNames {
-			out = append(out, a.index)
-		}
-		return out, nil
-	}
 	var out []uint32
+	for _, a := range tpm.AnchorNames {
+		out = append(out, a.Index)
+	}
+	if c.NArg() > 0 {
+		out = nil
+	}
 	for _, s := range c.Args().Slice() {
 		n, err := strconv.ParseUint(s, 0, 32)
 		if err == nil {
 			_, err = tpm.AnchorAt(uint32(n))
 		}
 		if err != nil {
-			return nil, usageError{fmt.Errorf("anchor %q: want an NV index such as %#08x", s, tpm.DefaultJournalAnchorIndex)}
+			return nil, usage(fmt.Errorf("anchor %q: want an NV index such as %#08x", s, tpm.DefaultJournalAnchorIndex))
 		}
 		out = append(out, uint32(n))
 	}
 	return out, nil
 }
 
-func anchorName(idx uint32) string {
-	for _, a := range anchorNames {
-		if a.index == idx {
-			return a.name
-		}
-	}
-	return "anchor"
-}
-
-type anchorState struct {
-	Index uint32  `json:"index"`
-	Name  string  `json:"name"`
-	Value *uint64 `json:"value,omitempty"`
-	// Problem says why there is no value (not defined, never written,
-	// not slkit's).
-	Problem string `json:"problem,omitempty"`
-}
-
-func anchorStatus(e *env, c *cli.Context) error {
+func (e *env) anchorStatus(c *cli.Context) error {
 	idx, err := anchorIndices(c)
 	if err != nil {
 		return err
 	}
-	t, err := e.openTPM(c)
-	if err != nil {
-		return err
-	}
-	defer t.Close()
-	var out []anchorState
-	for _, i := range idx {
-		st := anchorState{Index: i, Name: anchorName(i)}
-		a, err := tpm.OpenAnchor(t, i)
-		if err == nil {
-			var v uint64
-			if v, err = a.Read(t); err == nil {
-				st.Value = &v
-			}
-		}
-		if err != nil {
-			if !errors.Is(err, tpm.ErrAnchor) {
+	return e.withTPM(c, func(t *tpm.Conn) error {
+		var out []*tpm.AnchorState
+		text := ""
+		for _, i := range idx {
+			st, err := tpm.ReadAnchorState(t, i)
+			if err != nil {
 				return err
 			}
-			st.Problem = strings.TrimPrefix(oneLine(err.Error()), tpm.ErrAnchor.Error()+": ")
+			out, text = append(out, st), text+st.String()+"\n"
 		}
-		out = append(out, st)
-	}
-	if c.Bool("json") {
-		return e.writeJSON(out)
-	}
-	for _, st := range out {
-		if st.Value != nil {
-			fmt.Fprintf(e.stdout, "%#08x %-14s %d\n", st.Index, st.Name, *st.Value)
-		} else {
-			fmt.Fprintf(e.stdout, "%#08x %-14s %s\n", st.Index, st.Name, st.Problem)
-		}
-	}
-	return nil
+		return e.report(c, out, text)
+	})
 }
 
 // inOwnerAuth is an owner authorisation file: at most a SHA-256-sized
 // authValue (Part 1 §19.6.4) and a line end.
-var inOwnerAuth = inputKind{what: "owner authorisation file", max: 64 + 2}
+var inOwnerAuth = fsys.Input{What: "owner authorisation file", Max: 64 + 2}
 
-func anchorDefine(e *env, c *cli.Context) error {
+func (e *env) anchorDefine(c *cli.Context) error {
 	idx, err := anchorIndices(c)
 	if err != nil {
 		return err
 	}
 	var auth []byte
 	if f := c.String("owner-auth-file"); f != "" {
-		if auth, err = readInput(f, inOwnerAuth); err != nil {
+		if auth, err = inOwnerAuth.Read(f); err != nil {
 			return err
 		}
 		auth = []byte(strings.TrimRight(string(auth), "\n"))
 	}
-	t, err := e.openTPM(c)
-	if err != nil {
-		return err
-	}
-	defer t.Close()
-	for _, i := range idx {
-		_, err := tpm.DefineAnchor(t, i, tpm.WithOwnerAuth(auth))
-		switch {
-		case err == nil:
-			fmt.Fprintf(e.stdout, "%#08x %s: defined and written\n", i, anchorName(i))
-		case errors.Is(err, tpm.ErrNotStage):
-			fmt.Fprintf(e.stdout, "%#08x %s: defined; the next pre-launch stage writes it\n", i, anchorName(i))
-		default:
-			return err
+	return e.withTPM(c, func(t *tpm.Conn) error {
+		for _, i := range idx {
+			_, err := tpm.DefineAnchor(t, i, tpm.WithOwnerAuth(auth))
+			switch {
+			case err == nil:
+				fmt.Fprintf(e.stdout, "%#08x %s: defined and written\n", i, tpm.AnchorName(i))
+			case errors.Is(err, tpm.ErrNotStage):
+				fmt.Fprintf(e.stdout, "%#08x %s: defined; the next pre-launch stage writes it\n", i, tpm.AnchorName(i))
+			default:
+				return err
+			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
-// policyConfirm writes the signed policy this OS was launched with to the
-// confirmation file the pre-launch stage reads (--policy-confirm): the
-// next launch of the same policy raises the TPM's minimum policy_version
-// to its version (update.PolicyAnchor).
-func policyConfirm(e *env, c *cli.Context) error {
-	if err := needFlags(c, "policy", "out"); err != nil {
-		return err
+// parseIndex reads an anchor's NV index flag; "none" is 0.
+func parseIndex(c *cli.Context, name string) (uint32, error) {
+	v := c.String(name)
+	if v == "none" {
+		return 0, nil
 	}
-	signed, err := readInput(c.String("policy"), inSigned)
+	n, err := strconv.ParseUint(v, 0, 32)
+	if err == nil {
+		_, err = tpm.AnchorAt(uint32(n))
+	}
 	if err != nil {
-		return err
+		return 0, usage(fmt.Errorf("--%s %q: want an NV index such as %#08x", name, v, tpm.DefaultJournalAnchorIndex))
 	}
-	env, err := policy.ParseEnvelope(signed)
-	if err != nil {
-		return inputError{c.String("policy"), err}
-	}
-	p, err := policy.Parse(env.Payload)
-	if err != nil {
-		return inputError{c.String("policy"), err}
-	}
-	if err := fsys.WriteFile(fsys.OS{}, c.String("out"), signed, 0o644); err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "%s: confirmed policy_version %d for the next launch of this policy\n", c.String("out"), p.PolicyVersion)
-	return nil
+	return uint32(n), nil
 }
 
-// journalAnchorOpts is the journal's TPM anchor (--anchor) for a command:
-// none when --anchor none or when the pre-launch stage has not defined it
-// yet.
+// parseCounter reads an update-window counter's NV index flag.
+func parseCounter(c *cli.Context, flag string) (uint32, error) {
+	n, err := strconv.ParseUint(c.String(flag), 0, 32)
+	if err != nil {
+		return 0, usage(fmt.Errorf("--%s %q: want an NV index such as %#08x", flag, c.String(flag), tpm.DefaultCounterIndex))
+	}
+	if _, err := tpm.CounterAt(uint32(n)); err != nil {
+		return 0, usage(fmt.Errorf("--%s: %w", flag, err))
+	}
+	return uint32(n), nil
+}
+
 func journalAnchorOpts(c *cli.Context, t tpm.TPMSender) ([]journal.Option, error) {
 	idx, err := parseIndex(c, "anchor")
 	if err != nil || idx == 0 {

@@ -5,207 +5,118 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/slkit/slkit/attest"
 	"github.com/slkit/slkit/attest/verifier"
+	"github.com/slkit/slkit/internal/clikit"
 	"github.com/slkit/slkit/internal/fsys"
-	"github.com/slkit/slkit/launch/policy"
 )
 
 // attestVerifierCommands are the verifier's side of `slkit attest`; they
 // link go-attestation, which the image build leaves out.
 func attestVerifierCommands(e *env) []*cli.Command {
 	return []*cli.Command{
-		{
-			Name:      "challenge",
-			Usage:     "verifier: make a credential-activation challenge for the evidence's EK and AK",
-			ArgsUsage: "EVIDENCE",
-			Flags: []cli.Flag{
-				&cli.StringFlag{Name: "ek-ca", Usage: "PEM `FILE` of the EK certificate authorities (self-signed roots and intermediates; required)"},
-				&cli.StringFlag{Name: "out", Usage: "challenge `FILE` to send to the machine (required)"},
-				&cli.StringFlag{Name: "record", Usage: "`FILE` the verifier keeps to check the answer (required)"},
-			},
-			Action: func(c *cli.Context) error { return attestChallenge(e, c) },
-		},
-		{
-			Name:      "verify",
-			Usage:     "verifier: check evidence: EK chain, AK activation, quotes and nonce, every log against the quotes, the launched policy entry (exit 3 if not)",
-			ArgsUsage: "EVIDENCE",
-			Flags: []cli.Flag{
-				&cli.StringFlag{Name: "nonce", Usage: "the nonce given for this attestation, `HEX` (required)"},
-				&cli.StringFlag{Name: "ek-ca", Usage: "PEM `FILE` of the EK certificate authorities (required)"},
-				&cli.StringFlag{Name: "record", Usage: "the challenge's record `FILE` (required: an AK is accepted only after activation)"},
-				&cli.StringFlag{Name: "policy", Usage: "signed launch policy `FILE` the launch must be an entry of"},
-				&cli.StringFlag{Name: "policy-key", Usage: "Ed25519 public key `FILE` the policy verifies under"},
-				&cli.StringFlag{Name: "images", Usage: "`DIR` the policy's kernel and initrd paths are found under (with --policy)"},
-				jsonFlag,
-			},
-			Action: func(c *cli.Context) error { return attestVerify(e, c) },
-		},
-		{
-			Name:      "export",
-			Usage:     "write the evidence's quotes in the forms tpm2_checkquote reads",
-			ArgsUsage: "EVIDENCE",
-			Flags: []cli.Flag{
-				&cli.StringFlag{Name: "tpm2-tools", Usage: "`DIR` to write quote-BANK.msg/.sig, pcrs-BANK.bin, ak.pem, nonce.hex into (required)"},
-			},
-			Action: func(c *cli.Context) error { return attestExport(e, c) },
-		},
+		clikit.ArgsCmd("challenge", "EVIDENCE", "verifier: make a credential-activation challenge for the evidence's EK and AK", e.evidence(e.attestChallenge),
+			&cli.StringFlag{Name: "ek-ca", Required: true, Usage: "PEM `FILE` of the EK certificate authorities (self-signed roots and intermediates; required)"},
+			&cli.StringFlag{Name: "out", Required: true, Usage: "challenge `FILE` to send to the machine (required)"},
+			&cli.StringFlag{Name: "record", Required: true, Usage: "`FILE` the verifier keeps to check the answer (required)"}),
+		clikit.ArgsCmd("verify", "EVIDENCE", "verifier: check evidence: EK chain, AK activation, quotes and nonce, every log against the quotes, the launched policy entry (exit 3 if not)", e.attestVerify,
+			&cli.StringFlag{Name: "nonce", Required: true, Usage: "the nonce given for this attestation, `HEX` (required)"},
+			&cli.StringFlag{Name: "ek-ca", Required: true, Usage: "PEM `FILE` of the EK certificate authorities (required)"},
+			&cli.StringFlag{Name: "record", Required: true, Usage: "the challenge's record `FILE` (required: an AK is accepted only after activation)"},
+			&cli.StringFlag{Name: "policy", Usage: "signed launch policy `FILE` the launch must be an entry of"},
+			&cli.StringFlag{Name: "policy-key", Usage: "Ed25519 public key `FILE` the policy verifies under"},
+			&cli.StringFlag{Name: "images", Usage: "`DIR` the policy's kernel and initrd paths are found under (with --policy)"},
+			jsonFlag),
+		clikit.ArgsCmd("export", "EVIDENCE", "write the evidence's quotes in the forms tpm2_checkquote reads", e.evidence(e.attestExport),
+			&cli.StringFlag{Name: "tpm2-tools", Required: true, Usage: "`DIR` to write quote-BANK.msg/.sig, pcrs-BANK.bin, ak.pem, nonce.hex into (required)"}),
 	}
-}
-
-// readEvidence reads the EVIDENCE argument.
-func readEvidence(c *cli.Context) (*attest.Evidence, error) {
-	if err := needArgs(c, 1, 1, "one evidence file"); err != nil {
-		return nil, err
-	}
-	name := c.Args().First()
-	ev, err := attest.ReadEvidence(name)
-	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return nil, inputError{name, err}
-	}
-	return ev, nil
 }
 
 // Input kinds of the verifier side of attestation.
 var (
-	inCAs    = inputKind{what: "CA certificates", max: verifier.MaxCAFileSize}
-	inRecord = inputKind{what: "activation record", max: verifier.MaxRecordSize}
+	inCAs    = fsys.Input{What: "CA certificates", Max: verifier.MaxCAFileSize}
+	inRecord = fsys.Input{What: "activation record", Max: verifier.MaxRecordSize}
 )
 
-func readCAs(name string) (*verifier.CAs, error) {
-	b, err := readInput(name, inCAs)
-	if err != nil {
-		return nil, err
-	}
-	cas, err := verifier.ParseCAs(b)
-	if err != nil {
-		return nil, inputError{name, err}
-	}
-	return cas, nil
+// evidence is the action f on the EVIDENCE argument.
+func (e *env) evidence(f func(*cli.Context, *attest.Evidence) error) cli.ActionFunc {
+	return clikit.NArgs(1, 1, "one evidence file", func(c *cli.Context) error {
+		ev, err := attest.ReadEvidence(c.Args().First())
+		if err != nil {
+			return fsys.NameInput(c.Args().First(), err)
+		}
+		return f(c, ev)
+	})
 }
 
-func attestChallenge(e *env, c *cli.Context) error {
-	if err := needFlags(c, "ek-ca", "out", "record"); err != nil {
-		return err
-	}
-	ev, err := readEvidence(c)
-	if err != nil {
-		return err
-	}
-	cas, err := readCAs(c.String("ek-ca"))
+func (e *env) attestChallenge(c *cli.Context, ev *attest.Evidence) error {
+	cas, err := fsys.ReadInput(inCAs, c.String("ek-ca"), verifier.ParseCAs)
 	if err != nil {
 		return err
 	}
 	ch, rec, err := verifier.MakeChallenge(ev, cas)
-	if err != nil {
-		return err
+	if err == nil {
+		err = verifier.SaveChallenge(ch, rec, c.String("out"), c.String("record"))
 	}
-	cb, err := ch.Marshal()
-	if err != nil {
-		return err
+	if err == nil {
+		_, err = fmt.Fprintf(e.stdout, "challenge for AK %x in %s; the verifier keeps %s\n", []byte(ch.AKName), c.String("out"), c.String("record"))
 	}
-	rb, err := rec.Marshal()
-	if err != nil {
-		return err
-	}
-	if err := fsys.WriteFile(fsys.OS{}, c.String("record"), rb, 0o600); err != nil {
-		return err
-	}
-	if err := fsys.WriteFile(fsys.OS{}, c.String("out"), cb, 0o644); err != nil {
-		os.Remove(c.String("record"))
-		return err
-	}
-	fmt.Fprintf(e.stdout, "challenge for AK %x in %s; the verifier keeps %s\n", []byte(ch.AKName), c.String("out"), c.String("record"))
-	return nil
+	return err
 }
 
-func attestVerify(e *env, c *cli.Context) error {
-	if err := needFlags(c, "nonce", "ek-ca", "record"); err != nil {
-		return err
-	}
+func (e *env) attestVerify(c *cli.Context) error {
 	nonce, err := attest.ParseNonce(c.String("nonce"))
 	if err != nil {
-		return usageError{fmt.Errorf("--nonce: %w", err)}
+		return usage(fmt.Errorf("--nonce: %w", err))
 	}
-	ev, err := readEvidence(c)
-	if err != nil {
-		return err
-	}
-	cas, err := readCAs(c.String("ek-ca"))
-	if err != nil {
-		return err
-	}
-	rb, err := readInput(c.String("record"), inRecord)
-	if err != nil {
-		return err
-	}
-	rec, err := verifier.ParseRecord(rb)
-	if err != nil {
-		return inputError{c.String("record"), err}
-	}
-	o := verifier.Options{Nonce: nonce, CAs: cas, Record: rec}
-	if c.IsSet("policy") || c.IsSet("policy-key") || c.IsSet("images") {
-		if err := needFlags(c, "policy", "policy-key", "images"); err != nil {
-			return err
-		}
-		signed, err := readInput(c.String("policy"), inSigned)
+	return e.evidence(func(c *cli.Context, ev *attest.Evidence) error {
+		cas, err := fsys.ReadInput(inCAs, c.String("ek-ca"), verifier.ParseCAs)
 		if err != nil {
 			return err
 		}
-		pub, err := loadKey(c.String("policy-key"), policy.ParsePublicKey)
+		rec, err := fsys.ReadInput(inRecord, c.String("record"), verifier.ParseRecord)
 		if err != nil {
 			return err
 		}
-		o.Policy = &verifier.PolicyInput{Signed: signed, Key: pub, Images: os.DirFS(c.String("images"))}
-	}
-	rep, verr := verifier.Verify(ev, o)
-	if c.Bool("json") {
-		if err := e.writeJSON(rep); err != nil {
-			return err
+		o := verifier.Options{Nonce: nonce, CAs: cas, Record: rec}
+		if c.IsSet("policy") || c.IsSet("policy-key") || c.IsSet("images") {
+			if err := clikit.NeedFlags(c, "policy", "policy-key", "images"); err != nil {
+				return err
+			}
+			signed, pub, err := signedPolicy(c, "policy")
+			if err != nil {
+				return err
+			}
+			o.Policy = &verifier.PolicyInput{Signed: signed, Key: pub, Images: os.DirFS(c.String("images"))}
 		}
-	} else {
-		rep.WriteText(e.stdout)
-	}
-	if errors.Is(verr, verifier.ErrImages) {
-		return inputError{c.String("images"), verr}
-	}
-	return verr
+		rep, verr := verifier.Verify(ev, o)
+		if errors.Is(verr, verifier.ErrImages) {
+			verr = inputErr(c.String("images"), verr)
+		}
+		var text strings.Builder
+		rep.WriteText(&text)
+		return e.verdict(c, rep, text.String(), verr)
+	})(c)
 }
 
-func attestExport(e *env, c *cli.Context) error {
-	if err := needFlags(c, "tpm2-tools"); err != nil {
-		return err
-	}
-	ev, err := readEvidence(c)
-	if err != nil {
-		return err
-	}
-	files, cmds, err := verifier.ExportTPM2Tools(ev)
-	if err != nil {
-		return inputError{c.Args().First(), err}
-	}
+func (e *env) attestExport(c *cli.Context, ev *attest.Evidence) error {
 	dir := c.String("tpm2-tools")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	n, cmds, err := verifier.WriteTPM2Tools(ev, dir)
+	if errors.Is(err, attest.ErrMalformed) {
+		return inputErr(c.Args().First(), err)
+	}
+	if err != nil {
 		return err
 	}
-	for _, f := range files {
-		if err := fsys.WriteFile(fsys.OS{}, filepath.Join(dir, f.Name), f.Data, 0o644); err != nil {
-			return err
-		}
-	}
-	fmt.Fprintf(e.stdout, "wrote %d files to %s; check each quote there with:\n", len(files), dir)
+	text := fmt.Sprintf("wrote %d files to %s; check each quote there with:\n", n, dir)
 	for _, cmd := range cmds {
-		fmt.Fprintf(e.stdout, "  %s\n", cmd)
+		text += "  " + cmd + "\n"
 	}
-	return nil
+	_, err = fmt.Fprint(e.stdout, text)
+	return err
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"time"
@@ -13,6 +11,7 @@ import (
 	"github.com/slkit/slkit/efi"
 	"github.com/slkit/slkit/efi/journal"
 	"github.com/slkit/slkit/initramfs/pid1"
+	"github.com/slkit/slkit/internal/clikit"
 	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/tpm"
 )
@@ -30,9 +29,10 @@ func efiCommand(e *env) *cli.Command {
 var efivarsFlag = &cli.StringFlag{Name: "efivars", Value: efi.DefaultDir, EnvVars: []string{"SLKIT_EFIVARS"},
 	Usage: "efivarfs mount `DIR`"}
 
+// journalFlags name the journal, its state file and its TPM anchor.
 func journalFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "journal", EnvVars: []string{"SLKIT_EFI_JOURNAL"}, Usage: "journal `FILE` (required)"},
+		&cli.StringFlag{Name: "journal", Required: true, EnvVars: []string{"SLKIT_EFI_JOURNAL"}, Usage: "journal `FILE` (required)"},
 		&cli.StringFlag{Name: "state", EnvVars: []string{"SLKIT_EFI_STATE"}, Usage: "state `FILE` (default: the journal's name + .state)"},
 		&cli.StringFlag{Name: "anchor", Value: fmt.Sprintf("%#08x", tpm.DefaultJournalAnchorIndex),
 			Usage: "the TPM NV anchor `INDEX` holding the applied generation (read when defined; none: the state file alone)"},
@@ -40,85 +40,66 @@ func journalFlags() []cli.Flag {
 }
 
 func newEFICommand(e *env, open varsOpener) *cli.Command {
-	queue := func(op journal.Op) cli.ActionFunc {
-		return func(c *cli.Context) error { return efiQueue(e, c, op, open) }
+	queue := func(op journal.Op, usage string, flags ...cli.Flag) *cli.Command {
+		c := clikit.Cmd(op.String(), usage, func(c *cli.Context) error { return e.efiQueue(c, op, open) }, flags...)
+		if op != journal.OpOsIndications {
+			c.ArgsUsage = "NAME-GUID"
+		}
+		return c
 	}
-	return &cli.Command{
-		Name:  "efi",
-		Usage: "EFI variables and the deferred-commit journal (queue after launch, commit before the next)",
-		Subcommands: []*cli.Command{
-			{
-				Name: "vars", Usage: "read EFI variables",
-				Subcommands: []*cli.Command{
-					{Name: "list", Usage: "list variables with attributes and sizes", Flags: []cli.Flag{efivarsFlag, jsonFlag},
-						Action: func(c *cli.Context) error { return efiVarsList(e, c, open) }},
-					{Name: "get", Usage: "show a variable's attributes and value", ArgsUsage: "NAME-GUID", Flags: []cli.Flag{efivarsFlag, jsonFlag},
-						Action: func(c *cli.Context) error { return efiVarsGet(e, c, open) }},
-				},
-			},
-			{
-				Name: "keygen", Usage: "create the journal signing key pair (PEM PKIX public key; the private key sealed to PCRs with --seal-pcrs, else PEM PKCS#8 0600); with --secure-boot, a PK/KEK/db key set and its enrolment in directory --out",
-				Flags: append(efiKeygenFlags(), &cli.BoolFlag{Name: "secure-boot", Usage: "make Secure Boot PK, KEK and db keys and the signed writes that enrol them (`efi enroll`) in the directory --out (build host only)"},
-					&cli.StringSliceFlag{Name: "db-cert", Usage: "with --secure-boot: also enrol this certificate `FILE` (PEM or DER) in db, e.g. the one the kernel is signed with: a Secure Boot kernel in lockdown kexecs only kernels it verifies with db (repeatable)"}),
-				// The same key files as `slkit policy keygen`, or the private
-				// key sealed; the journal's key id is the first 32 hex digits
-				// of the one printed.
-				Action: func(c *cli.Context) error {
-					if c.Bool("secure-boot") {
-						return secureBootKeygen(e, c)
-					}
-					return efiKeygen(e, c)
-				},
-			},
-			efiEnrollCommand(e, open),
-			{
-				Name: "queue", Usage: "queue variable changes in the signed journal (no EFI call is made)",
-				Subcommands: []*cli.Command{
-					{Name: "set", Usage: "set a variable (set-if-different)", ArgsUsage: "NAME-GUID", Flags: queueFlags(true), Action: queue(journal.OpSet)},
-					{Name: "append", Usage: "append to a variable", ArgsUsage: "NAME-GUID", Flags: queueFlags(true), Action: queue(journal.OpAppend)},
-					{Name: "delete", Usage: "delete a variable (absent counts as done)", ArgsUsage: "NAME-GUID", Flags: queueFlags(false), Action: queue(journal.OpDelete)},
-					{Name: "osindications", Usage: "set and clear OsIndications bits (boot-to-fw-ui, file-capsule-delivery, ... or numbers)",
-						Flags: append(queueFlags(false),
-							&cli.StringFlag{Name: "set", Usage: "bits to set, comma separated"},
-							&cli.StringFlag{Name: "clear", Usage: "bits to clear, comma separated"}),
-						Action: queue(journal.OpOsIndications)},
-					{Name: "list", Usage: "show the queued entries and their commit status",
-						Flags:  append(journalFlags(), &cli.StringFlag{Name: "pub", Usage: "verify the signature with this public key `FILE`"}, jsonFlag),
-						Action: func(c *cli.Context) error { return efiQueueList(e, c, false) }},
-					{Name: "verify", Usage: "check the journal's signature and structure (exit 3 if it does not verify)",
-						Flags:  append(journalFlags(), &cli.StringFlag{Name: "pub", Usage: "public key `FILE` (required)"}, jsonFlag),
-						Action: func(c *cli.Context) error { return efiQueueList(e, c, true) }},
-				},
-			},
-			{
-				Name: "mount", Usage: "mount the disk the journal lives on (an image step before launch, or in the launched OS): nosuid,nodev,noexec",
-				Flags: []cli.Flag{
-					&cli.StringFlag{Name: "device", Usage: "block device `DEV`, e.g. /dev/nvme0n1 (required)"},
-					&cli.StringFlag{Name: "dir", Usage: "mount point `DIR`, created when missing (required)"},
-					&cli.StringFlag{Name: "fstype", Value: "ext4", Usage: "file system `TYPE`"},
-					&cli.DurationFlag{Name: "wait", Value: 10 * time.Second, Usage: "wait this long for the device to appear"},
-					&cli.BoolFlag{Name: "json", Usage: "print {\"device\",\"dir\",\"fstype\",\"options\"}"},
-				},
-				Action: func(c *cli.Context) error { return efiMount(e, c) },
-			},
-			{
-				Name: "commit", Usage: "apply the journal to the variables (pre-launch); reports whether a firmware reboot is needed",
-				Flags: append(journalFlags(), efivarsFlag,
-					&cli.StringFlag{Name: "pub", Usage: "public key `FILE` the journal must be signed with (required)"},
-					&cli.StringSliceFlag{Name: "allow", Usage: "also allow `NAME-GUID` (PREFIX*-GUID, *-GUID) beyond the kernel's list (repeatable)"},
-					&cli.UintFlag{Name: "tries", Value: journal.DefaultTries, Usage: "attempts per entry across boots (1-255)"},
-					&cli.Uint64Flag{Name: "min-generation", Usage: "refuse journals older than this generation"},
-					jsonFlag),
-				Action: func(c *cli.Context) error { return efiCommit(e, c, open) },
-			},
-		},
+	withOpen := func(f func(*cli.Context, varsOpener) error) cli.ActionFunc {
+		return func(c *cli.Context) error { return f(c, open) }
 	}
+	return clikit.Group("efi", "EFI variables and the deferred-commit journal (queue after launch, commit before the next)",
+		clikit.Group("vars", "read EFI variables",
+			clikit.Cmd("list", "list variables with attributes and sizes", clikit.NoArgs(withOpen(e.efiVarsList)), efivarsFlag, jsonFlag),
+			clikit.ArgsCmd("get", "NAME-GUID", "show a variable's attributes and value", withOpen(e.efiVarsGet), efivarsFlag, jsonFlag),
+		),
+		// The same key files as `slkit policy keygen`, or the private key
+		// sealed; the journal's key id is the first 32 hex digits of the
+		// one printed.
+		clikit.Cmd("keygen", "create the journal signing key pair (PEM PKIX public key; the private key sealed to PCRs with --seal-pcrs, else PEM PKCS#8 0600); with --secure-boot, a PK/KEK/db key set and its enrolment in directory --out",
+			e.efiKeygen, append(keygenFlags(),
+				&cli.StringFlag{Name: "seal-pcrs", Usage: "seal the private key to these PCRs (e.g. 17,18: the dynamic launch) instead of writing it in clear; --out is then a sealed file"},
+				&cli.StringFlag{Name: "pcr-values", Usage: "with --seal-pcrs: seal to these values (JSON of `slkit predict --drtm emulated --json`) instead of the current ones"},
+				&cli.StringFlag{Name: "bank", Value: "sha256", Usage: "with --seal-pcrs: the PCR bank of the policy"},
+				&cli.BoolFlag{Name: "secure-boot", Usage: "make Secure Boot PK, KEK and db keys and the signed writes that enrol them (`efi enroll`) in the directory --out (build host only)"},
+				&cli.StringSliceFlag{Name: "db-cert", Usage: "with --secure-boot: also enrol this certificate `FILE` (PEM or DER) in db, e.g. the one the kernel is signed with: a Secure Boot kernel in lockdown kexecs only kernels it verifies with db (repeatable)"})...),
+		clikit.Described("The platform must be in setup mode (no PK). Nothing is written when it is not, or when a file\n"+
+			"is not an authenticated signature-list write. The firmware leaves setup mode with the PK write and\n"+
+			"turns Secure Boot on at the next boot. No private key is needed here.",
+			clikit.Cmd("enroll", "enrol a Secure Boot key set in setup mode: write DIR/db.auth, DIR/KEK.auth, DIR/PK.auth (signed on the build host by `efi keygen --secure-boot`), in that order",
+				clikit.NoArgs(withOpen(e.efiEnroll)),
+				&cli.StringFlag{Name: "dir", Required: true, Usage: "directory `DIR` holding db.auth, KEK.auth and PK.auth (required)"}, efivarsFlag)),
+		clikit.Group("queue", "queue variable changes in the signed journal (no EFI call is made)",
+			queue(journal.OpSet, "set a variable (set-if-different)", queueFlags(true)...),
+			queue(journal.OpAppend, "append to a variable", queueFlags(true)...),
+			queue(journal.OpDelete, "delete a variable (absent counts as done)", queueFlags(false)...),
+			queue(journal.OpOsIndications, "set and clear OsIndications bits (boot-to-fw-ui, file-capsule-delivery, ... or numbers)", append(queueFlags(false),
+				&cli.StringFlag{Name: "set", Usage: "bits to set, comma separated"},
+				&cli.StringFlag{Name: "clear", Usage: "bits to clear, comma separated"})...),
+			clikit.Cmd("list", "show the queued entries and their commit status", clikit.NoArgs(func(c *cli.Context) error { return e.efiQueueList(c, false) }),
+				append(journalFlags(), &cli.StringFlag{Name: "pub", Usage: "verify the signature with this public key `FILE`"}, jsonFlag)...),
+			clikit.Cmd("verify", "check the journal's signature and structure (exit 3 if it does not verify)", clikit.NoArgs(func(c *cli.Context) error { return e.efiQueueList(c, true) }),
+				append(journalFlags(), &cli.StringFlag{Name: "pub", Required: true, Usage: "public key `FILE` (required)"}, jsonFlag)...),
+		),
+		clikit.Cmd("mount", "mount the disk the journal lives on (an image step before launch, or in the launched OS): nosuid,nodev,noexec", clikit.NoArgs(e.efiMount),
+			&cli.StringFlag{Name: "device", Required: true, Usage: "block device `DEV`, e.g. /dev/nvme0n1 (required)"},
+			&cli.StringFlag{Name: "dir", Required: true, Usage: "mount point `DIR`, created when missing (required)"},
+			&cli.StringFlag{Name: "fstype", Value: "ext4", Usage: "file system `TYPE`"},
+			&cli.DurationFlag{Name: "wait", Value: 10 * time.Second, Usage: "wait this long for the device to appear"},
+			&cli.BoolFlag{Name: "json", Usage: "print {\"device\",\"dir\",\"fstype\",\"options\"}"}),
+		clikit.Cmd("commit", "apply the journal to the variables (pre-launch); reports whether a firmware reboot is needed", clikit.NoArgs(withOpen(e.efiCommit)),
+			append(journalFlags(), efivarsFlag,
+				&cli.StringFlag{Name: "pub", Required: true, Usage: "public key `FILE` the journal must be signed with (required)"},
+				&cli.StringSliceFlag{Name: "allow", Usage: "also allow `NAME-GUID` (PREFIX*-GUID, *-GUID) beyond the kernel's list (repeatable)"},
+				&cli.UintFlag{Name: "tries", Value: journal.DefaultTries, Usage: "attempts per entry across boots (1-255)"},
+				&cli.Uint64Flag{Name: "min-generation", Usage: "refuse journals older than this generation"},
+				jsonFlag)...),
+	)
 }
 
-func efiVarsList(e *env, c *cli.Context, open varsOpener) error {
-	if err := needArgs(c, 0, 0, "no arguments"); err != nil {
-		return err
-	}
+func (e *env) efiVarsList(c *cli.Context, open varsOpener) error {
 	v, err := open(c)
 	if err != nil {
 		return err
@@ -127,27 +108,22 @@ func efiVarsList(e *env, c *cli.Context, open varsOpener) error {
 	if err != nil {
 		return err
 	}
-	if c.Bool("json") {
-		return e.writeJSON(vs)
-	}
-	for _, x := range vs {
-		fmt.Fprintf(e.stdout, "%-60s %-12s %6d\n", x.Name, x.Attr, len(x.Data))
-	}
-	return nil
+	return e.report(c, vs, efi.ListText(vs))
 }
 
+// parseVarArg is the one NAME-GUID argument.
 func parseVarArg(c *cli.Context) (efi.Name, error) {
-	if err := needArgs(c, 1, 1, "one NAME-GUID"); err != nil {
+	if err := clikit.NeedArgs(c, 1, 1, "one NAME-GUID"); err != nil {
 		return efi.Name{}, err
 	}
 	n, err := efi.ParseName(c.Args().First())
 	if err != nil {
-		return efi.Name{}, usageError{err}
+		return efi.Name{}, usage(err)
 	}
 	return n, nil
 }
 
-func efiVarsGet(e *env, c *cli.Context, open varsOpener) error {
+func (e *env) efiVarsGet(c *cli.Context, open varsOpener) error {
 	n, err := parseVarArg(c)
 	if err != nil {
 		return err
@@ -160,88 +136,34 @@ func efiVarsGet(e *env, c *cli.Context, open varsOpener) error {
 	if err != nil {
 		return err
 	}
-	if c.Bool("json") {
-		return e.writeJSON(x)
-	}
-	fmt.Fprintf(e.stdout, "%s\nattributes: %s (%#08x)\nsize: %d\ndata: %s\n", x.Name, x.Attr, uint32(x.Attr), len(x.Data), hex.EncodeToString(x.Data))
-	if d := efi.Describe(x); d != "" {
-		fmt.Fprintln(e.stdout, d)
-	}
-	return nil
+	return e.report(c, x, x.Text())
 }
 
-func journalPaths(c *cli.Context) (string, string, error) {
-	if err := needFlags(c, "journal"); err != nil {
-		return "", "", err
-	}
-	j, s := c.String("journal"), c.String("state")
-	if s == "" {
-		s = j + ".state"
-	}
-	return j, s, checkJournalFiles(j, s)
-}
+// inAuthFile is a signed authenticated-variable write (.auth) read from
+// disk for enrolment.
+var inAuthFile = fsys.Input{What: "authenticated variable", Max: 1 << 20}
 
-// checkJournalFiles refuses, before any TPM command, a journal or state
-// file that is not a regular file within its limit (a missing one is
-// fine: nothing queued, or nothing committed yet).
-func checkJournalFiles(j, s string) error {
-	if err := checkInput(j, inJournal, true); err != nil {
-		return err
-	}
-	return checkInput(s, inState, true)
-}
-
-// inJournalKey is a journal key file: PEM or raw, or a sealed private key
-// (`efi keygen --seal-pcrs`: a sealed file with its expected events).
-var inJournalKey = inputKind{what: "journal key file", max: 64 << 10}
-
-// readKeyInput reads a key file (inJournalKey), or stdin for
-// "-" (as `slkit unseal` writes it).
-func (e *env) readKeyInput(path string) ([]byte, error) {
-	if path != "-" {
-		return readInput(path, inJournalKey)
-	}
-	b, err := fsys.ReadLimited(e.stdin, "stdin", inJournalKey.max)
-	if err != nil {
-		return nil, inputError{"stdin", inJournalKey.problem(err)}
-	}
-	if len(b) == 0 {
-		return nil, inputError{"stdin", errors.New("no key on standard input")}
-	}
-	return b, nil
-}
-
-func loadJournalKey[K any](e *env, path string, parse func([]byte) (K, error)) (K, error) {
-	var zero K
-	b, err := e.readKeyInput(path)
-	if err != nil {
-		return zero, err
-	}
-	return parseJournalKey(path, b, parse)
-}
-
-// parseJournalKey parses the key file read from path ("-": stdin); an
-// error names it.
-func parseJournalKey[K any](path string, b []byte, parse func([]byte) (K, error)) (K, error) {
-	var zero K
-	k, err := parse(b)
-	if err != nil {
-		name := path
-		if path == "-" {
-			name = "stdin"
+func (e *env) efiEnroll(c *cli.Context, open varsOpener) error {
+	writes := map[efi.Name][]byte{}
+	for _, n := range efi.EnrollmentOrder {
+		b, err := inAuthFile.Read(filepath.Join(c.String("dir"), n.Name+".auth"))
+		if err != nil {
+			return err
 		}
-		return zero, inputError{name, err}
+		writes[n] = b
 	}
-	return k, nil
+	v, err := open(c, efi.WithMutable(efi.EnrollPatterns...))
+	if err != nil {
+		return err
+	}
+	if err := v.EnrollSecureBoot(writes); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(e.stdout, "enrolled db, KEK and PK: the firmware left setup mode; Secure Boot is on from the next boot")
+	return err
 }
 
-func efiCommit(e *env, c *cli.Context, open varsOpener) error {
-	if err := needArgs(c, 0, 0, "no arguments"); err != nil {
-		return err
-	}
-	if err := needFlags(c, "pub"); err != nil {
-		return err
-	}
+func (e *env) efiCommit(c *cli.Context, open varsOpener) error {
 	jp, sp, err := journalPaths(c)
 	if err != nil {
 		return err
@@ -251,9 +173,9 @@ func efiCommit(e *env, c *cli.Context, open varsOpener) error {
 		return err
 	}
 	if t := c.Uint("tries"); t < 1 || t > 255 {
-		return usageError{fmt.Errorf("--tries %d: want 1 to 255", t)}
+		return usage(fmt.Errorf("--tries %d: want 1 to 255", t))
 	}
-	allow, err := parseAllow(c.StringSlice("allow"), "--allow")
+	allow, err := parseAllow(c, "allow")
 	if err != nil {
 		return err
 	}
@@ -270,44 +192,27 @@ func efiCommit(e *env, c *cli.Context, open varsOpener) error {
 	if err != nil {
 		return err
 	}
-	if c.Bool("json") {
-		if err := e.writeJSON(res); err != nil {
-			return err
-		}
-		return res.Err()
-	}
-	if res.AnchorErr != nil {
+	if res.AnchorErr != nil && !c.Bool("json") {
 		fmt.Fprintf(e.stderr, "slkit: warning: the journal's anchor is not advanced: %s\n", oneLine(res.AnchorErr.Error()))
 	}
-	fmt.Fprint(e.stdout, res.Text(jp))
-	return res.Err()
+	return e.verdict(c, res, res.Text(jp), res.Err())
 }
 
-// parseAllow parses --allow (or --efi-allow) patterns.
-func parseAllow(args []string, flag string) ([]efi.Pattern, error) {
-	var allow []efi.Pattern
-	for _, s := range args {
-		p, err := efi.ParsePattern(s)
-		if err != nil {
-			return nil, usageError{fmt.Errorf("%s: %w", flag, err)}
-		}
-		allow = append(allow, p)
+// parseAllow parses the variable patterns of flag (--allow, --efi-allow).
+func parseAllow(c *cli.Context, flag string) ([]efi.Pattern, error) {
+	allow, err := efi.ParsePatterns(c.StringSlice(flag))
+	if err != nil {
+		return nil, usage(fmt.Errorf("--%s: %w", flag, err))
 	}
 	return allow, nil
 }
 
 // efiMount mounts the journal's disk (pid1.MountDisk; a mounted DIR is
 // left as it is).
-func efiMount(e *env, c *cli.Context) error {
-	if err := needArgs(c, 0, 0, "no arguments"); err != nil {
-		return err
-	}
-	if err := needFlags(c, "device", "dir"); err != nil {
-		return err
-	}
+func (e *env) efiMount(c *cli.Context) error {
 	for _, f := range []string{"device", "dir"} {
 		if p := c.String(f); !filepath.IsAbs(p) || filepath.Clean(p) != p || p == "/" {
-			return usageError{fmt.Errorf("efi mount: --%s %q: want an absolute, clean path (not /)", f, p)}
+			return usage(fmt.Errorf("efi mount: --%s %q: want an absolute, clean path (not /)", f, p))
 		}
 	}
 	d := pid1.Disk{Device: c.String("device"), Dir: c.String("dir"), FSType: c.String("fstype"), Wait: c.Duration("wait")}

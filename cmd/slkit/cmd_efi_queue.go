@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/ed25519"
+	"crypto/rand"
 	"errors"
 	"fmt"
 
@@ -9,12 +10,16 @@ import (
 
 	"github.com/slkit/slkit/efi"
 	"github.com/slkit/slkit/efi/journal"
+	"github.com/slkit/slkit/internal/clikit"
+	"github.com/slkit/slkit/launch/policy"
+	"github.com/slkit/slkit/tpm"
+	"github.com/slkit/slkit/update"
 )
 
 // queueFlags are the flags of every `efi queue` change command.
 func queueFlags(data bool) []cli.Flag {
 	fs := append(journalFlags(),
-		&cli.StringFlag{Name: "key", Usage: "Ed25519 private key `FILE` signing the journal: a sealed file of `efi keygen --seal-pcrs` (unsealed on the TPM), or raw or PEM; - reads stdin (required)"},
+		&cli.StringFlag{Name: "key", Required: true, Usage: "Ed25519 private key `FILE` signing the journal: a sealed file of `efi keygen --seal-pcrs` (unsealed on the TPM), or raw or PEM; - reads stdin (required)"},
 		&cli.StringSliceFlag{Name: "eventlog", Usage: "event log `FILE`(s) that explain a refused unseal of a sealed --key (e.g. the DRTM log; default: the firmware log, if readable)"},
 		&cli.StringFlag{Name: "expect-hex", Usage: "apply only if the variable's current data is `HEX`"},
 		&cli.StringFlag{Name: "expect-file", Usage: "apply only if the variable's current data is the content of `FILE`"},
@@ -27,117 +32,92 @@ func queueFlags(data bool) []cli.Flag {
 	if data {
 		fs = append(fs,
 			&cli.StringFlag{Name: "attr", Value: "NV|BS|RT", Usage: "attributes (NV, BS, RT, AT or a number)"},
-			&cli.StringFlag{Name: "hex", Usage: "the data as `HEX`"},
+			&cli.StringFlag{Name: efi.ValueHex, Usage: "the data as `HEX`"},
 			&cli.StringFlag{Name: "file", Usage: "the data from `FILE` (e.g. a signed EFI_VARIABLE_AUTHENTICATION_2 write)"},
-			&cli.StringFlag{Name: "u16", Usage: "the data as a little-endian 16-bit `NUMBER` (BootNext, Timeout)"},
-			&cli.StringFlag{Name: "boot-order", Usage: "the data as a BootOrder `LIST` of hex option numbers (0001,0003)"},
+			&cli.StringFlag{Name: efi.ValueU16, Usage: "the data as a little-endian 16-bit `NUMBER` (BootNext, Timeout)"},
+			&cli.StringFlag{Name: efi.ValueBootOrder, Usage: "the data as a BootOrder `LIST` of hex option numbers (0001,0003)"},
 		)
 	}
 	return fs
 }
 
 // changeFromFlags maps the queue flags to a journal.Change.
-func changeFromFlags(c *cli.Context, op journal.Op, open varsOpener) (journal.Change, error) {
-	ch := journal.Change{Op: op, Reboot: c.Bool("reboot")}
-	if op == journal.OpOsIndications {
-		if err := needArgs(c, 0, 0, "no arguments"); err != nil {
-			return ch, err
-		}
-		ch.Var = efi.OsIndications
+func changeFromFlags(c *cli.Context, op journal.Op, open varsOpener) (ch journal.Change, err error) {
+	ch = journal.Change{Op: op, Reboot: c.Bool("reboot"), Var: efi.OsIndications}
+	if op != journal.OpOsIndications {
+		ch.Var, err = parseVarArg(c)
+	} else if err = clikit.NeedArgs(c, 0, 0, "no arguments"); err == nil {
 		for _, f := range []struct {
 			name string
 			dst  *uint64
 		}{{"set", &ch.SetBits}, {"clear", &ch.ClearBits}} {
-			if s := c.String(f.name); s != "" {
-				v, err := efi.ParseOsIndicationBits(s)
-				if err != nil {
-					return ch, usageError{err}
-				}
-				*f.dst = v
+			if s := c.String(f.name); s != "" && err == nil {
+				*f.dst, err = efi.ParseOsIndicationBits(s)
+				err = asUsage(err)
 			}
 		}
-	} else {
-		n, err := parseVarArg(c)
+	}
+	if err == nil && (op == journal.OpSet || op == journal.OpAppend) {
+		if ch.Attr, err = efi.ParseAttr(c.String("attr")); err != nil {
+			return ch, usage(err)
+		}
+		ch.Data, err = varData(c, "", efi.ValueHex, "file", efi.ValueU16, efi.ValueBootOrder)
+	}
+	if err != nil {
+		return ch, err
+	}
+	if n := clikit.CountSet(c, "expect-hex", "expect-file", "expect-absent", "expect-current"); n > 1 {
+		return ch, usage(errors.New("give at most one of --expect-hex, --expect-file, --expect-absent, --expect-current"))
+	}
+	switch {
+	case c.Bool("expect-current"):
+		v, err := open(c)
 		if err != nil {
 			return ch, err
 		}
-		ch.Var = n
+		ch.Expect, err = journal.ExpectNow(v, ch.Var)
+		return ch, err
+	case c.Bool("expect-absent"):
+		ch.Expect = journal.Expect{Kind: journal.ExpectAbsent}
+	case c.IsSet("expect-hex") || c.IsSet("expect-file"):
+		b, err := varData(c, "expect-", "expect-hex", "expect-file")
+		ch.Expect = journal.ExpectData(b)
+		return ch, err
 	}
-	if op == journal.OpSet || op == journal.OpAppend {
-		a, err := efi.ParseAttr(c.String("attr"))
-		if err != nil {
-			return ch, usageError{err}
-		}
-		ch.Attr = a
-		if ch.Data, err = dataFromFlags(c); err != nil {
-			return ch, err
-		}
-	}
-	x, err := expectFromFlags(c, ch.Var, open)
-	ch.Expect = x
-	return ch, err
+	return ch, nil
 }
 
-// dataFromFlags is the data of exactly one of --hex, --file, --u16 and
-// --boot-order (efi.ParseValueText).
-func dataFromFlags(c *cli.Context) ([]byte, error) {
+// varData is the data of exactly one of the flags given (efi.ParseValueText,
+// or a file read for PREFIX+"file"; named without prefix in the text form).
+func varData(c *cli.Context, prefix string, flags ...string) ([]byte, error) {
 	var set []string
-	for _, f := range []string{efi.ValueHex, "file", efi.ValueU16, efi.ValueBootOrder} {
+	for _, f := range flags {
 		if c.IsSet(f) {
 			set = append(set, f)
 		}
 	}
 	if len(set) != 1 {
-		return nil, usageError{fmt.Errorf("%s: give exactly one of --hex, --file, --u16, --boot-order (got %d)", c.Command.FullName(), len(set))}
+		return nil, usage(fmt.Errorf("%s: give exactly one of --hex, --file, --u16, --boot-order (got %d)", c.Command.FullName(), len(set)))
 	}
-	if set[0] == "file" {
-		return readInput(c.String("file"), inVarData)
+	if set[0] == prefix+"file" {
+		return inVarData.Read(c.String(set[0]))
 	}
-	b, err := efi.ParseValueText(set[0], c.String(set[0]))
+	b, err := efi.ParseValueText(set[0][len(prefix):], c.String(set[0]))
 	if err != nil {
-		return nil, usageError{fmt.Errorf("--%s: %w", set[0], err)}
+		return nil, usage(fmt.Errorf("--%s: %w", set[0], err))
 	}
 	return b, nil
 }
 
-func expectFromFlags(c *cli.Context, name efi.Name, open varsOpener) (journal.Expect, error) {
-	n := 0
-	for _, f := range []string{"expect-hex", "expect-file", "expect-absent", "expect-current"} {
-		if c.IsSet(f) {
-			n++
-		}
+// asUsage makes err (if any) a usage error.
+func asUsage(err error) error {
+	if err == nil {
+		return nil
 	}
-	switch {
-	case n > 1:
-		return journal.Expect{}, usageError{errors.New("give at most one of --expect-hex, --expect-file, --expect-absent, --expect-current")}
-	case c.Bool("expect-current"):
-		v, err := open(c)
-		if err != nil {
-			return journal.Expect{}, err
-		}
-		return journal.ExpectNow(v, name)
-	case c.Bool("expect-absent"):
-		return journal.Expect{Kind: journal.ExpectAbsent}, nil
-	case c.IsSet("expect-hex"):
-		b, err := efi.ParseValueText(efi.ValueHex, c.String("expect-hex"))
-		if err != nil {
-			return journal.Expect{}, usageError{fmt.Errorf("--expect-hex: %w", err)}
-		}
-		return journal.ExpectData(b), nil
-	case c.IsSet("expect-file"):
-		b, err := readInput(c.String("expect-file"), inVarData)
-		if err != nil {
-			return journal.Expect{}, err
-		}
-		return journal.ExpectData(b), nil
-	}
-	return journal.Expect{}, nil
+	return usage(err)
 }
 
-func efiQueue(e *env, c *cli.Context, op journal.Op, open varsOpener) error {
-	if err := needFlags(c, "key"); err != nil {
-		return err
-	}
+func (e *env) efiQueue(c *cli.Context, op journal.Op, open varsOpener) error {
 	jp, sp, err := journalPaths(c)
 	if err != nil {
 		return err
@@ -162,15 +142,7 @@ func efiQueue(e *env, c *cli.Context, op journal.Op, open varsOpener) error {
 		fmt.Sprintf("queued %s %s: %s generation %d, %d entries\n", op, ch.Var, jp, j.Generation, len(j.Entries)))
 }
 
-func efiQueueList(e *env, c *cli.Context, verify bool) error {
-	if err := needArgs(c, 0, 0, "no arguments"); err != nil {
-		return err
-	}
-	if verify {
-		if err := needFlags(c, "pub"); err != nil {
-			return err
-		}
-	}
+func (e *env) efiQueueList(c *cli.Context, verify bool) error {
 	jp, sp, err := journalPaths(c)
 	if err != nil {
 		return err
@@ -186,22 +158,128 @@ func efiQueueList(e *env, c *cli.Context, verify bool) error {
 		l, err = journal.Inspect(jp, sp, pub, opts...)
 		return err
 	})
+	switch {
+	case err != nil:
+		return err
+	case l == nil && verify:
+		return inputErr(jp, errors.New("no journal"))
+	case l == nil:
+		return e.report(c, nil, jp+": nothing queued\n")
+	}
+	return e.report(c, l, l.Text(jp, sp, !verify))
+}
+
+// journalPaths are --journal and its state file, each checked.
+func journalPaths(c *cli.Context) (string, string, error) {
+	j := c.String("journal")
+	s := journal.StatePath(j, c.String("state"))
+	return j, s, checkJournalFiles(j, s)
+}
+
+// checkJournalFiles refuses, before any TPM command, a journal or state
+// file that is not a regular file within its limit (a missing one is
+// fine: nothing queued, or nothing committed yet).
+func checkJournalFiles(j, s string) error {
+	if err := inJournal.Check(j, true); err != nil {
+		return err
+	}
+	return inState.Check(s, true)
+}
+
+// readKeyInput reads a journal key file, or stdin for "-" (as `slkit
+// unseal` writes it).
+func (e *env) readKeyInput(path string) ([]byte, error) {
+	b, err := e.readArg(path, inJournalKey)
+	if err == nil && len(b) == 0 {
+		return nil, inputErr("stdin", errors.New("no key on standard input"))
+	}
+	return b, err
+}
+
+// loadJournalKey reads and parses a journal key file ("-": stdin); an
+// error names it.
+func loadJournalKey[K any](e *env, path string, parse func([]byte) (K, error)) (K, error) {
+	b, err := e.readKeyInput(path)
+	if err != nil {
+		var zero K
+		return zero, err
+	}
+	return parseJournalKey(path, b, parse)
+}
+
+func parseJournalKey[K any](path string, b []byte, parse func([]byte) (K, error)) (K, error) {
+	k, err := parse(b)
+	if err != nil && path == "-" {
+		path = "stdin"
+	}
+	if err != nil {
+		return k, inputErr(path, err)
+	}
+	return k, nil
+}
+
+// journalSigningKey reads `efi queue`'s --key: a sealed file (what `efi
+// keygen --seal-pcrs` writes: unsealed here on the TPM, so that only the
+// launch it is sealed to can sign), or a plain key (raw or PEM, a path or
+// - for stdin).
+func journalSigningKey(e *env, c *cli.Context) (ed25519.PrivateKey, error) {
+	name := c.String("key")
+	b, err := e.readKeyInput(name)
+	if err != nil {
+		return nil, err
+	}
+	if !update.IsSealedKey(b) {
+		return parseJournalKey(name, b, journal.ParsePrivateKey)
+	}
+	s, err := tpm.ParseSealed(b)
+	if err != nil {
+		return nil, inputErr(name, err)
+	}
+	logs, problem, err := currentLogs(c.StringSlice("eventlog"))
+	if err != nil {
+		return nil, err
+	}
+	var key ed25519.PrivateKey
+	err = e.withTPM(c, func(t *tpm.Conn) error {
+		key, err = update.UnsealKey(t, s, tpm.WithEventLogs(logs...), tpm.WithLogUnavailable(problem))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return key, nil
+}
+
+// efiKeygen is `slkit efi keygen`: the journal signing key pair, its
+// private half in clear (PEM, as `policy keygen` writes it) or, with
+// --seal-pcrs, only ever as a TPM sealed object (update.SealKey: PCR
+// 17–22 add PolicyLocality(2)); `efi queue --key` unseals it. With
+// --secure-boot, a Secure Boot key set instead.
+func (e *env) efiKeygen(c *cli.Context) error {
+	if c.Bool("secure-boot") {
+		return secureBootKeygen(e, c)
+	}
+	if err := clikit.OnlyWith(c, "seal-pcrs", "pcr-values", "bank"); err != nil || !c.IsSet("seal-pcrs") {
+		if err != nil {
+			return err
+		}
+		return e.policyKeygen(c)
+	}
+	st, err := parseSealTarget(c, "seal-pcrs", "17,18")
 	if err != nil {
 		return err
 	}
-	if l == nil {
-		if verify {
-			return inputError{jp, errors.New("no journal")}
+	return e.withTPM(c, func(t *tpm.Conn) error {
+		pol, events, err := st.policy(t, nil)
+		if err != nil {
+			return err
 		}
-		if c.Bool("json") {
-			return e.writeJSON(nil)
+		key, pub := keyPaths(c)
+		p, err := policy.GenerateKeyFilesWith(rand.Reader, key, pub, c.Bool("force"), update.SealKey(t, pol, events))
+		if err != nil {
+			return err
 		}
-		fmt.Fprintf(e.stdout, "%s: nothing queued\n", jp)
-		return nil
-	}
-	if c.Bool("json") {
-		return e.writeJSON(l)
-	}
-	fmt.Fprint(e.stdout, l.Text(jp, sp, !verify))
-	return nil
+		_, err = fmt.Fprintf(e.stdout, "wrote %s (the private key sealed to %s, 0600; never written in clear) and %s; key id %s\n", key, pol, pub, policy.KeyID(p))
+		return err
+	})
 }

@@ -11,5 +11,5 @@ import (
 // secureBootKeygen is not in the image: keys are made and signed on the
 // build host, never inside an image.
 func secureBootKeygen(*env, *cli.Context) error {
-	return usageError{errors.New("efi keygen --secure-boot: make Secure Boot keys on the build host (this is the image's slkit)")}
+	return usage(errors.New("efi keygen --secure-boot: make Secure Boot keys on the build host (this is the image's slkit)"))
 }

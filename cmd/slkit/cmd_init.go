@@ -38,7 +38,7 @@ var errNotInit = errors.New("slkit init runs only as PID 1 or as the uinit of u-
 
 func initAction(e *env, c *cli.Context, pid, ppid int, sys pid1.System) error {
 	if pid != 1 && ppid != 1 {
-		return usageError{errNotInit}
+		return usage(errNotInit)
 	}
 	return pid1.Run(sys, pid1.WithConfig(c.String("config")), pid1.WithOutput(e.stdout, e.stderr))
 }

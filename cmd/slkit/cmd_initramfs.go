@@ -65,7 +65,7 @@ func initramfsBuild(e *env, c *cli.Context) error {
 	}
 	out := c.String("out")
 	if out == "" {
-		return usageError{fmt.Errorf("initramfs build: --out (or --uki) is required")}
+		return usage(fmt.Errorf("initramfs build: --out (or --uki) is required"))
 	}
 	start := time.Now()
 	res, err := initramfs.BuildFile(c.Context, out, opts...)
@@ -84,13 +84,13 @@ func initramfsBuild(e *env, c *cli.Context) error {
 func jobOptions(c *cli.Context) ([]initramfs.Option, error) {
 	a, err := initramfs.ParseFailureAction(c.String("on-success"))
 	if err != nil {
-		return nil, usageError{fmt.Errorf("--on-success %q: want poweroff or reboot", c.String("on-success"))}
+		return nil, usage(fmt.Errorf("--on-success %q: want poweroff or reboot", c.String("on-success")))
 	}
 	opts := []initramfs.Option{initramfs.WithOnSuccess(a), initramfs.WithJobRequest(c.String("job-request"))}
 	for _, spec := range c.StringSlice("job") {
 		name, args, ok := strings.Cut(spec, ":")
 		if !ok || len(initramfs.SplitRun(args)) == 0 {
-			return nil, usageError{fmt.Errorf("--job %q: want NAME:ARGS", spec)}
+			return nil, usage(fmt.Errorf("--job %q: want NAME:ARGS", spec))
 		}
 		opts = append(opts, initramfs.WithJobStep(strings.TrimSpace(name), initramfs.SplitRun(args)...))
 	}
@@ -98,7 +98,7 @@ func jobOptions(c *cli.Context) ([]initramfs.Option, error) {
 		name, action, _ := strings.Cut(spec, ":")
 		a, err := initramfs.ParseFailureAction(strings.TrimSpace(action))
 		if err != nil {
-			return nil, usageError{fmt.Errorf("--job-on-success %q: want NAME:poweroff or NAME:reboot", spec)}
+			return nil, usage(fmt.Errorf("--job-on-success %q: want NAME:poweroff or NAME:reboot", spec))
 		}
 		opts = append(opts, initramfs.WithJobOnSuccess(strings.TrimSpace(name), a))
 	}
@@ -108,7 +108,7 @@ func jobOptions(c *cli.Context) ([]initramfs.Option, error) {
 func initramfsOptions(e *env, c *cli.Context) ([]initramfs.Option, error) {
 	action, err := initramfs.ParseFailureAction(c.String("on-failure"))
 	if err != nil {
-		return nil, usageError{fmt.Errorf("--on-failure %q: want poweroff or reboot", c.String("on-failure"))}
+		return nil, usage(fmt.Errorf("--on-failure %q: want poweroff or reboot", c.String("on-failure")))
 	}
 	opts := []initramfs.Option{
 		initramfs.WithFull(c.Bool("full")),
@@ -121,14 +121,14 @@ func initramfsOptions(e *env, c *cli.Context) ([]initramfs.Option, error) {
 	if c.IsSet("run") {
 		run := initramfs.SplitRun(c.String("run"))
 		if len(run) == 0 {
-			return nil, usageError{fmt.Errorf("--run is empty")}
+			return nil, usage(fmt.Errorf("--run is empty"))
 		}
 		opts = append(opts, initramfs.WithRun(run...))
 	}
 	for _, t := range c.StringSlice("then") {
 		then := initramfs.SplitRun(t)
 		if len(then) == 0 {
-			return nil, usageError{fmt.Errorf("--then is empty")}
+			return nil, usage(fmt.Errorf("--then is empty"))
 		}
 		opts = append(opts, initramfs.WithThen(then...))
 	}

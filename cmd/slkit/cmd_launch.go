@@ -3,111 +3,67 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/slkit/slkit/internal/clikit"
 	"github.com/slkit/slkit/launch"
-	"github.com/slkit/slkit/launch/policy"
+	"github.com/slkit/slkit/slaunch"
 	"github.com/slkit/slkit/tpm"
 )
 
-func measureCommand(e *env) *cli.Command {
-	return &cli.Command{
-		Name:  "measure",
-		Usage: "measure a boot entry into the TPM (one PCR_Extend per event, all banks) and append to the event log",
-		Flags: append(entryFlags(),
-			&cli.StringFlag{Name: "log", Value: launch.DefaultLogPath, Usage: "pre-launch event log `FILE` to append to (created when missing)"},
-			jsonFlag,
-		),
-		Description: "--json prints {\"banks\":[ALG...],\"events\":[EVENT...],\"log\":FILE,\"log_events\":N}: the events\n" +
-			"extended (as `eventlog show --json` writes events) and the log's event count.",
-		Action: func(c *cli.Context) error { return measure(e, c) },
-	}
-}
-
-func measure(e *env, c *cli.Context) error {
-	ent, prof, done, err := loadEntry(c, "kernel", "cmdline")
-	if err != nil {
-		return err
-	}
-	defer done()
-	if err := checkInput(c.String("log"), inEventLog, true); err != nil {
-		return err
-	}
-	t, err := e.openTPM(c)
-	if err != nil {
-		return err
-	}
-	defer t.Close()
-	m, err := launch.Measure(t, ent, prof, launch.WithLogFile(c.String("log")))
-	if m == nil {
-		return err
-	}
-	text := tpm.EventsText(m.Events, m.Banks[len(m.Banks)-1])
-	if err == nil {
-		text += fmt.Sprintf("extended %d events in banks %s; event log %s (%d events)\n",
-			len(m.Events), tpm.AlgList(m.Banks), m.LogPath, len(m.Log.Events))
-	}
-	rep := measureReport{Banks: m.Banks, Events: m.Events, Log: m.LogPath, LogEvents: len(m.Log.Events)}
-	if rerr := e.report(c, rep, text); rerr != nil {
-		return rerr
-	}
-	return err
-}
-
-// measureReport is `measure --json` (also printed, for the events
-// extended before it, when the measurement fails partway).
-type measureReport struct {
-	Banks     []tpm.Alg   `json:"banks"`
-	Events    []tpm.Event `json:"events"`
-	Log       string      `json:"log"`
-	LogEvents int         `json:"log_events"`
-}
-
 func launchCommand(e *env) *cli.Command {
-	return &cli.Command{
-		Name:  "launch",
-		Usage: "pre-launch entry point: verify the signed policy, measure, kexec",
-		Description: "Verifies the signed launch policy under the public key before anything else,\n" +
-			"measures the policy file (PCR 8), checks the entry's kernel and initrd against the\n" +
-			"policy's SHA-256 (a mismatch never boots and exits 3), measures kernel, initrd and\n" +
-			"command line, appends the event log to the initrd (at " + launch.TargetLogPath + ")\n" +
-			"and hands over with kexec. Phase markers go to stderr as\n" +
-			"`slkit: phase=<name> t=<seconds>s` (seconds since the command started).",
-		Flags: append([]cli.Flag{
-			&cli.StringFlag{Name: "policy", Usage: "signed launch policy `FILE` (required)"},
-			&cli.StringFlag{Name: "policy-key", Usage: "Ed25519 public key `FILE` (PEM) the policy must verify under (required)"},
-			&cli.StringFlag{Name: "entry", Usage: "policy entry `NAME` (default: slkit.entry=NAME on the kernel command line, else the first entry)"},
-			&cli.StringSliceFlag{Name: "handover", Usage: "hand `SRC:DST` to the launched kernel, unmeasured, next to the event log (e.g. a sealed secret); DST must lie under " + launch.HandoverDir},
-			&cli.StringFlag{Name: "log", Value: launch.DefaultLogPath, Usage: "pre-launch event log `FILE`"},
-			&cli.StringFlag{Name: "root", Value: "/", Usage: "look up the policy's image paths under `DIR`"},
-			&cli.BoolFlag{Name: "dry-run", Usage: "do everything (PCRs are extended) but the kexec"},
-			&cli.BoolFlag{Name: "json", Usage: "with --dry-run: print {\"entry\",\"events\":[EVENT...],\"log\",\"kernel\",\"initrd\",\"cmdline\",\"drtm_handover\":[PATH...],\"drtm_fallback\"}"},
-		}, append(launchDRTMFlags(), launchEFIFlags()...)...),
-		Action: func(c *cli.Context) error { return launchAction(e, c, hostEFISeams()) },
+	return clikit.Described("Verifies the signed launch policy under the public key before anything else,\n"+
+		"measures the policy file (PCR 8), checks the entry's kernel and initrd against the\n"+
+		"policy's SHA-256 (a mismatch never boots and exits 3), measures kernel, initrd and\n"+
+		"command line, appends the event log to the initrd (at "+launch.TargetLogPath+")\n"+
+		"and hands over with kexec. Phase markers go to stderr as\n"+
+		"`slkit: phase=<name> t=<seconds>s` (seconds since the command started).",
+		clikit.Cmd("launch", "pre-launch entry point: verify the signed policy, measure, kexec",
+			func(c *cli.Context) error { return launchAction(e, c, hostEFISeams()) },
+			append([]cli.Flag{
+				&cli.StringFlag{Name: "policy", Usage: "signed launch policy `FILE` (required)"},
+				&cli.StringFlag{Name: "policy-key", Usage: "Ed25519 public key `FILE` (PEM) the policy must verify under (required)"},
+				&cli.StringFlag{Name: "entry", Usage: "policy entry `NAME` (default: slkit.entry=NAME on the kernel command line, else the first entry)"},
+				&cli.StringSliceFlag{Name: "handover", Usage: "hand `SRC:DST` to the launched kernel, unmeasured, next to the event log (e.g. a sealed secret); DST must lie under " + launch.HandoverDir},
+				&cli.StringFlag{Name: "log", Value: launch.DefaultLogPath, Usage: "pre-launch event log `FILE`"},
+				&cli.StringFlag{Name: "root", Value: "/", Usage: "look up the policy's image paths under `DIR`"},
+				&cli.BoolFlag{Name: "dry-run", Usage: "do everything (PCRs are extended) but the kexec"},
+				&cli.BoolFlag{Name: "json", Usage: "with --dry-run: print {\"entry\",\"events\":[EVENT...],\"log\",\"kernel\",\"initrd\",\"cmdline\",\"drtm_handover\":[PATH...],\"drtm_fallback\"}"},
+			}, append(launchDRTMFlags(), launchEFIFlags()...)...)...))
+}
+
+func launchDRTMFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "drtm", Usage: "perform a dynamic launch with `BACKEND`: emulated (the rig's emulated DCE, over --host-channel) " +
+			"or hardware (probe, stage and validate, then refuse: it needs a ring-0 stub); when it does not happen, an entry with require_drtm " +
+			"is refused; one without it is launched as a measured launch, with a warning, only when the dynamic launch never started " +
+			"(a failure after the DCE event is refused) (default: none; an entry with require_drtm is then refused)"},
+		&cli.StringFlag{Name: "host-channel", Value: slaunch.DefaultHostChannel, Usage: "emulated: the rig's host channel, a serial `DEV` or a unix socket"},
+		&cli.StringFlag{Name: "dce", Usage: "hardware: the SINIT ACM or AMD SKL `FILE` (required)"},
+		&cli.StringFlag{Name: "platform", Usage: "hardware: probe the recorded register values in `FILE` instead of this machine"},
 	}
 }
 
+// launchAction is `slkit launch` with the EFI step's seams es (the tests'
+// fakes, or hostEFISeams). Every input is read and checked before the TPM
+// is opened.
 func launchAction(e *env, c *cli.Context, es efiSeams) error {
 	start := time.Now()
 	phase := func(name string) {
 		fmt.Fprintf(e.stderr, "slkit: phase=%s t=%.3fs\n", name, time.Since(start).Seconds())
 	}
-	if err := needFlags(c, "policy", "policy-key"); err != nil {
+	if err := clikit.NeedFlags(c, "policy", "policy-key"); err != nil {
 		return err
 	}
 	if c.Bool("json") && !c.Bool("dry-run") {
-		return usageError{errors.New("launch: --json needs --dry-run (a launch that hands over does not return)")}
+		return usage(errors.New("launch: --json needs --dry-run (a launch that hands over does not return)"))
 	}
-	signedName := c.String("policy")
-	signed, err := readInput(signedName, inSigned)
-	if err != nil {
-		return err
-	}
-	pub, err := loadKey(c.String("policy-key"), policy.ParsePublicKey)
+	signed, pub, err := signedPolicy(c, "policy")
 	if err != nil {
 		return err
 	}
@@ -115,7 +71,7 @@ func launchAction(e *env, c *cli.Context, es efiSeams) error {
 	if err != nil {
 		return err
 	}
-	if err := checkInput(c.String("log"), inEventLog, true); err != nil {
+	if err := inEventLog.Check(c.String("log"), true); err != nil {
 		return err
 	}
 	drtm, err := launchDRTMOptions(c)
@@ -135,61 +91,32 @@ func launchAction(e *env, c *cli.Context, es efiSeams) error {
 			return err
 		}
 	}
-	t, err := e.openTPM(c)
-	if err != nil {
-		return err
-	}
-	defer t.Close()
-	if err := checkPolicyAnchor(e, c, t, signed, pub); err != nil {
-		return err
-	}
-	dry := c.Bool("dry-run")
-	res, err := launch.Launch(t, signed, pub, append([]launch.LaunchOption{
-		launch.WithEntry(entry),
-		launch.WithHandoverFiles(files...),
-		launch.WithLaunchLog(c.String("log")),
-		launch.WithFS(os.DirFS(c.String("root"))),
-		launch.WithKexec(launch.NewKexec(launch.WithDryRun(dry))),
-		launch.WithPhase(phase),
-		launch.WithWarnings(func(m string) { fmt.Fprintf(e.stderr, "slkit: warning: %s\n", oneLine(m)) }),
-		launch.WithInfo(func(m string) { fmt.Fprintf(e.stderr, "slkit: %s\n", m) }),
-	}, append(drtm, launchEFIOptions(efiStep, t)...)...)...)
-	if err != nil {
-		if res == nil {
-			return inputError{signedName, err}
+	return e.withTPM(c, func(t *tpm.Conn) error {
+		if err := checkPolicyAnchor(e, c, t, signed, pub); err != nil {
+			return err
 		}
-		return err
-	}
-	pe := res.Entry
-	initrd := "none"
-	rep := dryRunReport{Entry: pe.Name, Events: res.Measurement.Events, Log: res.Measurement.LogPath, Kernel: pe.Kernel.Path, Cmdline: pe.Cmdline}
-	if pe.Initrd != nil {
-		rep.Initrd = pe.Initrd.Path
-		initrd = pe.Initrd.Path + " + event log at " + launch.TargetLogPath
-	}
-	for _, f := range res.DRTM {
-		rep.Handover = append(rep.Handover, f.Path)
-	}
-	if res.DRTMFallback != nil {
-		rep.DRTMFallback = oneLine(res.DRTMFallback.Error())
-	}
-	return e.report(c, rep, fmt.Sprintf("dry run: entry %q measured (%d events, log %s)%s; would kexec kernel %s, initrd %s, cmdline %q\n",
-		pe.Name, len(res.Measurement.Events), res.Measurement.LogPath, drtmDryRunNote(res), pe.Kernel.Path, initrd, pe.Cmdline))
-}
-
-// dryRunReport is `launch --dry-run --json`.
-type dryRunReport struct {
-	Entry  string      `json:"entry"`
-	Events []tpm.Event `json:"events"`
-	Log    string      `json:"log"`
-	Kernel string      `json:"kernel"`
-	Initrd string      `json:"initrd,omitempty"`
-	// Handover lists the DRTM backend's files handed to the target (the
-	// DRTM log), DRTMFallback why the dynamic launch did not happen for
-	// an entry that does not require it.
-	Handover     []string `json:"drtm_handover,omitempty"`
-	DRTMFallback string   `json:"drtm_fallback,omitempty"`
-	Cmdline      string   `json:"cmdline"`
+		opts := append([]launch.LaunchOption{
+			launch.WithEntry(entry),
+			launch.WithHandoverFiles(files...),
+			launch.WithLaunchLog(c.String("log")),
+			launch.WithFS(os.DirFS(c.String("root"))),
+			launch.WithKexec(launch.NewKexec(launch.WithDryRun(c.Bool("dry-run")))),
+			launch.WithPhase(phase),
+			launch.WithWarnings(func(m string) { fmt.Fprintf(e.stderr, "slkit: warning: %s\n", oneLine(m)) }),
+			launch.WithInfo(func(m string) { fmt.Fprintf(e.stderr, "slkit: %s\n", m) }),
+		}, drtm...)
+		if efiStep != nil {
+			opts = append(opts, launch.WithCommitEFI(func() error { return efiStep.Run(t) }))
+		}
+		res, err := launch.Launch(t, signed, pub, opts...)
+		if err != nil && res == nil {
+			return inputErr(c.String("policy"), err)
+		}
+		if err != nil {
+			return err
+		}
+		return e.report(c, res.DryRunReport(), res.DryRunText())
+	})
 }
 
 // handoverFiles reads --handover SRC:DST arguments.
@@ -198,16 +125,52 @@ func handoverFiles(args []string) ([]launch.HandoverFile, error) {
 	for _, a := range args {
 		src, dst, ok := strings.Cut(a, ":")
 		if !ok || src == "" {
-			return nil, usageError{fmt.Errorf("--handover %q: want SRC:DST", a)}
+			return nil, usage(fmt.Errorf("--handover %q: want SRC:DST", a))
 		}
 		if err := launch.CheckHandoverPath(dst); err != nil {
-			return nil, usageError{fmt.Errorf("--handover %q: %w", a, err)}
+			return nil, usage(fmt.Errorf("--handover %q: %w", a, err))
 		}
-		b, err := readInput(src, inHandover)
+		b, err := inHandover.Read(src)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, launch.HandoverFile{Path: dst, Data: b})
 	}
 	return out, nil
+}
+
+// launchDRTMOptions turns --drtm and its flags into launch options (none
+// without --drtm).
+func launchDRTMOptions(c *cli.Context) ([]launch.LaunchOption, error) {
+	backend := c.String("drtm")
+	for _, f := range []struct{ name, backend string }{{"host-channel", "emulated"}, {"dce", "hardware"}, {"platform", "hardware"}} {
+		if c.IsSet(f.name) && backend != f.backend {
+			return nil, usage(fmt.Errorf("launch: --%s needs --drtm %s", f.name, f.backend))
+		}
+	}
+	switch backend {
+	case "":
+		return nil, nil
+	case "emulated":
+		path := c.String("host-channel")
+		open := func() (slaunch.DCEHost, io.Closer, error) {
+			return slaunch.OpenHostChannel(path, slaunch.DefaultHostTimeout)
+		}
+		return []launch.LaunchOption{launch.WithDRTM(launch.EmulatedDRTM(open))}, nil
+	case "hardware":
+		if err := clikit.NeedFlags(c, "dce"); err != nil {
+			return nil, err
+		}
+		dce, err := inDCE.Read(c.String("dce"))
+		if err != nil {
+			return nil, err
+		}
+		p, err := drtmPlatform(c)
+		if err != nil {
+			return nil, err
+		}
+		return []launch.LaunchOption{launch.WithDRTM(launch.HardwareDRTM(p, dce))}, nil
+	default:
+		return nil, usage(fmt.Errorf("launch: --drtm %q: want emulated or hardware", backend))
+	}
 }

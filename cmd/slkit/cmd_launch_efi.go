@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -14,6 +13,7 @@ import (
 	"github.com/slkit/slkit/efi/journal"
 	"github.com/slkit/slkit/initramfs"
 	"github.com/slkit/slkit/initramfs/pid1"
+	"github.com/slkit/slkit/internal/clikit"
 	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/launch"
 	"github.com/slkit/slkit/launch/policy"
@@ -57,22 +57,6 @@ func launchEFIFlags() []cli.Flag {
 	}
 }
 
-// parseIndex reads an NV index flag; "none" is 0.
-func parseIndex(c *cli.Context, name string) (uint32, error) {
-	v := c.String(name)
-	if v == "none" {
-		return 0, nil
-	}
-	n, err := strconv.ParseUint(v, 0, 32)
-	if err == nil {
-		_, err = tpm.AnchorAt(uint32(n))
-	}
-	if err != nil {
-		return 0, usageError{fmt.Errorf("--%s %q: want an NV index such as %#08x", name, v, tpm.DefaultJournalAnchorIndex)}
-	}
-	return uint32(n), nil
-}
-
 // smallFile reads a small file from the shared disk: a regular file of at
 // most limit bytes (nothing else is opened, so a FIFO cannot block the
 // pre-launch environment); a missing one is nil.
@@ -82,7 +66,7 @@ func smallFile(path string, limit int64) ([]byte, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, inputError{path, err}
+		return nil, inputErr(path, err)
 	}
 	return b, nil
 }
@@ -100,11 +84,8 @@ func entryFromFile(c *cli.Context) (string, error) {
 // checkPolicyAnchor is the launch's rollback check (--policy-anchor), in
 // the pre-launch stage before anything is measured.
 func checkPolicyAnchor(e *env, c *cli.Context, t tpm.TPMSender, signed []byte, pub ed25519.PublicKey) error {
-	if !c.IsSet("policy-anchor") {
-		if c.IsSet("policy-confirm") {
-			return usageError{errors.New("launch: --policy-confirm needs --policy-anchor")}
-		}
-		return nil
+	if err := clikit.OnlyWith(c, "policy-anchor", "policy-confirm"); err != nil || !c.IsSet("policy-anchor") {
+		return err
 	}
 	idx, err := parseIndex(c, "policy-anchor")
 	if err != nil || idx == 0 {
@@ -122,21 +103,9 @@ func checkPolicyAnchor(e *env, c *cli.Context, t tpm.TPMSender, signed []byte, p
 	}
 	res, err := a.Check(t, signed, v)
 	if res != nil {
-		fmt.Fprintf(e.stderr, "slkit: launch policy version %d, TPM minimum %d (anchor %#08x%s)\n", res.Version, res.Minimum, idx, policyAnchorNote(res))
+		fmt.Fprintf(e.stderr, "slkit: %s\n", res)
 	}
 	return err
-}
-
-func policyAnchorNote(r *update.PolicyCheck) string {
-	switch {
-	case r.Raised:
-		return ", raised: the launched OS confirmed this policy"
-	case r.RaiseErr != nil:
-		return ", not raised: " + oneLine(r.RaiseErr.Error())
-	case r.Defined:
-		return ", defined now"
-	}
-	return ""
 }
 
 // parseLaunchEFI reads the EFI flags into the pre-launch step (usage and
@@ -149,29 +118,19 @@ func parseLaunchEFI(e *env, c *cli.Context, seams efiSeams, phase func(string)) 
 		OpenVars: func(opts ...efi.Option) (*efi.Vars, error) { return seams.open(efivars, opts...) },
 		Reboot:   seams.reboot, Log: e.stderr, Phase: phase,
 	}
+	var err error
 	if c.IsSet("update-counter") {
-		n, err := strconv.ParseUint(c.String("update-counter"), 0, 32)
-		if err != nil {
-			return nil, usageError{fmt.Errorf("--update-counter %q: want an NV index such as 0x%08x", c.String("update-counter"), tpm.DefaultCounterIndex)}
+		if p.Counter, err = parseCounter(c, "update-counter"); err != nil {
+			return nil, err
 		}
-		if _, err := tpm.CounterAt(uint32(n)); err != nil {
-			return nil, usageError{fmt.Errorf("--update-counter: %w", err)}
-		}
-		p.Counter = uint32(n)
 	}
-	if !c.IsSet("efi-journal") {
-		for _, f := range []string{"efi-state", "efi-pub", "efi-allow", "efi-skip-bad-journal", "efi-anchor"} {
-			if c.IsSet(f) {
-				return nil, usageError{fmt.Errorf("launch: --%s needs --efi-journal", f)}
-			}
-		}
-		if p.Counter == 0 {
-			return nil, nil
+	if err := clikit.OnlyWith(c, "efi-journal", "efi-state", "efi-pub", "efi-allow", "efi-skip-bad-journal", "efi-anchor"); err != nil || !c.IsSet("efi-journal") {
+		if err != nil || p.Counter == 0 {
+			return nil, err
 		}
 		return p, nil
 	}
-	var err error
-	if err = needFlags(c, "efi-pub"); err != nil {
+	if err = clikit.NeedFlags(c, "efi-pub"); err != nil {
 		return nil, err
 	}
 	p.Journal, p.State = c.String("efi-journal"), c.String("efi-state")
@@ -179,11 +138,7 @@ func parseLaunchEFI(e *env, c *cli.Context, seams efiSeams, phase func(string)) 
 		// A journal or state file that cannot be read is a bad journal,
 		// which refuses the launch: say so before any TPM command (with
 		// --efi-skip-bad-journal the pre-launch step skips it instead).
-		state := p.State
-		if state == "" {
-			state = p.Journal + ".state"
-		}
-		if err := checkJournalFiles(p.Journal, state); err != nil {
+		if err := checkJournalFiles(p.Journal, journal.StatePath(p.Journal, p.State)); err != nil {
 			return nil, fmt.Errorf("commit EFI variables: nothing committed, nothing launched: %w", err)
 		}
 	}
@@ -194,19 +149,11 @@ func parseLaunchEFI(e *env, c *cli.Context, seams efiSeams, phase func(string)) 
 		return nil, err
 	}
 	if t := c.Uint("efi-tries"); t < 1 || t > 255 {
-		return nil, usageError{fmt.Errorf("--efi-tries %d: want 1 to 255", t)}
+		return nil, usage(fmt.Errorf("--efi-tries %d: want 1 to 255", t))
 	}
 	p.Tries = uint8(c.Uint("efi-tries"))
-	if p.Allow, err = parseAllow(c.StringSlice("efi-allow"), "--efi-allow"); err != nil {
+	if p.Allow, err = parseAllow(c, "efi-allow"); err != nil {
 		return nil, err
 	}
 	return p, nil
-}
-
-// launchEFIOptions runs the pre-launch step first in the launch, on t.
-func launchEFIOptions(p *update.PreLaunch, t tpm.TPMSender) []launch.LaunchOption {
-	if p == nil {
-		return nil
-	}
-	return []launch.LaunchOption{launch.WithCommitEFI(func() error { return p.Run(t) })}
 }

@@ -8,85 +8,52 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/slkit/slkit/internal/clikit"
+	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/launch"
 	"github.com/slkit/slkit/launch/policy"
 )
 
 func policyCommand(e *env) *cli.Command {
-	return &cli.Command{
-		Name:  "policy",
-		Usage: "create, sign and verify launch policies (Ed25519, DSSE envelope)",
-		Subcommands: []*cli.Command{
-			{
-				Name: "keygen", Usage: "create an Ed25519 key pair (PEM PKCS#8 private key 0600, PEM PKIX public key)",
-				Flags:  keygenFlags(),
-				Action: func(c *cli.Context) error { return policyKeygen(e, c) },
-			},
-			{
-				Name: "sign", Usage: "check a policy document and sign its exact bytes",
-				Flags: []cli.Flag{
-					&cli.StringFlag{Name: "key", Usage: "private key `FILE` (required)"},
-					&cli.StringFlag{Name: "in", Usage: "policy document `FILE` (JSON, required)"},
-					&cli.StringFlag{Name: "out", Usage: "signed policy `FILE` to write (required)"},
-					&cli.BoolFlag{Name: "json", Usage: "print {\"in\":FILE,\"out\":FILE,\"entries\":N,\"keyid\":HEX}"},
-				},
-				Action: func(c *cli.Context) error { return policySign(e, c) },
-			},
-			{
-				Name: "verify", Usage: "verify a signed policy under a public key (exit 3 if it does not verify)", ArgsUsage: "SIGNED",
-				Flags: []cli.Flag{
-					&cli.StringFlag{Name: "pub", Usage: "public key `FILE` (required)"},
-					jsonFlag,
-				},
-				Action: func(c *cli.Context) error { return policyVerify(e, c) },
-			},
-			{
-				Name: "confirm", Usage: "in the launched OS: confirm that the launch of this signed policy succeeded (the pre-launch stage then raises the TPM's minimum policy_version)",
-				Flags: []cli.Flag{
-					&cli.StringFlag{Name: "policy", Usage: "the signed policy this OS was launched with (e.g. /slkit/policy.json) `FILE` (required)"},
-					&cli.StringFlag{Name: "out", Usage: "the confirmation `FILE` the pre-launch stage reads (its --policy-confirm; required)"},
-				},
-				Action: func(c *cli.Context) error { return policyConfirm(e, c) },
-			},
-		},
-	}
-}
-
-// loadKey reads and parses a key file; errors name the file.
-func loadKey[K any](name string, parse func([]byte) (K, error)) (K, error) {
-	var zero K
-	b, err := readInput(name, inKey)
-	if err != nil {
-		return zero, err
-	}
-	k, err := parse(b)
-	if err != nil {
-		return zero, inputError{name, err}
-	}
-	return k, nil
+	return clikit.Group("policy", "create, sign and verify launch policies (Ed25519, DSSE envelope)",
+		clikit.Cmd("keygen", "create an Ed25519 key pair (PEM PKCS#8 private key 0600, PEM PKIX public key)", e.policyKeygen, keygenFlags()...),
+		clikit.Cmd("sign", "check a policy document and sign its exact bytes", e.policySign,
+			&cli.StringFlag{Name: "key", Required: true, Usage: "private key `FILE` (required)"},
+			&cli.StringFlag{Name: "in", Required: true, Usage: "policy document `FILE` (JSON, required)"},
+			&cli.StringFlag{Name: "out", Required: true, Usage: "signed policy `FILE` to write (required)"},
+			&cli.BoolFlag{Name: "json", Usage: "print {\"in\":FILE,\"out\":FILE,\"entries\":N,\"keyid\":HEX}"}),
+		clikit.ArgsCmd("verify", "SIGNED", "verify a signed policy under a public key (exit 3 if it does not verify)", clikit.NArgs(1, 1, "one signed policy FILE", e.policyVerify),
+			&cli.StringFlag{Name: "pub", Required: true, Usage: "public key `FILE` (required)"}, jsonFlag),
+		clikit.Cmd("confirm", "in the launched OS: confirm that the launch of this signed policy succeeded (the pre-launch stage then raises the TPM's minimum policy_version)", e.policyConfirm,
+			&cli.StringFlag{Name: "policy", Required: true, Usage: "the signed policy this OS was launched with (e.g. /slkit/policy.json) `FILE` (required)"},
+			&cli.StringFlag{Name: "out", Required: true, Usage: "the confirmation `FILE` the pre-launch stage reads (its --policy-confirm; required)"}),
+	)
 }
 
 // keygenFlags are the flags of policyKeygen (`slkit policy keygen` and
 // `slkit efi keygen`, which write the same key files).
 func keygenFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "out", Usage: "private key `FILE` (required)"},
+		&cli.StringFlag{Name: "out", Required: true, Usage: "private key `FILE` (required)"},
 		&cli.StringFlag{Name: "pub", Usage: "public key `FILE` (default: the private key's name + .pub)"},
 		&cli.BoolFlag{Name: "force", Usage: "replace existing key files"},
 		&cli.BoolFlag{Name: "json", Usage: "print {\"private\":FILE,\"public\":FILE,\"keyid\":HEX}"},
 	}
 }
 
-func policyKeygen(e *env, c *cli.Context) error {
-	if err := needFlags(c, "out"); err != nil {
-		return err
-	}
-	key, pub := c.String("out"), c.String("pub")
+// keyPaths are --out and --pub (default: --out + ".pub").
+func keyPaths(c *cli.Context) (key, pub string) {
+	key, pub = c.String("out"), c.String("pub")
 	if pub == "" {
 		pub = key + ".pub"
 	}
+	return key, pub
+}
+
+func (e *env) policyKeygen(c *cli.Context) error {
+	key, pub := keyPaths(c)
 	if key == "-" || pub == "-" {
-		return usageError{errors.New("keygen writes two files (--out, --pub): give paths, not -")}
+		return usage(errors.New("keygen writes two files (--out, --pub): give paths, not -"))
 	}
 	p, err := policy.GenerateKeyFiles(rand.Reader, key, pub, c.Bool("force"))
 	if err != nil {
@@ -97,63 +64,64 @@ func policyKeygen(e *env, c *cli.Context) error {
 		fmt.Sprintf("wrote %s (private, 0600) and %s; key id %s\n", key, pub, id))
 }
 
-func policySign(e *env, c *cli.Context) error {
-	if err := needFlags(c, "key", "in", "out"); err != nil {
-		return err
-	}
+func (e *env) policySign(c *cli.Context) error {
 	in, out := c.String("in"), c.String("out")
-	if err := checkOutput(out); err != nil {
+	if err := fsys.CheckOutput(out); err != nil {
 		return err
 	}
-	key, err := loadKey(c.String("key"), policy.ParsePrivateKey)
+	key, err := fsys.ReadInput(inKey, c.String("key"), policy.ParsePrivateKey)
 	if err != nil {
 		return err
 	}
-	payload, err := readInput(in, inPolicyDoc)
+	payload, err := inPolicyDoc.Read(in)
 	if err != nil {
 		return err
 	}
-	p, err := policy.Parse(payload)
+	signed, p, err := launch.SignPolicy(payload, key)
 	if err != nil {
-		return inputError{in, err}
+		return inputErr(in, err)
 	}
-	if err := launch.CheckPolicy(p); err != nil {
-		return inputError{in, err}
-	}
-	signed, err := policy.Sign(payload, key)
-	if err != nil {
-		return inputError{in, err}
-	}
-	if err := e.writeOutput(out, signed, 0o644, false); err != nil {
+	if err := e.writeOutput(out, signed, 0o644, false); err != nil || out == "-" {
 		return err
-	}
-	if out == "-" {
-		return nil
 	}
 	id := policy.KeyID(key.Public().(ed25519.PublicKey))
 	return e.report(c, map[string]any{"in": in, "out": out, "entries": len(p.Entries), "keyid": id},
 		fmt.Sprintf("signed %s (%d entries) with key %s: %s\n", in, len(p.Entries), id, out))
 }
 
-func policyVerify(e *env, c *cli.Context) error {
-	if err := needArgs(c, 1, 1, "one signed policy FILE"); err != nil {
-		return err
-	}
-	if err := needFlags(c, "pub"); err != nil {
-		return err
-	}
+func (e *env) policyVerify(c *cli.Context) error {
 	name := c.Args().First()
-	pub, err := loadKey(c.String("pub"), policy.ParsePublicKey)
+	pub, err := fsys.ReadInput(inKey, c.String("pub"), policy.ParsePublicKey)
 	if err != nil {
 		return err
 	}
-	signed, err := readInput(name, inSigned)
+	signed, err := inSigned.Read(name)
 	if err != nil {
 		return err
 	}
 	v, err := launch.VerifyPolicy(signed, pub)
 	if err != nil {
-		return inputError{name, err}
+		return inputErr(name, err)
 	}
 	return e.report(c, v, v.Text(name))
+}
+
+// policyConfirm writes the signed policy this OS was launched with to the
+// confirmation file the pre-launch stage reads (--policy-confirm): the
+// next launch of the same policy raises the TPM's minimum policy_version
+// to its version (update.PolicyAnchor).
+func (e *env) policyConfirm(c *cli.Context) error {
+	signed, err := inSigned.Read(c.String("policy"))
+	if err != nil {
+		return err
+	}
+	p, err := policy.ParseSigned(signed)
+	if err != nil {
+		return inputErr(c.String("policy"), err)
+	}
+	if err := fsys.WriteFile(fsys.OS{}, c.String("out"), signed, 0o644); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(e.stdout, "%s: confirmed policy_version %d for the next launch of this policy\n", c.String("out"), p.PolicyVersion)
+	return err
 }

@@ -4,11 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"slices"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/slkit/slkit/internal/clikit"
+	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/launch"
 	"github.com/slkit/slkit/launch/policy"
 	"github.com/slkit/slkit/tpm"
@@ -17,23 +17,14 @@ import (
 // launchCommands are the measured-launch commands: predict, measure,
 // launch and policy.
 func launchCommands(e *env) []*cli.Command {
-	return []*cli.Command{predictCommand(e), measureCommand(e), launchCommand(e), policyCommand(e)}
+	measure := clikit.Described("--json prints {\"banks\":[ALG...],\"events\":[EVENT...],\"log\":FILE,\"log_events\":N}: the events\n"+
+		"extended (as `eventlog show --json` writes events) and the log's event count.",
+		clikit.Cmd("measure", "measure a boot entry into the TPM (one PCR_Extend per event, all banks) and append to the event log", e.measure,
+			append(entryFlags(),
+				&cli.StringFlag{Name: "log", Value: launch.DefaultLogPath, Usage: "pre-launch event log `FILE` to append to (created when missing)"},
+				jsonFlag)...))
+	return []*cli.Command{predictCommand(e), measure, launchCommand(e), policyCommand(e)}
 }
-
-// needFlags returns a usage error naming the first flag not given (the
-// flags are not marked Required: urfave/cli would print the help and exit 2).
-func needFlags(c *cli.Context, names ...string) error {
-	for _, n := range names {
-		if !c.IsSet(n) {
-			return usageError{fmt.Errorf("%s: --%s is required", c.Command.FullName(), n)}
-		}
-	}
-	return nil
-}
-
-// defaultPredictBanks are predicted when neither --bank nor --start says
-// which: the banks swtpm and most TPMs can allocate.
-var defaultPredictBanks = []tpm.Alg{tpm.SHA1, tpm.SHA256, tpm.SHA384, tpm.SHA512}
 
 // entryFlags are the flags that describe a boot entry.
 func entryFlags() []cli.Flag {
@@ -62,108 +53,61 @@ func predictCommand(e *env) *cli.Command {
 			&cli.StringFlag{Name: "state", Usage: "with --journal: its state `FILE` (default: the journal's name + .state)"},
 			&cli.StringFlag{Name: "pub", Usage: "with --journal: verify it with this public key `FILE`"},
 		),
-		Action: func(c *cli.Context) error { return predict(e, c) },
+		Action: e.predict,
 	}
 }
 
-// loadEntry opens the entry's files (--kernel, --initrd, --cmdline, and,
-// for a command that has them, --policy and --profile; without --profile
-// the default profile); the caller closes them with done.
-func loadEntry(c *cli.Context, flags ...string) (ent *launch.Entry, prof *launch.Profile, done func(), err error) {
-	if err := needFlags(c, flags...); err != nil {
+// loadEntry opens the entry's files (launch.OpenEntry of --kernel,
+// --initrd, --cmdline, and, for a command that has them, --policy,
+// --policy-key and --profile; without --profile the default profile);
+// flags must be given. The caller closes the images with done.
+func loadEntry(c *cli.Context, flags ...string) (*launch.Entry, *launch.Profile, func(), error) {
+	if err := clikit.NeedFlags(c, flags...); err != nil {
 		return nil, nil, nil, err
 	}
-	var files []io.Closer
-	closeAll := func() {
-		for _, f := range files {
-			f.Close()
-		}
-	}
-	defer func() {
-		if err != nil {
-			closeAll()
-		}
-	}()
 	name := c.String("profile")
 	if name == "" {
 		name = launch.ProfileMeasured
 	}
-	if prof, err = launch.ProfileByName(name); err != nil {
-		return nil, nil, nil, usageError{err}
-	}
-	img := func(name string) (*launch.Image, error) {
-		f, err := openInput(name)
-		if err != nil {
-			return nil, err
-		}
-		files = append(files, f)
-		st, err := f.Stat()
-		if err != nil {
-			return nil, inputError{name, err}
-		}
-		return &launch.Image{R: f, Size: st.Size(), Name: name}, nil
-	}
-	k, err := img(c.String("kernel"))
+	prof, err := launch.ProfileByName(name)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, usage(err)
 	}
-	ent = &launch.Entry{Kernel: *k, Cmdline: c.String("cmdline")}
-	if p := c.String("initrd"); p != "" {
-		if ent.Initrd, err = img(p); err != nil {
-			return nil, nil, nil, err
-		}
-	}
+	ef := launch.EntryFiles{Kernel: c.String("kernel"), Initrd: c.String("initrd"), Cmdline: c.String("cmdline")}
 	if p := c.String("policy"); p != "" {
-		if ent.Policy, err = readInput(p, inSigned); err != nil {
+		// Its exact bytes are measured; they must be a signed policy.
+		if ef.Policy, err = inSigned.Read(p); err != nil {
 			return nil, nil, nil, err
 		}
-		// Its exact bytes are measured; they must be a signed policy.
-		if _, err := policy.ParseEnvelope(ent.Policy); err != nil {
-			return nil, nil, nil, inputError{p, err}
+		if _, err := policy.ParseEnvelope(ef.Policy); err != nil {
+			return nil, nil, nil, inputErr(p, err)
 		}
 	}
 	if p := c.String("policy-key"); p != "" {
-		pub, err := loadKey(p, policy.ParsePublicKey)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		if ent.PolicyKey, err = launch.PolicyKeyBytes(pub); err != nil {
+		if ef.PolicyKey, err = fsys.ReadInput(inKey, p, policy.ParsePublicKey); err != nil {
 			return nil, nil, nil, err
 		}
 	}
-	if err := ent.Validate(); err != nil {
-		return nil, nil, nil, err
-	}
-	return ent, prof, closeAll, nil
+	ent, done, err := launch.OpenEntry(ef)
+	return ent, prof, done, err
 }
 
-// bankFlags are the banks --bank names, each once and computable (nil
-// when none is given).
+// bankFlags are the banks --bank names (tpm.ParseBanks; nil when none
+// is given).
 func bankFlags(c *cli.Context) ([]tpm.Alg, error) {
-	var banks []tpm.Alg
-	for _, b := range c.StringSlice("bank") {
-		a, err := tpm.ParseAlg(b)
-		if err == nil {
-			_, err = a.Hash()
-		}
-		if err != nil {
-			return nil, usageError{fmt.Errorf("--bank: %w", err)}
-		}
-		if !slices.Contains(banks, a) {
-			banks = append(banks, a)
-		}
+	banks, err := tpm.ParseBanks(c.StringSlice("bank"))
+	if err != nil {
+		return nil, usage(fmt.Errorf("--bank: %w", err))
 	}
 	return banks, nil
 }
 
-func predict(e *env, c *cli.Context) error {
+func (e *env) predict(c *cli.Context) error {
 	if c.IsSet("firmware-log") {
 		return predictBoot(e, c)
 	}
-	for _, f := range []string{"uki", "journal", "state", "pub", "efivars"} {
-		if c.IsSet(f) {
-			return usageError{fmt.Errorf("predict: --%s needs --firmware-log", f)}
-		}
+	if err := clikit.OnlyWith(c, "firmware-log", "uki", "journal", "state", "pub", "efivars"); err != nil {
+		return err
 	}
 	banks, err := bankFlags(c)
 	if err != nil {
@@ -171,21 +115,20 @@ func predict(e *env, c *cli.Context) error {
 	}
 	var opts []launch.PredictOption
 	if name := c.String("start"); name != "" {
-		b, err := readInput(name, inPCRValues)
+		start, err := fsys.ReadInput(inPCRValues, name, func(b []byte) (*tpm.PCRs, error) {
+			var p tpm.PCRs
+			return &p, json.Unmarshal(b, &p)
+		})
 		if err != nil {
 			return err
-		}
-		var start tpm.PCRs
-		if err := json.Unmarshal(b, &start); err != nil {
-			return inputError{name, err}
 		}
 		if banks == nil {
 			banks = start.Algs()
 		}
-		opts = append(opts, launch.WithStart(&start))
+		opts = append(opts, launch.WithStart(start))
 	}
 	if banks == nil {
-		banks = defaultPredictBanks
+		banks = tpm.CommonBanks
 	}
 	predictFn := launch.Predict
 	switch d := c.String("drtm"); d {
@@ -193,7 +136,7 @@ func predict(e *env, c *cli.Context) error {
 	case "emulated":
 		predictFn = launch.PredictEmulatedDRTM
 	default:
-		return usageError{fmt.Errorf("predict: --drtm %q: want emulated (the hardware PCRs depend on the DCE: slkit drtm stage --backend hardware)", d)}
+		return usage(fmt.Errorf("predict: --drtm %q: want emulated (the hardware PCRs depend on the DCE: slkit drtm stage --backend hardware)", d))
 	}
 	ent, prof, done, err := loadEntry(c, "kernel", "cmdline")
 	if err != nil {
@@ -201,14 +144,32 @@ func predict(e *env, c *cli.Context) error {
 	}
 	defer done()
 	p, err := predictFn(ent, prof, banks, opts...)
+	if err != nil && c.IsSet("drtm") {
+		err = flagInputError(c, "kernel", err)
+	}
+	if name := c.String("start"); name != "" && errors.Is(err, launch.ErrStart) {
+		return inputErr(name, err)
+	}
 	if err != nil {
-		if c.IsSet("drtm") {
-			err = flagInputError(c, "kernel", err)
-		}
-		if name := c.String("start"); name != "" && errors.Is(err, launch.ErrStart) {
-			return inputError{name, err}
-		}
 		return err
 	}
 	return e.report(c, p, p.Text(prof.Name))
+}
+
+func (e *env) measure(c *cli.Context) error {
+	ent, prof, done, err := loadEntry(c, "kernel", "cmdline")
+	if err != nil {
+		return err
+	}
+	defer done()
+	if err := inEventLog.Check(c.String("log"), true); err != nil {
+		return err
+	}
+	return e.withTPM(c, func(t *tpm.Conn) error {
+		m, err := launch.Measure(t, ent, prof, launch.WithLogFile(c.String("log")))
+		if m == nil {
+			return err
+		}
+		return e.verdict(c, m.Report(), m.Text(err == nil), err)
+	})
 }

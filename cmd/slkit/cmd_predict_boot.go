@@ -4,13 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sort"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/slkit/slkit/efi"
 	"github.com/slkit/slkit/efi/journal"
 	"github.com/slkit/slkit/initramfs/uki"
+	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/nextboot"
 	"github.com/slkit/slkit/tpm"
 )
@@ -31,13 +31,13 @@ func bootPredictFlags() []cli.Flag {
 // verified with pub when given; "" for none).
 func bootPrediction(c *cli.Context, jpath, spath string, pub []byte) (*nextboot.Prediction, error) {
 	name := c.String("firmware-log")
-	l, err := parseLogFile(name)
+	l, err := fsys.ReadInput(inEventLog, name, tpm.ParseEventLog)
 	if err != nil {
 		return nil, err
 	}
 	var opts []nextboot.Option
 	if p := c.String("uki"); p != "" {
-		img, err := measureUKI(p, l)
+		img, err := uki.MeasureFile(p, l.HashableAlgs())
 		if err != nil {
 			return nil, err
 		}
@@ -57,63 +57,28 @@ func bootPrediction(c *cli.Context, jpath, spath string, pub []byte) (*nextboot.
 		if err != nil {
 			return nil, err
 		}
-		opts = append(opts, nextboot.WithVariables(func(n efi.Name) (*efi.Variable, error) {
-			x, err := v.Get(n)
-			if errors.Is(err, efi.ErrNotFound) {
-				return nil, nil
-			}
-			return x, err
-		}))
+		opts = append(opts, nextboot.WithVars(v))
 	}
 	p, err := nextboot.Predict(l, opts...)
 	if errors.Is(err, nextboot.ErrLog) {
-		return nil, inputError{name, err}
+		return nil, inputErr(name, err)
 	}
 	return p, err
-}
-
-// measureUKI computes what booting the UKI at path measures, in the banks
-// of the log.
-func measureUKI(path string, l *tpm.EventLog) (*nextboot.Image, error) {
-	f, err := openInput(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, inputError{path, err}
-	}
-	p, err := uki.ParsePE(f, st.Size())
-	if err != nil {
-		return nil, inputError{path, err}
-	}
-	var banks []tpm.Alg
-	for _, a := range l.Algs() {
-		if _, err := a.Hash(); err == nil {
-			banks = append(banks, a)
-		}
-	}
-	img, err := uki.Measure(p, path, banks)
-	if err != nil {
-		return nil, inputError{path, err}
-	}
-	return img, nil
 }
 
 // predictBoot is `slkit predict --firmware-log`.
 func predictBoot(e *env, c *cli.Context) error {
 	for _, f := range []string{"kernel", "initrd", "cmdline", "policy", "start", "drtm", "bank"} {
 		if c.IsSet(f) {
-			return usageError{fmt.Errorf("predict: --firmware-log predicts the firmware's measurements; --%s belongs to a launch prediction", f)}
+			return usage(fmt.Errorf("predict: --firmware-log predicts the firmware's measurements; --%s belongs to a launch prediction", f))
 		}
 	}
 	if (c.IsSet("state") || c.IsSet("pub")) && !c.IsSet("journal") {
-		return usageError{errors.New("predict: --state and --pub go with --journal")}
+		return usage(errors.New("predict: --state and --pub go with --journal"))
 	}
-	jpath, spath := c.String("journal"), c.String("state")
-	if jpath != "" && spath == "" {
-		spath = jpath + ".state"
+	jpath, spath := c.String("journal"), ""
+	if jpath != "" {
+		spath = journal.StatePath(jpath, c.String("state"))
 	}
 	var pub []byte
 	if p := c.String("pub"); p != "" {
@@ -124,30 +89,11 @@ func predictBoot(e *env, c *cli.Context) error {
 		pub = k
 	}
 	if _, err := os.Stat(jpath); jpath != "" && err != nil {
-		return inputError{jpath, errors.Unwrap(err)}
+		return inputErr(jpath, errors.Unwrap(err))
 	}
 	p, err := bootPrediction(c, jpath, spath, pub)
 	if err != nil {
 		return err
 	}
-	if c.Bool("json") {
-		return e.writeJSON(p)
-	}
-	fmt.Fprintf(e.stdout, "next boot predicted from %s, banks %s: PCRs changed %v\n", c.String("firmware-log"), tpm.AlgList(p.Banks), p.Changed)
-	for _, i := range sortedPCRs(p.Unpredictable) {
-		fmt.Fprintf(e.stdout, "PCR %d cannot be predicted: %s\n", i, p.Unpredictable[i])
-	}
-	fmt.Fprintln(e.stdout, "PCR values at the hand-over to the booted image's kernel:")
-	fmt.Fprint(e.stdout, p.PCRs.Text())
-	return nil
-}
-
-// sortedPCRs lists the PCRs of a per-PCR map in order.
-func sortedPCRs(m map[int]string) []int {
-	var out []int
-	for i := range m {
-		out = append(out, i)
-	}
-	sort.Ints(out)
-	return out
+	return e.report(c, p, p.Text(c.String("firmware-log")))
 }

@@ -52,7 +52,7 @@ func rigCommand(e *env) *cli.Command {
 
 func rigRun(e *env, c *cli.Context) error {
 	if c.NArg() > 0 {
-		return usageError{fmt.Errorf("rig run takes no arguments (got %q)", c.Args().First())}
+		return usage(fmt.Errorf("rig run takes no arguments (got %q)", c.Args().First()))
 	}
 	cfg := qemu.RunConfig{Kernel: c.String("kernel"), Initrd: c.String("initrd"),
 		OVMF: c.Bool("ovmf"), SecureBoot: c.Bool("secure-boot"), SetupMode: c.Bool("setup-mode"), Vars: c.String("vars"), ESP: c.String("esp"),

@@ -4,7 +4,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -12,6 +11,7 @@ import (
 	"github.com/slkit/slkit/efi/secureboot"
 	"github.com/slkit/slkit/initramfs"
 	"github.com/slkit/slkit/initramfs/uki"
+	"github.com/slkit/slkit/internal/clikit"
 )
 
 // ukiFlags are `initramfs build`'s flags for a UKI.
@@ -30,13 +30,13 @@ func ukiFlags() []cli.Flag {
 // a UKI and signed with go-uefi's Authenticode.
 func ukiBuild(e *env, c *cli.Context, opts []initramfs.Option) error {
 	if c.IsSet("out") {
-		return usageError{errors.New("--uki and --out exclude each other: the UKI carries the initramfs")}
+		return usage(errors.New("--uki and --out exclude each other: the UKI carries the initramfs"))
 	}
-	if err := needFlags(c, "kernel"); err != nil {
+	if err := clikit.NeedFlags(c, "kernel"); err != nil {
 		return err
 	}
 	if c.IsSet("sign-key") != c.IsSet("sign-cert") {
-		return usageError{errors.New("--sign-key and --sign-cert go together")}
+		return usage(errors.New("--sign-key and --sign-cert go together"))
 	}
 	in := uki.BuildInput{Stub: c.String("stub"), Kernel: c.String("kernel"), Cmdline: c.String("cmdline")}
 	if c.IsSet("sign-key") {
@@ -46,34 +46,15 @@ func ukiBuild(e *env, c *cli.Context, opts []initramfs.Option) error {
 		}
 		in.Sign = func(b []byte) ([]byte, error) { return secureboot.SignImage(b, *k) }
 	}
-	out := c.String("uki")
-	start := time.Now()
+	out, start := c.String("uki"), time.Now()
 	res, err := uki.Build(c.Context, out, in, opts...)
 	if err != nil {
 		return err
 	}
-	if c.Bool("json") {
-		return e.writeJSON(struct {
-			Out     string           `json:"out"`
-			Seconds float64          `json:"seconds"`
-			Result  *uki.BuildResult `json:"result"`
-		}{out, time.Since(start).Seconds(), res})
-	}
-	signed := "unsigned"
-	if res.Signed {
-		signed = "signed with " + c.String("sign-cert")
-	}
-	fmt.Fprintf(e.stdout, "wrote %s: UKI, %d bytes, %s, in %.1fs\nsha256 %s\n", out, res.Size, signed, time.Since(start).Seconds(), res.SHA256)
-	for _, p := range res.Layout {
-		moved := ""
-		if p.Moved {
-			moved = fmt.Sprintf(" (moved: systemd-stub(7) puts it at %#x)", uki.Addresses[p.Name])
-		}
-		fmt.Fprintf(e.stdout, "  %-9s at %#09x, %d bytes%s\n", p.Name, p.VirtualAddress, p.Size, moved)
-	}
-	fmt.Fprintln(e.stdout, "measured by the firmware into PCR 4 (EV_EFI_BOOT_SERVICES_APPLICATION), Authenticode digest:")
-	for _, a := range initramfs.Banks {
-		fmt.Fprintf(e.stdout, "  %-6s %s\n", a, res.App[a])
-	}
-	return nil
+	took := time.Since(start).Seconds()
+	return e.report(c, struct {
+		Out     string           `json:"out"`
+		Seconds float64          `json:"seconds"`
+		Result  *uki.BuildResult `json:"result"`
+	}{out, took, res}, res.Text(out, c.String("sign-cert"), took))
 }

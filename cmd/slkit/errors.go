@@ -6,7 +6,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/slkit/slkit/internal/clikit"
 	"github.com/slkit/slkit/internal/errkind"
+	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/slaunch"
 )
 
@@ -18,33 +20,17 @@ const (
 	exitVerify = 3
 )
 
-// usageError is a bad flag or argument.
-type usageError struct{ err error }
-
-func (u usageError) Error() string { return u.err.Error() }
-func (u usageError) Unwrap() error { return u.err }
-
-// inputError is an input file that is missing, unreadable or malformed.
-type inputError struct {
-	name string
-	err  error
-}
-
-func (i inputError) Error() string {
-	if i.name == "" {
-		return i.err.Error()
-	}
-	return i.name + ": " + i.err.Error()
-}
-func (i inputError) Unwrap() error { return i.err }
+// inputErr is an input file that is missing, unreadable or malformed,
+// named first (name "" for none).
+func inputErr(name string, err error) error { return &fsys.InputError{Path: name, Err: err} }
 
 // exitCode maps an error to the exit code of its kind (package errkind:
 // every package's sentinels carry one), a refusal first: an error that is
 // both a verification failure and something else is a refusal. A named
 // input file that failed for no known reason is an input error.
 func exitCode(err error) int {
-	var u usageError
-	var in inputError
+	var u clikit.UsageError
+	var in *fsys.InputError
 	switch {
 	case errors.As(err, &u):
 		return exitInput
@@ -77,9 +63,9 @@ func flagInputError(c *cli.Context, flag string, err error) error {
 	name := "--" + flag + " " + c.String(flag)
 	var fe *slaunch.FormatError
 	if errors.As(err, &fe) && fe.What == flag {
-		return inputError{name, trimmedError{err, fe.What + ": "}}
+		return inputErr(name, trimmedError{err, fe.What + ": "})
 	}
-	return inputError{name, err}
+	return inputErr(name, err)
 }
 
 // trimmedError is err without a prefix its message starts with.

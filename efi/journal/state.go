@@ -103,6 +103,15 @@ const (
 	maxStateSize = stateHeaderSize + stateEntrySize*MaxEntries + 4
 )
 
+// StatePath is the state file of the journal at journalPath: state, or by
+// default (state "") the journal's name + ".state".
+func StatePath(journalPath, state string) string {
+	if state == "" {
+		return journalPath + ".state"
+	}
+	return state
+}
+
 // Marshal encodes the state with a trailing CRC-32C.
 func (s *State) Marshal() []byte {
 	b := make([]byte, stateHeaderSize, stateHeaderSize+stateEntrySize*len(s.Entries)+4)

@@ -32,3 +32,15 @@ func TestStateRoundTripAndCorruption(t *testing.T) {
 		}
 	}
 }
+
+func TestStatePath(t *testing.T) {
+	for _, c := range [][3]string{
+		{"/disk/j", "", "/disk/j.state"},
+		{"/disk/j", "/other/s", "/other/s"},
+		{"j.json", "", "j.json.state"},
+	} {
+		if got := StatePath(c[0], c[1]); got != c[2] {
+			t.Errorf("StatePath(%q, %q) = %q, want %q", c[0], c[1], got, c[2])
+		}
+	}
+}

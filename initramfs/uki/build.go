@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/slkit/slkit/initramfs"
 	"github.com/slkit/slkit/internal/fsys"
@@ -130,4 +131,28 @@ func unwrap(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// Text is the build as `slkit initramfs build --uki` prints it: the file,
+// its size, who signed it (signer: the certificate file) and how long it
+// took, its layout, and the digest the firmware measures into PCR 4.
+func (r *BuildResult) Text(out, signer string, seconds float64) string {
+	signed := "unsigned"
+	if r.Signed {
+		signed = "signed with " + signer
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "wrote %s: UKI, %d bytes, %s, in %.1fs\nsha256 %s\n", out, r.Size, signed, seconds, r.SHA256)
+	for _, p := range r.Layout {
+		moved := ""
+		if p.Moved {
+			moved = fmt.Sprintf(" (moved: systemd-stub(7) puts it at %#x)", Addresses[p.Name])
+		}
+		fmt.Fprintf(&b, "  %-9s at %#09x, %d bytes%s\n", p.Name, p.VirtualAddress, p.Size, moved)
+	}
+	b.WriteString("measured by the firmware into PCR 4 (EV_EFI_BOOT_SERVICES_APPLICATION), Authenticode digest:\n")
+	for _, a := range initramfs.Banks {
+		fmt.Fprintf(&b, "  %-6s %s\n", a, r.App[a])
+	}
+	return b.String()
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"unicode/utf16"
 
+	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/nextboot"
 	"github.com/slkit/slkit/tpm"
 )
@@ -105,6 +106,29 @@ func Measure(p *PE, name string, banks []tpm.Alg) (*nextboot.Image, error) {
 		img.Events = append(img.Events, tpm.Event{PCR: pcrLinuxStub, Type: tpm.EvEventTag, Digests: ds, Data: taggedEvent(tagInitrd, "Linux initrd")})
 	}
 	return img, nil
+}
+
+// MeasureFile is Measure of the UKI file at path (read through
+// fsys.OpenInput: a regular file, never a FIFO) in banks; a problem with
+// the file is an *fsys.InputError naming it.
+func MeasureFile(path string, banks []tpm.Alg) (*nextboot.Image, error) {
+	f, err := fsys.OpenInput(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fsys.NameInput(path, err)
+	}
+	p, err := ParsePE(f, st.Size())
+	if err == nil {
+		var img *nextboot.Image
+		if img, err = Measure(p, path, banks); err == nil {
+			return img, nil
+		}
+	}
+	return nil, &fsys.InputError{Path: path, Err: err}
 }
 
 // CheckCmdline refuses a command line whose measurement Measure does not

@@ -24,6 +24,7 @@ import (
 
 	"github.com/slkit/slkit/efi/secureboot"
 	"github.com/slkit/slkit/initramfs"
+	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/tpm"
 )
 
@@ -288,6 +289,23 @@ func TestMeasure(t *testing.T) {
 	if m.Signer == nil || !m.EmbeddedCmdline || !m.Verifies(keySet.Keys[secureboot.RoleDB].Cert) || m.Verifies(keySet.Keys[secureboot.RoleKEK].Cert) {
 		t.Errorf("signer %v, cmdline %v", m.Signer, m.EmbeddedCmdline)
 	}
+
+	// MeasureFile: the same from the file; a file that is not a PE, or
+	// not a regular file, is an input error naming it.
+	dir := t.TempDir()
+	path, bad := filepath.Join(dir, "uki.efi"), filepath.Join(dir, "bad.efi")
+	os.WriteFile(path, img, 0o600)
+	os.WriteFile(bad, []byte("MZ but not a PE"), 0o600)
+	fm, err := MeasureFile(path, []tpm.Alg{tpm.SHA256})
+	if err != nil || len(fm.Events) != len(want) || !fm.Events[9].Digests[tpm.SHA256].Equal(want[9]) || fm.Name != path {
+		t.Fatalf("MeasureFile: %v", err)
+	}
+	for _, f := range []string{bad, dir} {
+		var ie *fsys.InputError
+		if _, err := MeasureFile(f, []tpm.Alg{tpm.SHA256}); !errors.As(err, &ie) || ie.Path != f {
+			t.Errorf("MeasureFile(%s): %v", f, err)
+		}
+	}
 }
 
 // TestAssembleRefusals: a stub that is not a PE, a signed stub, a stub
@@ -346,5 +364,26 @@ func TestBuildReproducible(t *testing.T) {
 	}
 	if _, err := os.Stat(bad); err == nil {
 		t.Error("a failed build left a file")
+	}
+}
+
+// TestBuildResultText: every line of the report, from a result laid out
+// by hand.
+func TestBuildResultText(t *testing.T) {
+	r := &BuildResult{Size: 4096, SHA256: bytes.Repeat([]byte{0x11}, 32), Signed: true,
+		Layout: []Placed{{Name: ".osrel", VirtualAddress: 0x20000, Size: 50}, {Name: ".linux", VirtualAddress: 0x2000000, Size: 3000, Moved: true}},
+		App:    tpm.Digests{tpm.SHA1: bytes.Repeat([]byte{1}, 20), tpm.SHA256: bytes.Repeat([]byte{2}, 32), tpm.SHA384: bytes.Repeat([]byte{3}, 48), tpm.SHA512: bytes.Repeat([]byte{4}, 64)}}
+	want := "wrote u.efi: UKI, 4096 bytes, signed with db.crt, in 1.5s\nsha256 " + strings.Repeat("11", 32) + "\n" +
+		"  .osrel    at 0x000020000, 50 bytes\n" +
+		"  .linux    at 0x002000000, 3000 bytes (moved: systemd-stub(7) puts it at 0x2000000)\n" +
+		"measured by the firmware into PCR 4 (EV_EFI_BOOT_SERVICES_APPLICATION), Authenticode digest:\n" +
+		"  sha1   " + strings.Repeat("01", 20) + "\n  sha256 " + strings.Repeat("02", 32) + "\n" +
+		"  sha384 " + strings.Repeat("03", 48) + "\n  sha512 " + strings.Repeat("04", 64) + "\n"
+	if got := r.Text("u.efi", "db.crt", 1.46); got != want {
+		t.Errorf("Text:\n%s\nwant\n%s", got, want)
+	}
+	r.Signed = false
+	if got := r.Text("u.efi", "db.crt", 1); !strings.HasPrefix(got, "wrote u.efi: UKI, 4096 bytes, unsigned, in 1.0s\n") {
+		t.Errorf("unsigned: %s", got)
 	}
 }

@@ -151,6 +151,17 @@ type Verified struct {
 	KeyID string
 }
 
+// ParseSigned is the policy a signed policy file holds (ParseEnvelope,
+// then Parse of its payload), its signature not checked: for a file
+// whose signature is checked elsewhere (the pre-launch stage verifies it).
+func ParseSigned(b []byte) (*Policy, error) {
+	env, err := ParseEnvelope(b)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(env.Payload)
+}
+
 // Verify checks the signed policy file under pub and only then parses the
 // policy it carries. It returns ErrSignature unless a signature verifies
 // under pub (the key IDs are not trusted, every signature is tried), and

@@ -279,3 +279,24 @@ func TestOpenSSLInterop(t *testing.T) {
 		t.Fatalf("openssl verify: %v: %s", err, out)
 	}
 }
+
+// TestParseSigned: the payload's policy of a signed file whatever key
+// signed it; a file that is not an envelope, or whose payload is not a
+// policy, is refused.
+func TestParseSigned(t *testing.T) {
+	signed, err := Sign([]byte(validDoc), testKey(7))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := ParseSigned(signed)
+	if err != nil || len(p.Entries) != 2 || p.Entries[1].Name != "rescue-2" {
+		t.Fatalf("ParseSigned: %+v %v", p, err)
+	}
+	if _, err := ParseSigned([]byte(validDoc)); !errors.Is(err, ErrMalformed) {
+		t.Errorf("a bare document: %v", err)
+	}
+	bad, _ := Sign([]byte(`{"version": 1, "entries": []}`), testKey(7))
+	if _, err := ParseSigned(bad); !errors.Is(err, ErrMalformed) {
+		t.Errorf("an envelope of a bad policy: %v", err)
+	}
+}

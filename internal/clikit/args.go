@@ -1,4 +1,4 @@
-package main
+package clikit
 
 import (
 	"strings"
@@ -6,11 +6,11 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// interspersed moves the leaf command's flags in front of its positional
+// Interspersed moves the leaf command's flags in front of its positional
 // arguments, so that `slkit unseal SEALED --out FILE` works: urfave/cli v2
 // stops parsing flags at the first positional argument. Flags are
 // recognised by the leaf command's definitions; "--" ends flag parsing.
-func interspersed(app *cli.App, args []string) []string {
+func Interspersed(app *cli.App, args []string) []string {
 	if len(args) < 2 {
 		return args
 	}

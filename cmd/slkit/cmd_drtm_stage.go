@@ -1,0 +1,143 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/slkit/slkit/internal/clikit"
+	"github.com/slkit/slkit/internal/fsys"
+	"github.com/slkit/slkit/launch"
+	"github.com/slkit/slkit/slaunch"
+	"github.com/slkit/slkit/tpm"
+)
+
+func (e *env) drtmStage(c *cli.Context) error {
+	switch b := c.String("backend"); b {
+	case "emulated":
+		return e.drtmStageEmulated(c)
+	case "grub":
+		return e.drtmStageGRUB(c)
+	case "hardware":
+		return e.drtmStageHardware(c)
+	default:
+		return usage(fmt.Errorf("drtm stage: --backend %q: want emulated, grub or hardware", b))
+	}
+}
+
+// stageBanks are the --bank banks, by default tpm.CommonBanks.
+func stageBanks(c *cli.Context) ([]tpm.Alg, error) {
+	banks, err := bankFlags(c)
+	if len(banks) == 0 {
+		banks = tpm.CommonBanks
+	}
+	return banks, err
+}
+
+func (e *env) drtmStageEmulated(c *cli.Context) error {
+	if err := clikit.NeedFlags(c, "out"); err != nil {
+		return err
+	}
+	banks, err := stageBanks(c)
+	if err != nil {
+		return err
+	}
+	ent, prof, done, err := loadEntry(c)
+	if err != nil {
+		return err
+	}
+	defer done()
+	pred, err := launch.PredictEmulatedDRTM(ent, prof, banks)
+	if err != nil {
+		return flagInputError(c, "kernel", err)
+	}
+	st, dir := pred.Stage, c.String("out")
+	if err := st.WriteDir(dir); err != nil {
+		return err
+	}
+	return e.report(c, st.Prediction, fmt.Sprintf("emulated DCE staged in %s: the rig host runs _TPM_Hash over %s (%d bytes)\n%s",
+		dir, slaunch.StageDCEBlob, len(st.DCEBlob), st.Prediction.Text()))
+}
+
+func (e *env) drtmStageGRUB(c *cli.Context) error {
+	if err := clikit.NeedFlags(c, "dce", "out"); err != nil {
+		return err
+	}
+	if _, err := fsys.ReadInput(inDCE, c.String("dce"), func(b []byte) (any, error) { return nil, slaunch.CheckDCEModule(b) }); err != nil {
+		return err
+	}
+	ent, _, done, err := loadEntry(c)
+	if err != nil {
+		return err
+	}
+	defer done()
+	// Only a Secure Launch kernel can be launched: a v15 kernel with its
+	// static MLE header, or a v16 kernel that hands the header's offset to
+	// the loader at run time. The entry says which, and what the loader
+	// does.
+	k, err := slaunch.DetectSecureLaunch(ent.Kernel.R, ent.Kernel.Size)
+	if err != nil {
+		return flagInputError(c, "kernel", err)
+	}
+	ge := slaunch.GRUBEntry{Title: c.String("title"), Cmdline: c.String("cmdline"), Unrestricted: c.Bool("unrestricted"),
+		Comments: k.Describe()}
+	ge.Comments[0] = "slkit: " + filepath.Base(c.String("kernel")) + ": " + ge.Comments[0]
+	for _, p := range []struct {
+		dst  *string
+		flag string
+	}{{&ge.DCE, "dce"}, {&ge.Kernel, "kernel"}, {&ge.Initrd, "initrd"}} {
+		if *p.dst, err = slaunch.GRUBPath(c.String("grub-root"), c.String(p.flag)); err != nil {
+			return usage(fmt.Errorf("--%s: %w", p.flag, err))
+		}
+	}
+	text, err := ge.MenuEntry()
+	if err != nil {
+		return usage(err)
+	}
+	if err := fsys.WriteFile(fsys.OS{}, c.String("out"), []byte(text), 0o644); err != nil {
+		return err
+	}
+	if c.Bool("json") {
+		return e.writeJSON(map[string]string{"menuentry": text, "out": c.String("out")})
+	}
+	_, err = io.WriteString(e.stdout, text)
+	return err
+}
+
+func (e *env) drtmStageHardware(c *cli.Context) error {
+	if err := clikit.NeedFlags(c, "dce"); err != nil {
+		return err
+	}
+	p, err := drtmPlatform(c)
+	if err != nil {
+		return err
+	}
+	dce, err := inDCE.Read(c.String("dce"))
+	if err != nil {
+		return err
+	}
+	banks, err := stageBanks(c)
+	if err != nil {
+		return err
+	}
+	ent, _, done, err := loadEntry(c)
+	if err != nil {
+		return err
+	}
+	defer done()
+	st, err := slaunch.StageHardware(slaunch.HardwareInput{Platform: p, Images: launch.DRTMImages(ent), DCE: dce, Banks: banks})
+	var fe *slaunch.FormatError
+	if errors.As(err, &fe) && fe.What == "kernel" || errors.Is(err, slaunch.ErrNoMLEHeader) {
+		return flagInputError(c, "kernel", err)
+	}
+	if dir := c.String("out"); dir != "" && (errors.Is(err, slaunch.ErrNeedsDLStub) || errors.Is(err, slaunch.ErrNotCapable)) {
+		if werr := st.WriteDir(dir); werr != nil {
+			return werr
+		}
+		fmt.Fprintf(e.stdout, "staged in %s; %s lists what a ring-0 launch still needs on this machine\n", dir, slaunch.HardwareChecklistFile)
+	}
+	return flagInputError(c, "dce", err)
+}
