@@ -39,6 +39,7 @@ import (
 // bundle without activation or from another TPM that copied the secret,
 // and with one event removed from a log.
 func TestAttestationOnRig(t *testing.T) {
+	t.Parallel()
 	e := rigtest.New(t)
 	const cmdline = qemu.DefaultAppend
 	caDir := e.Path("ca")

@@ -29,6 +29,7 @@ import (
 //     swtpm: no mux, no host channel) is refused: DRTM did not happen, and
 //     the target never runs.
 func TestEmulatedDRTMLaunchOnRig(t *testing.T) {
+	t.Parallel()
 	e := rigtest.New(t)
 	const cmdline = qemu.DefaultAppend
 	const sealed = "/slkit/drtm.sealed"

@@ -20,6 +20,7 @@ import (
 // slkit's PID-1 runtime (mounts, efivarfs.ko, efivarfs) and then itself
 // with -test.run TestKernelEfivarfs. Every subtest must pass in the guest.
 func TestEfivarfsConformanceOnOVMF(t *testing.T) {
+	t.Parallel()
 	e := rigtest.New(t)
 	root, err := initramfs.FindSource("")
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 // TPM. The PCRs must be the values computed here with the standard
 // library (SHA-256) and the host's prediction (every bank).
 func TestFullImageLaunchOnRig(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds a full image with mkuimage and boots it")
 	}

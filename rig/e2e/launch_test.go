@@ -25,6 +25,7 @@ import (
 //   - a pre-launch image whose target initrd differs from the policy is
 //     refused before anything is booted, naming the initrd.
 func TestMeasuredLaunchOnRig(t *testing.T) {
+	t.Parallel()
 	e := rigtest.New(t)
 	const cmdline = qemu.DefaultAppend
 	const sealed = "/slkit/demo.sealed"

@@ -184,6 +184,7 @@ func (r *sbRig) boot(uki string, setupMode bool, opts ...rigtest.BootOption) *ri
 //  4. an unsigned UKI and 5. a signed one with one byte flipped are
 //     refused by the firmware: nothing of them runs.
 func TestSecureBootOnOVMFRig(t *testing.T) {
+	t.Parallel()
 	r := setupSecureBoot(t)
 	ctx := context.Background()
 	var secs []string

@@ -55,6 +55,7 @@ import (
 // environment: one line naming the file and the reason, nothing committed,
 // nothing launched; --efi-skip-bad-journal launches without it.
 func TestSeedFlowOnOVMF(t *testing.T) {
+	t.Parallel()
 	demo := newSeedDemo(t)
 	r := setupSeed(t, demo)
 	demo.phase("setup: images, policies, forward seals, disk")

@@ -228,6 +228,7 @@ func wantLines(t *testing.T, b *rigtest.Boot, wants ...string) {
 //     kexecs back into the pre-launch environment (from the disk), which
 //     commits and relaunches without a firmware reboot.
 func TestUpdateOnOVMFRig(t *testing.T) {
+	t.Parallel()
 	r := setupRig(t)
 	ctx := context.Background()
 	var rebootPath, kexecPath time.Duration
