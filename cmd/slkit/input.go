@@ -46,7 +46,7 @@ func (e *env) readArg(path string, k fsys.Input) ([]byte, error) {
 	if path != "-" {
 		return k.Read(path)
 	}
-	return k.ReadFrom(e.stdin, "stdin")
+	return k.ReadStream(e.stdin, "stdin")
 }
 
 // writeOutput replaces path atomically with data (mode perm), or writes

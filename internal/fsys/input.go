@@ -66,9 +66,9 @@ func (k Input) Read(path string) ([]byte, error) {
 	return b, nil
 }
 
-// ReadFrom reads an input of kind k from r (standard input, named name)
+// ReadStream reads an input of kind k from r (standard input, named name)
 // through the same limit; it may be empty.
-func (k Input) ReadFrom(r io.Reader, name string) ([]byte, error) {
+func (k Input) ReadStream(r io.Reader, name string) ([]byte, error) {
 	b, err := ReadLimited(r, name, k.Max)
 	if err != nil {
 		return nil, &InputError{name, k.problem(err)}

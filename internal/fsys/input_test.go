@@ -43,7 +43,7 @@ func TestInputRead(t *testing.T) {
 	if b, err := (Input{What: "hand-over file", Max: 8, EmptyOK: true}).Read(empty); err != nil || len(b) != 0 {
 		t.Errorf("an empty file of a kind that may be empty: %v", err)
 	}
-	if _, err := k.ReadFrom(strings.NewReader("123456789"), "stdin"); err == nil || err.Error() != "stdin: sealed file too large: more than 8 bytes (the limit of a sealed file)" {
+	if _, err := k.ReadStream(strings.NewReader("123456789"), "stdin"); err == nil || err.Error() != "stdin: sealed file too large: more than 8 bytes (the limit of a sealed file)" {
 		t.Errorf("ReadFrom over the limit: %v", err)
 	}
 	// Check: a missing file passes only when allowed; a FIFO never.
