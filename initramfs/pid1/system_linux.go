@@ -2,7 +2,6 @@ package pid1
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -54,23 +53,7 @@ func (linuxSystem) Mount(source, target, fstype string, flags uintptr) error {
 func (linuxSystem) ReadFile(path string) ([]byte, error) { return os.ReadFile(path) }
 
 func (linuxSystem) ReadFileAtMost(path string, max int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if st.Size() > max {
-		return nil, fmt.Errorf("%d bytes (at most %d)", st.Size(), max)
-	}
-	b, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err == nil && int64(len(b)) > max {
-		err = fmt.Errorf("more than %d bytes", max)
-	}
-	return b, err
+	return fsys.OS{}.ReadFile(path, max)
 }
 
 func (linuxSystem) ReplaceFile(path string, data []byte) error {
