@@ -76,10 +76,10 @@ type trial struct {
 //
 // A last boot without a cut launches the target: the secret sealed to
 // PCR 17+18 still unseals. SLKIT_POWERCUT_TRIALS sets the number of cuts
-// (default 6, one per kill point on average; `make soak` 50), SLKIT_POWERCUT_SEED repeats a run.
+// (default 10; `make soak` 50), SLKIT_POWERCUT_SEED repeats a run.
 func TestPowerCutDuringCommit(t *testing.T) {
 	t.Parallel()
-	trials := 6
+	trials := 10
 	if s := os.Getenv(envPowerCutTrials); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 {
