@@ -139,7 +139,7 @@ func setupSeed(t testing.TB, demo *seedDemo, opts ...seedOption) *seedRig {
 		"--then", "efi queue list --journal "+seedJournal,
 		"--job-request", seedJobs,
 		"--job", "round-trip:"+queueStep("set "+seedVendor+" --hex 0102 --expect-absent --eventlog "+handedLog),
-		"--job", "round-trip:"+queueStep("append "+seedAppend+" --hex 0a0b --eventlog "+handedLog),
+		"--job", "round-trip:"+queueStep("append "+seedAppend+" --hex 0a0b --expect-absent --eventlog "+handedLog),
 		"--job", "round-trip:drtm leave",
 		"--job", "round-trip:! unseal "+seedSecret+" --fingerprint --eventlog "+leftLog,
 		"--job", "round-trip:! "+queueStep("set "+seedVendor+" --hex 0909 --eventlog "+leftLog),
