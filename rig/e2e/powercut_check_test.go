@@ -27,7 +27,7 @@ func (pc *powerCut) inspect(t *testing.T, tr *trial) {
 			rigtest.MustWrite(t, filepath.Join(dir, f), b)
 		}
 	}
-	l := e.RunExit("efi", "queue", "list", "--json", "--journal", filepath.Join(dir, "journal"), "--pub", e.Path("efi.pub"))
+	l := e.RunExit("efi", "queue", "list", "--json", "--journal", filepath.Join(dir, "journal"), "--pub", e.Path("efi.pub"), "--anchor", "none")
 	var listing struct {
 		Committed bool `json:"committed"`
 		Entries   []struct {
@@ -174,6 +174,10 @@ func (pc *powerCut) report(t *testing.T) {
 	}
 	for i, tr := range pc.trials {
 		c := counts[tr.point]
+		if c == nil { // the cut was not classified: its check failed first
+			c = &count{}
+			counts[tr.point] = c
+		}
 		c.trials++
 		if tr.recovered {
 			c.recovered++

@@ -42,7 +42,7 @@ func (r *seedRig) checkBadJournals(t *testing.T, demo *seedDemo) {
 	sig := append([]byte(nil), good...)
 	sig[len(sig)-1] ^= 0x01 // the signature's last byte
 	e.Run("efi", "keygen", "--out", e.Path("attacker.key"), "--pub", e.Path("attacker.pub"))
-	e.Run("efi", "queue", "set", seedVendor, "--hex", "6666", "--key", e.Path("attacker.key"), "--journal", e.Path("bad-key.journal"))
+	e.Run("efi", "queue", "set", seedVendor, "--hex", "6666", "--key", e.Path("attacker.key"), "--journal", e.Path("bad-key.journal"), "--anchor", "none")
 	for name, b := range map[string][]byte{"bad-signature.journal": sig, "bad-truncated.journal": good[:len(good)-17],
 		"bad-key.journal": rigtest.MustRead(t, e.Path("bad-key.journal"))} {
 		if err := qemu.WriteExt4File(ctx, r.disk, "/"+name, b); err != nil {
