@@ -11,14 +11,15 @@ import (
 // journalAnchor is the TPM anchor holding the journal's applied
 // generation (tpm.Anchor), as journal.Anchor.
 type journalAnchor struct {
-	t     tpm.TPMSender
-	a     *tpm.Anchor
-	fresh bool
+	t tpm.TPMSender
+	a *tpm.Anchor
 }
 
+// Generation reads the anchor. It is never fresh: PreLaunch defines it only
+// once no generation is pending (defineJournalAnchor).
 func (j *journalAnchor) Generation() (uint64, bool, error) {
 	v, err := j.a.Read(j.t)
-	return v, j.fresh, err
+	return v, false, err
 }
 
 // Advance raises the anchor to gen: at most journal.MaxEntries increments

@@ -32,8 +32,9 @@ var ErrFirmwareReboot = errkind.New(errkind.IO, "rebooting through the firmware 
 //
 //  1. commit the journal (journal.Commit: signature, allow-list, replay
 //     and CAS checks, tries-left decremented before any write) against
-//     the journal's TPM anchor (JournalAnchor: defined here when missing;
-//     advanced once every entry is final);
+//     the journal's TPM anchor (JournalAnchor: advanced once every entry
+//     is final; when missing, the state file decides and the anchor is
+//     defined here once no generation is pending);
 //  2. when a committed change takes effect only through the firmware
 //     (BootNext, OsIndications, an entry queued with --reboot) or the
 //     store was full (the firmware reclaims space at boot), reboot — the
@@ -138,13 +139,16 @@ func (p *PreLaunch) commit(t tpm.TPMSender) (*journal.Result, error) {
 		tries = journal.DefaultTries
 	}
 	opts := []journal.Option{journal.WithAllowed(p.Allow...), journal.WithTries(tries)}
+	define := false
 	if p.JournalAnchor != 0 {
-		a, err := p.journalAnchor(t)
-		if err != nil {
-			return nil, err
-		}
-		if a != nil {
-			opts = append(opts, journal.WithAnchor(a))
+		a, err := tpm.OpenAnchor(t, p.JournalAnchor)
+		switch {
+		case errors.Is(err, tpm.ErrNoAnchor):
+			define = true
+		case err != nil:
+			return nil, fmt.Errorf("journal anchor: %w", err)
+		default:
+			opts = append(opts, journal.WithAnchor(&journalAnchor{t: t, a: a}))
 		}
 	}
 	var res *journal.Result
@@ -168,6 +172,11 @@ func (p *PreLaunch) commit(t tpm.TPMSender) (*journal.Result, error) {
 		}
 		return nil, fmt.Errorf("nothing committed, nothing launched: %w", err)
 	}
+	if define && (res == nil || !res.Journal || res.Final()) {
+		if err := p.defineJournalAnchor(t, res); err != nil {
+			return nil, err
+		}
+	}
 	if res == nil || !res.Journal {
 		fmt.Fprintf(p.Log, "slkit: efi: %s: nothing queued\n", p.Journal)
 		return res, nil
@@ -190,20 +199,32 @@ func (p *PreLaunch) commit(t tpm.TPMSender) (*journal.Result, error) {
 	return res, nil
 }
 
-// journalAnchor opens the journal's anchor, defining it when missing. In a
-// stage that cannot define it (a relaunch), the commit goes on without it.
-func (p *PreLaunch) journalAnchor(t tpm.TPMSender) (journal.Anchor, error) {
+// defineJournalAnchor defines the journal's anchor once no generation is
+// pending (res: the commit that just ran; nil or without a journal when
+// nothing was queued) and raises it to the generation committed. Not
+// before: a new anchor starts above every value any counter on the TPM
+// has had, so defined while a generation numbered by the state file is
+// still pending, it could claim that generation applied (or refuse it as
+// a replay) at the next boot. In a stage that cannot define it (a
+// relaunch) the commit stands on the state file alone.
+func (p *PreLaunch) defineJournalAnchor(t tpm.TPMSender, res *journal.Result) error {
 	a, defined, err := tpm.OpenOrDefineAnchor(t, p.JournalAnchor, tpm.WithOwnerAuth(p.OwnerAuth))
 	switch {
 	case errors.Is(err, tpm.ErrNotStage):
-		fmt.Fprintf(p.Log, "slkit: efi: warning: the journal's anchor %#08x is not defined and cannot be here (PCR 8 is not at its reset value): committing against the state file alone\n", p.JournalAnchor)
-		return nil, nil
+		fmt.Fprintf(p.Log, "slkit: efi: warning: the journal's anchor %#08x is not defined and cannot be here (PCR 8 is not at its reset value): committed against the state file alone\n", p.JournalAnchor)
+		return nil
 	case err != nil:
-		return nil, fmt.Errorf("journal anchor: %w", err)
+		return fmt.Errorf("journal anchor: %w", err)
 	case defined:
 		fmt.Fprintf(p.Log, "slkit: efi: journal anchor %#08x defined\n", p.JournalAnchor)
 	}
-	return &journalAnchor{t: t, a: a, fresh: defined}, nil
+	if res == nil || !res.Journal {
+		return nil
+	}
+	if err := (&journalAnchor{t: t, a: a}).Advance(res.Generation); err != nil {
+		fmt.Fprintf(p.Log, "slkit: efi: warning: the journal's anchor stays below generation %d (the next boot's commit advances it): %s\n", res.Generation, oneLine(err.Error()))
+	}
+	return nil
 }
 
 // BadJournal reports whether err refused a journal for what the disk holds

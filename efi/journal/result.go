@@ -73,6 +73,18 @@ func (r *Result) Complete() bool {
 	return true
 }
 
+// Final reports whether every entry is final: done (now or earlier) or
+// given up; none waits for a later boot.
+func (r *Result) Final() bool {
+	for _, e := range r.Entries {
+		switch e.Outcome {
+		case RetryLater, NotAttempted:
+			return false
+		}
+	}
+	return true
+}
+
 // Err is nil when every entry is done, else an error wrapping
 // ErrIncomplete that names the first entry that is not.
 func (r *Result) Err() error {
