@@ -6,6 +6,7 @@ export SLKIT_CACHE := $(CACHE)
 # Where fixtures, kernels and tools fetched by `make deps` live.
 BIN := $(CURDIR)/bin
 FUZZTIME ?= 30s
+FUZZJOBS ?= 1
 SOAK_TRIALS ?= 50
 
 .PHONY: all deps build test test-unit test-swtpm test-vm fuzz bench demo demo-measured soak clean
@@ -27,7 +28,7 @@ test: deps
 	@GO=$(GO) bash scripts/test.sh
 
 fuzz: deps
-	@bash scripts/fuzz.sh $(FUZZTIME)
+	@bash scripts/fuzz.sh $(FUZZTIME) $(FUZZJOBS)
 
 bench: deps
 	@bash scripts/bench.sh
