@@ -168,7 +168,9 @@ func TestNoReferencesOutside(t *testing.T) {
 			}
 		}
 	}
-	for _, bad := range []string{"see ../shared/x", "DESIGN.md flow 4", "until the DRTM issue", "issue 6's done when", "reference/drtm.md"} {
+	// The samples are joined at run time, so that this file does not
+	// itself hold what it looks for.
+	for _, bad := range []string{"see ../" + "shared/x", "DESIGN" + ".md flow 4", "until the DRTM " + "issue", "issue" + " 6's done when", "reference/" + "drtm.md"} {
 		if !outside.MatchString(bad) {
 			t.Errorf("the pattern misses %q", bad)
 		}
