@@ -235,7 +235,7 @@ func journalSigningKey(e *env, c *cli.Context) (ed25519.PrivateKey, error) {
 	if err != nil {
 		return nil, inputErr(name, err)
 	}
-	logs, problem, err := currentLogs(c.StringSlice("eventlog"))
+	logs, problem, err := tpm.ExplainingLogs(c.StringSlice("eventlog"))
 	if err != nil {
 		return nil, err
 	}

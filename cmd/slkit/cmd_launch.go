@@ -71,7 +71,7 @@ func launchAction(e *env, c *cli.Context, es efiSeams) error {
 	if err != nil {
 		return err
 	}
-	if err := inEventLog.Check(c.String("log"), true); err != nil {
+	if err := tpm.EventLogInput.Check(c.String("log"), true); err != nil {
 		return err
 	}
 	drtm, err := launchDRTMOptions(c)

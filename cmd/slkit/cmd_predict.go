@@ -162,7 +162,7 @@ func (e *env) measure(c *cli.Context) error {
 		return err
 	}
 	defer done()
-	if err := inEventLog.Check(c.String("log"), true); err != nil {
+	if err := tpm.EventLogInput.Check(c.String("log"), true); err != nil {
 		return err
 	}
 	return e.withTPM(c, func(t *tpm.Conn) error {

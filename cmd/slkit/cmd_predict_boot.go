@@ -31,7 +31,7 @@ func bootPredictFlags() []cli.Flag {
 // verified with pub when given; "" for none).
 func bootPrediction(c *cli.Context, jpath, spath string, pub []byte) (*nextboot.Prediction, error) {
 	name := c.String("firmware-log")
-	l, err := fsys.ReadInput(inEventLog, name, tpm.ParseEventLog)
+	l, err := fsys.ReadInput(tpm.EventLogInput, name, tpm.ParseEventLog)
 	if err != nil {
 		return nil, err
 	}

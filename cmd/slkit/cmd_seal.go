@@ -1,14 +1,17 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/slkit/slkit/internal/clikit"
 	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/tpm"
+	"github.com/slkit/slkit/update"
 )
 
 var pinFlags = []cli.Flag{
@@ -18,42 +21,24 @@ var pinFlags = []cli.Flag{
 
 func sealCommands(e *env) []*cli.Command {
 	return []*cli.Command{
-		{
-			Name:  "seal",
-			Usage: "seal a secret (<= 128 bytes) to PCR values: current ones or predicted ones (--pcr-values)",
-			Flags: append([]cli.Flag{
-				&cli.StringFlag{Name: "pcrs", Required: true, Usage: "PCRs to seal to, e.g. 8,9 or 17,18"},
-				&cli.StringFlag{Name: "pcr-values", Usage: "seal to these values (JSON of `slkit predict --json` or `pcr read --json`) instead of the current ones"},
-				&cli.StringFlag{Name: "bank", Value: "sha256", Usage: "PCR bank of the policy"},
-				&cli.StringFlag{Name: "in", Required: true, Usage: "secret file, or - for stdin"},
-				&cli.StringFlag{Name: "out", Required: true, Usage: "sealed file to write"},
-				&cli.StringFlag{Name: "eventlog", Usage: "when sealing to current values: event log whose events for these PCRs are recorded, to explain refusals"},
-			}, pinFlags...),
-			Action: e.seal,
-		},
-		{
-			Name:      "unseal",
-			Usage:     "unseal a secret; a refusal names the PCR and event that differ (exit 3)",
-			ArgsUsage: "SEALED",
-			Flags: append([]cli.Flag{
-				&cli.StringFlag{Name: "out", Usage: "write the secret to FILE (mode 0600); without it the secret goes to stdout, never to a terminal"},
-				&cli.BoolFlag{Name: "fingerprint", Usage: "print only sha256:<hex> of the secret (safe on a terminal); with --out, also write the secret"},
-				&cli.StringSliceFlag{Name: "eventlog", Usage: "current event log(s) used to explain a refusal (default: the firmware log, if readable)"},
-				&cli.StringFlag{Name: "expect-fingerprint", Usage: "refuse (exit 3) unless the secret's fingerprint is `sha256:HEX` (pin it in the measured image that unseals a handed-over file)"},
-				&cli.BoolFlag{Name: "json", Usage: "print what was unsealed, never the secret: {\"file\",\"object\":\"main\"|\"update\",\"main_refusal\",\"bank\",\"pcrs\",\"pin\",\"out\",\"fingerprint\"} (the secret goes only to --out)"},
-			}, pinFlags...),
-			Action: clikit.NArgs(1, 1, "one SEALED file", e.unseal),
-		},
-		{
-			Name:  "srk",
-			Usage: "storage root key",
-			Subcommands: []*cli.Command{{
-				Name:   "provision",
-				Usage:  "make the standard ECC P-256 SRK persistent at 0x81000001 (unseal then needs 6 TPM commands)",
-				Flags:  []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print {\"handle\":\"0x81000001\",\"name\":HEX}"}},
-				Action: e.srkProvision,
-			}},
-		},
+		clikit.Cmd("seal", "seal a secret (<= 128 bytes) to PCR values: current ones or predicted ones (--pcr-values)", e.seal, append([]cli.Flag{
+			&cli.StringFlag{Name: "pcrs", Required: true, Usage: "PCRs to seal to, e.g. 8,9 or 17,18"},
+			&cli.StringFlag{Name: "pcr-values", Usage: "seal to these values (JSON of `slkit predict --json` or `pcr read --json`) instead of the current ones"},
+			&cli.StringFlag{Name: "bank", Value: "sha256", Usage: "PCR bank of the policy"},
+			&cli.StringFlag{Name: "in", Required: true, Usage: "secret file, or - for stdin"},
+			&cli.StringFlag{Name: "out", Required: true, Usage: "sealed file to write"},
+			&cli.StringFlag{Name: "eventlog", Usage: "when sealing to current values: event log whose events for these PCRs are recorded, to explain refusals"},
+		}, pinFlags...)...),
+		clikit.ArgsCmd("unseal", "SEALED", "unseal a secret; a refusal names the PCR and event that differ (exit 3)", clikit.NArgs(1, 1, "one SEALED file", e.unseal), append([]cli.Flag{
+			&cli.StringFlag{Name: "out", Usage: "write the secret to FILE (mode 0600); without it the secret goes to stdout, never to a terminal"},
+			&cli.BoolFlag{Name: "fingerprint", Usage: "print only sha256:<hex> of the secret (safe on a terminal); with --out, also write the secret"},
+			&cli.StringSliceFlag{Name: "eventlog", Usage: "current event log(s) used to explain a refusal (default: the firmware log, if readable)"},
+			&cli.StringFlag{Name: "expect-fingerprint", Usage: "refuse (exit 3) unless the secret's fingerprint is `sha256:HEX` (pin it in the measured image that unseals a handed-over file)"},
+			&cli.BoolFlag{Name: "json", Usage: "print what was unsealed, never the secret: {\"file\",\"object\":\"main\"|\"update\",\"main_refusal\",\"bank\",\"pcrs\",\"pin\",\"out\",\"fingerprint\"} (the secret goes only to --out)"},
+		}, pinFlags...)...),
+		clikit.Group("srk", "storage root key",
+			clikit.Cmd("provision", "make the standard ECC P-256 SRK persistent at 0x81000001 (unseal then needs 6 TPM commands)", e.srkProvision,
+				&cli.BoolFlag{Name: "json", Usage: "print {\"handle\":\"0x81000001\",\"name\":HEX}"})),
 	}
 }
 
@@ -134,7 +119,7 @@ func (e *env) seal(c *cli.Context) error {
 		if st.values != nil {
 			return usage(errors.New("--eventlog is for sealing to current values; --pcr-values carries its own events"))
 		}
-		l, err := fsys.ReadInput(inEventLog, f, tpm.ParseEventLog)
+		l, err := fsys.ReadInput(tpm.EventLogInput, f, tpm.ParseEventLog)
 		if err != nil {
 			return err
 		}
@@ -162,7 +147,7 @@ func (e *env) seal(c *cli.Context) error {
 
 func (e *env) unseal(c *cli.Context) error {
 	name := c.Args().First()
-	s, err := fsys.ReadInput(inSealed, name, tpm.ParseSealed)
+	s, err := tpm.ReadSealedFile(name)
 	if err != nil {
 		return err
 	}
@@ -187,7 +172,7 @@ func (e *env) unseal(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	logs, problem, err := currentLogs(c.StringSlice("eventlog"))
+	logs, problem, err := tpm.ExplainingLogs(c.StringSlice("eventlog"))
 	if err != nil {
 		return err
 	}
@@ -195,7 +180,7 @@ func (e *env) unseal(c *cli.Context) error {
 		var info tpm.UnsealInfo
 		secret, err := tpm.Unseal(t, s, tpm.WithUnsealPIN(pin), tpm.WithEventLogs(logs...), tpm.WithLogUnavailable(problem), tpm.WithUnsealInfo(&info))
 		if err != nil {
-			return sealedError(name, err)
+			return tpm.SealedFileError(name, err)
 		}
 		defer clear(secret)
 		if pinned != nil {
@@ -222,4 +207,86 @@ func (e *env) unseal(c *cli.Context) error {
 		}
 		return err
 	})
+}
+
+// pinIf reads the PIN when need (a sealed file was sealed with one) and
+// refuses --pin and --pin-file otherwise: "SUBJECT requires a PIN", and
+// "WITHOUT: leave out --pin and --pin-file".
+func (e *env) pinIf(c *cli.Context, need bool, subject, without string) ([]byte, error) {
+	given := c.Bool("pin") || c.String("pin-file") != ""
+	switch {
+	case need && !given:
+		return nil, usage(fmt.Errorf("%s requires a PIN: give --pin or --pin-file", subject))
+	case !need && given:
+		return nil, usage(fmt.Errorf("%s: leave out --pin and --pin-file", without))
+	case !need:
+		return nil, nil
+	}
+	return e.readPIN(c, false)
+}
+
+// readPIN reads the PIN from --pin-file, or with --pin from the terminal
+// (no echo) or the first line of stdin (tpm.ReadPIN). It returns nil
+// when no PIN is asked; a PIN tpm refuses is an input error naming where
+// it came from.
+func (e *env) readPIN(c *cli.Context, stdinTaken bool) (pin []byte, err error) {
+	from := c.String("pin-file")
+	switch {
+	case from != "":
+		if pin, err = tpm.PINInput.Read(from); err != nil {
+			return nil, err
+		}
+	case !c.Bool("pin"):
+		return nil, nil
+	default:
+		if e.readPassword != nil {
+			if pin, ok, err := e.readPassword("PIN: "); ok {
+				if err != nil {
+					return nil, inputErr("terminal", err)
+				}
+				if pin, err = tpm.CheckPIN(pin); err != nil {
+					return nil, inputErr("the PIN typed", err)
+				}
+				return pin, nil
+			}
+		}
+		if stdinTaken {
+			return nil, usage(errors.New("--pin reads stdin, which --in - already uses: give --pin-file"))
+		}
+		if pin, err = bufio.NewReader(io.LimitReader(e.stdin, tpm.PINInput.Max)).ReadBytes('\n'); err != nil && err != io.EOF {
+			return nil, inputErr("stdin", err)
+		}
+		from = "stdin"
+	}
+	if pin, err = tpm.ReadPIN(pin); err != nil {
+		return nil, inputErr(from, err)
+	}
+	return pin, nil
+}
+
+// sealedInputs are the inputs of the commands that work on several sealed
+// files (update prepare, finish and status).
+type sealedInputs struct {
+	files []update.File
+	pin   []byte
+	logs  []*tpm.EventLog
+	// logProblem says why the event log is unusable ("" when it is not).
+	logProblem string
+}
+
+// readSealedInputs reads every --sealed file (update.ReadFiles; each a
+// path the atomic writer can replace, when the command rewrites them:
+// replace), the one PIN they need, and, with logs, the current event logs
+// (--eventlog).
+func (e *env) readSealedInputs(c *cli.Context, replace, logs bool) (*sealedInputs, error) {
+	files, need, err := update.ReadFiles(c.StringSlice("sealed"), replace)
+	if err != nil {
+		return nil, err
+	}
+	in := &sealedInputs{files: files}
+	if in.pin, err = e.pinIf(c, need, "a sealed file", "no sealed file requires a PIN"); err != nil || !logs {
+		return in, err
+	}
+	in.logs, in.logProblem, err = tpm.ExplainingLogs(c.StringSlice("eventlog"))
+	return in, err
 }

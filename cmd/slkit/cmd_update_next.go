@@ -91,7 +91,7 @@ func launchStart(c *cli.Context, via update.Via, fw *nextboot.Prediction) (*tpm.
 	case fw != nil && fw.LaunchStart() != nil:
 		return fw.LaunchStart(), "the predicted firmware values (PCR 9: the EFI stub's measurements)", nil
 	}
-	logs, _, err := currentLogs(nil)
+	logs, _, err := tpm.ExplainingLogs(nil)
 	if err != nil || len(logs) != 1 {
 		return nil, "reset values", err
 	}

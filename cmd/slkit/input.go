@@ -18,21 +18,20 @@ import (
 // or anything but a regular file (a device such as /dev/zero, a FIFO, a
 // directory), before reading more than the limit, and before the command
 // opens the TPM. Kernel and initrd images (and pcr extend --data) are
-// streamed instead: fsys.OpenInput.
+// streamed instead: fsys.OpenInput. The package that owns a format may
+// declare its input itself (tpm.EventLogInput, tpm.SealedInput,
+// tpm.PINInput).
 var (
 	inSecret    = fsys.Input{What: "secret", Max: tpm.MaxSecret}
-	inPIN       = fsys.Input{What: "PIN file", Max: tpm.MaxPIN + 2} // a trailing CR LF
 	inPolicyDoc = fsys.Input{What: "policy document", Max: policy.MaxPolicySize}
 	inSigned    = fsys.Input{What: "signed policy", Max: policy.MaxEnvelopeSize}
 	inKey       = fsys.Input{What: "key file", Max: edkey.MaxFileSize}
 	// A journal key file: PEM or raw, or a sealed private key (`efi
 	// keygen --seal-pcrs`: a sealed file with its expected events).
 	inJournalKey = fsys.Input{What: "journal key file", Max: 64 << 10}
-	inSealed     = fsys.Input{What: "sealed file", Max: tpm.MaxSealedSize}
 	inJournal    = fsys.Input{What: "EFI journal", Max: journal.MaxBytes}
 	inState      = fsys.Input{What: "EFI journal state file", Max: journal.MaxStateBytes}
 	inVarData    = fsys.Input{What: "variable data", Max: journal.MaxBytes}
-	inEventLog   = fsys.Input{What: "event log", Max: tpm.MaxEventLogSize}
 	inPCRValues  = fsys.Input{What: "PCR values", Max: tpm.MaxExpectedSize}
 	inRecording  = fsys.Input{What: "platform recording", Max: 16 << 20}
 	inDCE        = fsys.Input{What: "DCE module (SINIT ACM or SKL)", Max: 16 << 20}
