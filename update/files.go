@@ -120,6 +120,15 @@ func (f FinishedFile) Text() string {
 	return s
 }
 
+// FinishedText is the lines of `slkit update finish`: each file's Text.
+func FinishedText(done []FinishedFile) string {
+	var b strings.Builder
+	for _, f := range done {
+		b.WriteString(f.Text())
+	}
+	return b.String()
+}
+
 // FileReport is the Status of one file.
 type FileReport struct {
 	File string `json:"file"`
@@ -146,4 +155,14 @@ func Statuses(t tpm.TPMSender, files []File, opts ...Option) ([]FileReport, erro
 		out = append(out, FileReport{f.Name, st})
 	}
 	return out, first
+}
+
+// StatusText is the lines of `slkit update status`: "FILE: STATUS" for
+// each file.
+func StatusText(reps []FileReport) string {
+	var b strings.Builder
+	for _, r := range reps {
+		fmt.Fprintf(&b, "%s: %s\n", r.File, r.Status)
+	}
+	return b.String()
 }
