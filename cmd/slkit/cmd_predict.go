@@ -39,22 +39,16 @@ func entryFlags() []cli.Flag {
 }
 
 func predictCommand(e *env) *cli.Command {
-	return &cli.Command{
-		Name:  "predict",
-		Usage: "compute the PCR values and event log a launch will produce (no TPM needed)",
-		Description: "The JSON output (--json) is what `slkit seal --pcr-values` reads to seal a secret\n" +
-			"for the next launch: {\"banks\":{...},\"events\":[...]}. See launch/README.md.",
-		Flags: append(append(entryFlags(), bootPredictFlags()...),
+	return clikit.Described("The JSON output (--json) is what `slkit seal --pcr-values` reads to seal a secret\n"+
+		"for the next launch: {\"banks\":{...},\"events\":[...]}. See launch/README.md.",
+		clikit.Cmd("predict", "compute the PCR values and event log a launch will produce (no TPM needed)", e.predict, append(append(entryFlags(), bootPredictFlags()...),
 			&cli.StringFlag{Name: "start", Usage: "start from the PCR values in `FILE` (JSON as `slkit pcr read --json` prints; default: reset values)"},
 			&cli.StringSliceFlag{Name: "bank", Usage: "bank to predict (repeatable; default: the banks of --start, else sha1, sha256, sha384, sha512)"},
 			&cli.StringFlag{Name: "drtm", Usage: "also predict PCR17 and PCR18 of a dynamic launch with `BACKEND` (emulated: slkit launch --drtm emulated)"},
 			jsonFlag,
 			&cli.StringFlag{Name: "journal", Usage: "with --firmware-log: the variables this journal `FILE` will commit"},
 			&cli.StringFlag{Name: "state", Usage: "with --journal: its state `FILE` (default: the journal's name + .state)"},
-			&cli.StringFlag{Name: "pub", Usage: "with --journal: verify it with this public key `FILE`"},
-		),
-		Action: e.predict,
-	}
+			&cli.StringFlag{Name: "pub", Usage: "with --journal: verify it with this public key `FILE`"})...))
 }
 
 // loadEntry opens the entry's files (launch.OpenEntry of --kernel,
