@@ -9,7 +9,6 @@ import (
 
 	"github.com/slkit/slkit/efi/journal"
 	"github.com/slkit/slkit/internal/clikit"
-	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/tpm"
 	"github.com/slkit/slkit/update"
 )
@@ -52,10 +51,6 @@ func (e *env) anchorStatus(c *cli.Context) error {
 	})
 }
 
-// inOwnerAuth is an owner authorisation file: at most a SHA-256-sized
-// authValue (Part 1 §19.6.4) and a line end.
-var inOwnerAuth = fsys.Input{What: "owner authorisation file", Max: 64 + 2}
-
 func (e *env) anchorDefine(c *cli.Context) error {
 	idx, err := anchorIndices(c)
 	if err != nil {
@@ -63,7 +58,7 @@ func (e *env) anchorDefine(c *cli.Context) error {
 	}
 	var auth []byte
 	if f := c.String("owner-auth-file"); f != "" {
-		if auth, err = inOwnerAuth.Read(f); err != nil {
+		if auth, err = tpm.OwnerAuthInput.Read(f); err != nil {
 			return err
 		}
 		auth = []byte(strings.TrimRight(string(auth), "\n"))

@@ -79,7 +79,7 @@ func (e *env) drtmVerify(c *cli.Context) error {
 // drtmPlatform is the machine, or a recording given with --platform.
 func drtmPlatform(c *cli.Context) (slaunch.Platform, error) {
 	if p := c.String("platform"); p != "" {
-		return fsys.ReadInput(inRecording, p, slaunch.ParseRecording)
+		return fsys.ReadInput(slaunch.RecordingInput, p, slaunch.ParseRecording)
 	}
 	return slaunch.NewHostPlatform(), nil
 }
@@ -106,7 +106,7 @@ func (e *env) drtmStatus(c *cli.Context) error {
 // (also when only the host's part failed: it describes what the TPM holds).
 func (e *env) drtmLeave(c *cli.Context) error {
 	name, out := c.String("log"), c.String("out")
-	b, err := inDRTMLog.Read(name)
+	b, err := slaunch.DRTMLogInput.Read(name)
 	if err != nil {
 		return err
 	}

@@ -12,7 +12,6 @@ import (
 	"github.com/slkit/slkit/efi/journal"
 	"github.com/slkit/slkit/initramfs/pid1"
 	"github.com/slkit/slkit/internal/clikit"
-	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/tpm"
 )
 
@@ -139,14 +138,10 @@ func (e *env) efiVarsGet(c *cli.Context, open varsOpener) error {
 	return e.report(c, x, x.Text())
 }
 
-// inAuthFile is a signed authenticated-variable write (.auth) read from
-// disk for enrolment.
-var inAuthFile = fsys.Input{What: "authenticated variable", Max: 1 << 20}
-
 func (e *env) efiEnroll(c *cli.Context, open varsOpener) error {
 	writes := map[efi.Name][]byte{}
 	for _, n := range efi.EnrollmentOrder {
-		b, err := inAuthFile.Read(filepath.Join(c.String("dir"), n.Name+".auth"))
+		b, err := efi.AuthInput.Read(filepath.Join(c.String("dir"), n.Name+".auth"))
 		if err != nil {
 			return err
 		}

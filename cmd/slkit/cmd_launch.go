@@ -130,7 +130,7 @@ func handoverFiles(args []string) ([]launch.HandoverFile, error) {
 		if err := launch.CheckHandoverPath(dst); err != nil {
 			return nil, usage(fmt.Errorf("--handover %q: %w", a, err))
 		}
-		b, err := inHandover.Read(src)
+		b, err := launch.HandoverInput.Read(src)
 		if err != nil {
 			return nil, err
 		}
@@ -161,7 +161,7 @@ func launchDRTMOptions(c *cli.Context) ([]launch.LaunchOption, error) {
 		if err := clikit.NeedFlags(c, "dce"); err != nil {
 			return nil, err
 		}
-		dce, err := inDCE.Read(c.String("dce"))
+		dce, err := slaunch.DCEInput.Read(c.String("dce"))
 		if err != nil {
 			return nil, err
 		}

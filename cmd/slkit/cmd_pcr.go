@@ -111,7 +111,7 @@ func (e *env) pcrCompare(c *cli.Context) error {
 	var sets [2]*tpm.Expected
 	for i, f := range c.Args().Slice() {
 		var err error
-		if sets[i], err = fsys.ReadInput(inPCRValues, f, tpm.ParseExpected); err != nil {
+		if sets[i], err = fsys.ReadInput(tpm.PCRValuesInput, f, tpm.ParseExpected); err != nil {
 			return err
 		}
 	}

@@ -69,11 +69,11 @@ func (e *env) policySign(c *cli.Context) error {
 	if err := fsys.CheckOutput(out); err != nil {
 		return err
 	}
-	key, err := fsys.ReadInput(inKey, c.String("key"), policy.ParsePrivateKey)
+	key, err := fsys.ReadInput(policy.KeyInput, c.String("key"), policy.ParsePrivateKey)
 	if err != nil {
 		return err
 	}
-	payload, err := inPolicyDoc.Read(in)
+	payload, err := policy.DocumentInput.Read(in)
 	if err != nil {
 		return err
 	}
@@ -91,11 +91,11 @@ func (e *env) policySign(c *cli.Context) error {
 
 func (e *env) policyVerify(c *cli.Context) error {
 	name := c.Args().First()
-	pub, err := fsys.ReadInput(inKey, c.String("pub"), policy.ParsePublicKey)
+	pub, err := fsys.ReadInput(policy.KeyInput, c.String("pub"), policy.ParsePublicKey)
 	if err != nil {
 		return err
 	}
-	signed, err := inSigned.Read(name)
+	signed, err := policy.SignedInput.Read(name)
 	if err != nil {
 		return err
 	}
@@ -111,7 +111,7 @@ func (e *env) policyVerify(c *cli.Context) error {
 // next launch of the same policy raises the TPM's minimum policy_version
 // to its version (update.PolicyAnchor).
 func (e *env) policyConfirm(c *cli.Context) error {
-	signed, err := inSigned.Read(c.String("policy"))
+	signed, err := policy.SignedInput.Read(c.String("policy"))
 	if err != nil {
 		return err
 	}

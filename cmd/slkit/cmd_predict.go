@@ -70,7 +70,7 @@ func loadEntry(c *cli.Context, flags ...string) (*launch.Entry, *launch.Profile,
 	ef := launch.EntryFiles{Kernel: c.String("kernel"), Initrd: c.String("initrd"), Cmdline: c.String("cmdline")}
 	if p := c.String("policy"); p != "" {
 		// Its exact bytes are measured; they must be a signed policy.
-		if ef.Policy, err = inSigned.Read(p); err != nil {
+		if ef.Policy, err = policy.SignedInput.Read(p); err != nil {
 			return nil, nil, nil, err
 		}
 		if _, err := policy.ParseEnvelope(ef.Policy); err != nil {
@@ -78,7 +78,7 @@ func loadEntry(c *cli.Context, flags ...string) (*launch.Entry, *launch.Profile,
 		}
 	}
 	if p := c.String("policy-key"); p != "" {
-		if ef.PolicyKey, err = fsys.ReadInput(inKey, p, policy.ParsePublicKey); err != nil {
+		if ef.PolicyKey, err = fsys.ReadInput(policy.KeyInput, p, policy.ParsePublicKey); err != nil {
 			return nil, nil, nil, err
 		}
 	}
@@ -109,7 +109,7 @@ func (e *env) predict(c *cli.Context) error {
 	}
 	var opts []launch.PredictOption
 	if name := c.String("start"); name != "" {
-		start, err := fsys.ReadInput(inPCRValues, name, func(b []byte) (*tpm.PCRs, error) {
+		start, err := fsys.ReadInput(tpm.PCRValuesInput, name, func(b []byte) (*tpm.PCRs, error) {
 			var p tpm.PCRs
 			return &p, json.Unmarshal(b, &p)
 		})

@@ -78,7 +78,7 @@ func parseSealTarget(c *cli.Context, pcrsFlag, example string) (*sealTarget, err
 	}
 	st := &sealTarget{bank: bank, pcrs: pcrs, valuesFile: c.String("pcr-values")}
 	if st.valuesFile != "" {
-		st.values, err = fsys.ReadInput(inPCRValues, st.valuesFile, tpm.ParseExpected)
+		st.values, err = fsys.ReadInput(tpm.PCRValuesInput, st.valuesFile, tpm.ParseExpected)
 	}
 	return st, err
 }
@@ -106,7 +106,7 @@ func (e *env) seal(c *cli.Context) error {
 	if err := fsys.CheckOutput(out); err != nil {
 		return err
 	}
-	secret, err := e.readArg(c.String("in"), inSecret)
+	secret, err := e.readArg(c.String("in"), tpm.SecretInput)
 	if err != nil {
 		return err
 	}

@@ -28,7 +28,7 @@ func nextLaunch(c *cli.Context, via update.Via, fw *nextboot.Prediction) ([]upda
 				return nil, "", usage(fmt.Errorf("update prepare: --next-pcrs and --%s exclude each other", f))
 			}
 		}
-		x, err := fsys.ReadInput(inPCRValues, c.String("next-pcrs"), tpm.ParseExpected)
+		x, err := fsys.ReadInput(tpm.PCRValuesInput, c.String("next-pcrs"), tpm.ParseExpected)
 		return []update.Option{update.WithNext(x)}, "the values in " + c.String("next-pcrs"), err
 	}
 	switch {
@@ -83,7 +83,7 @@ func launchStart(c *cli.Context, via update.Via, fw *nextboot.Prediction) (*tpm.
 	case via == update.ViaKexec:
 		return nil, "the current PCR values", nil
 	case c.IsSet("start"):
-		x, err := fsys.ReadInput(inPCRValues, c.String("start"), tpm.ParseExpected)
+		x, err := fsys.ReadInput(tpm.PCRValuesInput, c.String("start"), tpm.ParseExpected)
 		if err != nil {
 			return nil, "", err
 		}
@@ -105,11 +105,11 @@ func launchStart(c *cli.Context, via update.Via, fw *nextboot.Prediction) (*tpm.
 // signedPolicy reads the signed launch policy of flag and the public key
 // of --policy-key it verifies under.
 func signedPolicy(c *cli.Context, flag string) ([]byte, ed25519.PublicKey, error) {
-	signed, err := inSigned.Read(c.String(flag))
+	signed, err := policy.SignedInput.Read(c.String(flag))
 	if err != nil {
 		return nil, nil, err
 	}
-	pub, err := fsys.ReadInput(inKey, c.String("policy-key"), policy.ParsePublicKey)
+	pub, err := fsys.ReadInput(policy.KeyInput, c.String("policy-key"), policy.ParsePublicKey)
 	return signed, pub, err
 }
 

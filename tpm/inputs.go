@@ -30,3 +30,14 @@ func SealedFileError(name string, err error) error {
 	}
 	return err
 }
+
+// SecretInput is a secret to seal: at most MaxSecret bytes.
+var SecretInput = fsys.Input{What: "secret", Max: MaxSecret}
+
+// PCRValuesInput is a file of PCR values (ParseExpected: `slkit predict
+// --json`, `slkit pcr read --json`): at most MaxExpectedSize bytes.
+var PCRValuesInput = fsys.Input{What: "PCR values", Max: MaxExpectedSize}
+
+// OwnerAuthInput is an owner authorisation file: at most a
+// SHA-256-sized authValue (Part 1 §19.6.4) and a line end.
+var OwnerAuthInput = fsys.Input{What: "owner authorisation file", Max: 64 + 2}
