@@ -2,9 +2,7 @@ package main
 
 import (
 	"crypto/ed25519"
-	"errors"
 	"fmt"
-	"io/fs"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -57,27 +55,13 @@ func launchEFIFlags() []cli.Flag {
 	}
 }
 
-// smallFile reads a small file from the shared disk: a regular file of at
-// most limit bytes (nothing else is opened, so a FIFO cannot block the
-// pre-launch environment); a missing one is nil.
-func smallFile(path string, limit int64) ([]byte, error) {
-	b, err := fsys.OS{}.ReadFile(path, limit)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, inputErr(path, err)
-	}
-	return b, nil
-}
-
 // entryFromFile is --entry-file's entry name ("" when not given or
 // missing).
 func entryFromFile(c *cli.Context) (string, error) {
 	if !c.IsSet("entry-file") {
 		return "", nil
 	}
-	b, err := smallFile(c.String("entry-file"), 256)
+	b, err := fsys.ReadOptional(c.String("entry-file"), 256)
 	return strings.TrimSpace(string(b)), err
 }
 
@@ -97,7 +81,7 @@ func checkPolicyAnchor(e *env, c *cli.Context, t tpm.TPMSender, signed []byte, p
 	}
 	a := &update.PolicyAnchor{Index: idx}
 	if f := c.String("policy-confirm"); f != "" {
-		if a.Confirmed, err = smallFile(f, policy.MaxEnvelopeSize); err != nil {
+		if a.Confirmed, err = fsys.ReadOptional(f, policy.MaxEnvelopeSize); err != nil {
 			return err
 		}
 	}

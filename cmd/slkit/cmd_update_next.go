@@ -64,42 +64,19 @@ func nextLaunch(c *cli.Context, via update.Via, fw *nextboot.Prediction) ([]upda
 	if len(launches) == 0 {
 		return nil, "", nil
 	}
-	start, from, err := launchStart(c, via, fw)
+	var given *tpm.Expected
+	if c.IsSet("start") {
+		var err error
+		if given, err = fsys.ReadInput(tpm.PCRValuesInput, c.String("start"), tpm.ParseExpected); err != nil {
+			return nil, "", err
+		}
+	}
+	start, from, err := update.LaunchStart(via, given, c.String("start"), fw)
 	opts := []update.Option{update.WithNextLaunches(launches...)}
 	if start != nil {
 		opts = append(opts, update.WithStart(start))
 	}
 	return opts, "predicted for " + strings.Join(what, " then ") + " from " + from, err
-}
-
-// launchStart is where the next launch's prediction starts, and what
-// that is: the current values for a kexec (nil), --start, the firmware
-// prediction's PCR 8/9 (the EFI stub's measurements), else the firmware
-// event log of this boot replayed (what the firmware and the EFI stub
-// measure before the pre-launch stage runs, the next boot measures again
-// into PCRs 8 and 9: the queued changes go to others), else reset values.
-func launchStart(c *cli.Context, via update.Via, fw *nextboot.Prediction) (*tpm.PCRs, string, error) {
-	switch {
-	case via == update.ViaKexec:
-		return nil, "the current PCR values", nil
-	case c.IsSet("start"):
-		x, err := fsys.ReadInput(tpm.PCRValuesInput, c.String("start"), tpm.ParseExpected)
-		if err != nil {
-			return nil, "", err
-		}
-		return &x.PCRs, c.String("start"), nil
-	case fw != nil && fw.LaunchStart() != nil:
-		return fw.LaunchStart(), "the predicted firmware values (PCR 9: the EFI stub's measurements)", nil
-	}
-	logs, _, err := tpm.ExplainingLogs(nil)
-	if err != nil || len(logs) != 1 {
-		return nil, "reset values", err
-	}
-	start, err := update.FirmwareStart(logs[0])
-	if err != nil {
-		return nil, "", inputErr(tpm.FirmwareLogPath, err)
-	}
-	return start, "the firmware event log", nil
 }
 
 // signedPolicy reads the signed launch policy of flag and the public key
