@@ -107,10 +107,6 @@ func (e *env) attestExport(c *cli.Context, ev *attest.Evidence) error {
 	if err != nil {
 		return err
 	}
-	text := fmt.Sprintf("wrote %d files to %s; check each quote there with:\n", n, dir)
-	for _, cmd := range cmds {
-		text += "  " + cmd + "\n"
-	}
-	_, err = fmt.Fprint(e.stdout, text)
+	_, err = fmt.Fprint(e.stdout, verifier.TPM2ToolsText(n, dir, cmds))
 	return err
 }

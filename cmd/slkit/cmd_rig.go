@@ -56,13 +56,7 @@ func rigRun(e *env, c *cli.Context) error {
 		if !c.Bool("quiet-console") {
 			cfg.Console = e.stdout
 		}
-		cfg.OnPhase = func(p qemu.Phase) {
-			note := ""
-			if p.Estimated {
-				note = " (start estimated from the guest's uptime)"
-			}
-			fmt.Fprintf(e.stderr, "[%6.1fs] phase %s%s\n", p.Start.Seconds(), p.Name, note)
-		}
+		cfg.OnPhase = func(p qemu.Phase) { fmt.Fprint(e.stderr, p.Line()) }
 		cfg.OnDCE = func(l string) { fmt.Fprintf(e.stderr, "rig host: %s\n", l) }
 	}
 	ctx, cancel := context.WithTimeout(c.Context, c.Duration("timeout"))
