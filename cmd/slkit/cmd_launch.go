@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"time"
@@ -152,11 +151,7 @@ func launchDRTMOptions(c *cli.Context) ([]launch.LaunchOption, error) {
 	case "":
 		return nil, nil
 	case "emulated":
-		path := c.String("host-channel")
-		open := func() (slaunch.DCEHost, io.Closer, error) {
-			return slaunch.OpenHostChannel(path, slaunch.DefaultHostTimeout)
-		}
-		return []launch.LaunchOption{launch.WithDRTM(launch.EmulatedDRTM(open))}, nil
+		return []launch.LaunchOption{launch.WithDRTM(launch.EmulatedDRTMAt(c.String("host-channel")))}, nil
 	case "hardware":
 		if err := clikit.NeedFlags(c, "dce"); err != nil {
 			return nil, err
