@@ -2,9 +2,7 @@ package main
 
 import (
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"io/fs"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -72,7 +70,7 @@ func (e *env) attestQuote(c *cli.Context) error {
 	}
 	logs, read, err := attest.ReadLogs(src)
 	if err != nil {
-		return logInputError(err)
+		return err
 	}
 	opts := []attest.CollectOption{attest.WithLogs(logs), attest.WithPCRs(pcrs)}
 	if name := c.String("activation"); name != "" {
@@ -96,16 +94,6 @@ func (e *env) attestQuote(c *cli.Context) error {
 		}
 		return err
 	})
-}
-
-// logInputError names the log file an error is about as an input error
-// (a missing explicitly named log, an oversized or malformed one).
-func logInputError(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return inputErr(pe.Path, pe.Err)
-	}
-	return err
 }
 
 func (e *env) attestActivate(c *cli.Context) error {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -109,10 +108,7 @@ func (e *env) predict(c *cli.Context) error {
 	}
 	var opts []launch.PredictOption
 	if name := c.String("start"); name != "" {
-		start, err := fsys.ReadInput(tpm.PCRValuesInput, name, func(b []byte) (*tpm.PCRs, error) {
-			var p tpm.PCRs
-			return &p, json.Unmarshal(b, &p)
-		})
+		start, err := fsys.ReadInput(tpm.PCRValuesInput, name, tpm.ParsePCRs)
 		if err != nil {
 			return err
 		}
