@@ -270,7 +270,7 @@ func (e *env) efiKeygen(c *cli.Context) error {
 		return err
 	}
 	return e.withTPM(c, func(t *tpm.Conn) error {
-		pol, events, err := st.policy(t, nil)
+		pol, events, err := st.Policy(t, nil)
 		if err != nil {
 			return err
 		}

@@ -53,18 +53,9 @@ func (e *env) srkProvision(c *cli.Context) error {
 	})
 }
 
-// sealTarget is what a seal's flags select: the policy's bank and PCRs,
-// and the values to seal to (--pcr-values; nil: the TPM's current ones).
-type sealTarget struct {
-	bank       tpm.Alg
-	pcrs       []int
-	values     *tpm.Expected
-	valuesFile string
-}
-
 // parseSealTarget reads --bank, the PCR list flag pcrsFlag (for example
 // "8,9" in its error) and --pcr-values.
-func parseSealTarget(c *cli.Context, pcrsFlag, example string) (*sealTarget, error) {
+func parseSealTarget(c *cli.Context, pcrsFlag, example string) (*tpm.SealTarget, error) {
 	bank, err := tpm.ParseAlg(c.String("bank"))
 	if err != nil {
 		return nil, usage(fmt.Errorf("--bank: %w", err))
@@ -76,25 +67,11 @@ func parseSealTarget(c *cli.Context, pcrsFlag, example string) (*sealTarget, err
 	if err != nil {
 		return nil, usage(fmt.Errorf("--%s %q: want a list such as %s: %w", pcrsFlag, c.String(pcrsFlag), example, err))
 	}
-	st := &sealTarget{bank: bank, pcrs: pcrs, valuesFile: c.String("pcr-values")}
-	if st.valuesFile != "" {
-		st.values, err = fsys.ReadInput(tpm.PCRValuesInput, st.valuesFile, tpm.ParseExpected)
+	st := &tpm.SealTarget{Bank: bank, PCRs: pcrs, ValuesFile: c.String("pcr-values")}
+	if st.ValuesFile != "" {
+		st.Values, err = fsys.ReadInput(tpm.PCRValuesInput, st.ValuesFile, tpm.ParseExpected)
 	}
 	return st, err
-}
-
-// policy is the seal policy on t, and the events to record with it: the
-// predicted values' own events, or events (sealing to current values).
-func (st *sealTarget) policy(t tpm.TPMSender, events []tpm.Event) (*tpm.SealPolicy, []tpm.Event, error) {
-	if st.values == nil {
-		pol, err := tpm.CurrentPolicy(t, st.bank, st.pcrs)
-		return pol, events, err
-	}
-	pol, err := tpm.PolicyFor(st.bank, st.pcrs, &st.values.PCRs)
-	if err != nil {
-		return nil, nil, inputErr(st.valuesFile, err)
-	}
-	return pol, st.values.Events, nil
 }
 
 func (e *env) seal(c *cli.Context) error {
@@ -116,7 +93,7 @@ func (e *env) seal(c *cli.Context) error {
 	}
 	var events []tpm.Event
 	if f := c.String("eventlog"); f != "" {
-		if st.values != nil {
+		if st.Values != nil {
 			return usage(errors.New("--eventlog is for sealing to current values; --pcr-values carries its own events"))
 		}
 		l, err := fsys.ReadInput(tpm.EventLogInput, f, tpm.ParseEventLog)
@@ -126,7 +103,7 @@ func (e *env) seal(c *cli.Context) error {
 		events = l.Events
 	}
 	return e.withTPM(c, func(t *tpm.Conn) error {
-		pol, events, err := st.policy(t, events)
+		pol, events, err := st.Policy(t, events)
 		if err != nil {
 			return err
 		}
