@@ -139,13 +139,9 @@ func (e *env) efiVarsGet(c *cli.Context, open varsOpener) error {
 }
 
 func (e *env) efiEnroll(c *cli.Context, open varsOpener) error {
-	writes := map[efi.Name][]byte{}
-	for _, n := range efi.EnrollmentOrder {
-		b, err := efi.AuthInput.Read(filepath.Join(c.String("dir"), n.Name+".auth"))
-		if err != nil {
-			return err
-		}
-		writes[n] = b
+	writes, err := efi.ReadEnrollment(c.String("dir"))
+	if err != nil {
+		return err
 	}
 	v, err := open(c, efi.WithMutable(efi.EnrollPatterns...))
 	if err != nil {

@@ -85,8 +85,8 @@ func launchAction(e *env, c *cli.Context, es efiSeams) error {
 	if entry == "" && e.kernelCmdline != nil {
 		entry = launch.EntryFromCmdline(e.kernelCmdline())
 	}
-	if entry == "" {
-		if entry, err = entryFromFile(c); err != nil {
+	if entry == "" && c.IsSet("entry-file") {
+		if entry, err = launch.EntryFromFile(c.String("entry-file")); err != nil {
 			return err
 		}
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"crypto/ed25519"
 	"fmt"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -53,16 +52,6 @@ func launchEFIFlags() []cli.Flag {
 		&cli.StringFlag{Name: "policy-confirm", Usage: "with --policy-anchor: the `FILE` where the launched OS confirms a successful launch (`slkit policy confirm`); when it holds this policy, the minimum rises to its version"},
 		&cli.StringFlag{Name: "entry-file", Usage: "take the entry name from `FILE` (e.g. on the shared disk, written by the launched OS) when neither --entry nor slkit.entry= gives one"},
 	}
-}
-
-// entryFromFile is --entry-file's entry name ("" when not given or
-// missing).
-func entryFromFile(c *cli.Context) (string, error) {
-	if !c.IsSet("entry-file") {
-		return "", nil
-	}
-	b, err := fsys.ReadOptional(c.String("entry-file"), 256)
-	return strings.TrimSpace(string(b)), err
 }
 
 // checkPolicyAnchor is the launch's rollback check (--policy-anchor), in
