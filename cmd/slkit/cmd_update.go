@@ -82,24 +82,14 @@ func (e *env) updatePrepare(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	opts := append([]update.Option{update.WithVia(via), update.WithCounter(idx), update.WithLaunches(c.Int("launches")), update.WithPIN(in.pin)}, next...)
-	rep := &update.Prepared{}
-	if fw != nil {
-		x := fw.Expected()
-		opts, rep.Firmware = append(opts, update.WithFirmware(&x)), fw.Report(c.String("firmware-log"))
-	}
+	opts := append([]update.Option{update.WithCounter(idx), update.WithLaunches(c.Int("launches")), update.WithPIN(in.pin)}, next...)
+	u := update.Update{Journal: jp, State: sp, Pub: pub, Via: via, Files: in.files, Firmware: fw, FirmwareLog: c.String("firmware-log")}
 	return e.withTPM(c, func(t *tpm.Conn) error {
-		jopts, err := journalAnchorOpts(c, t)
-		if err != nil {
+		var err error
+		if u.JournalOptions, err = journalAnchorOpts(c, t); err != nil {
 			return err
 		}
-		if rep.Journal, err = update.CheckJournal(jp, sp, pub, jopts...); err != nil {
-			return err
-		}
-		if err := rep.Journal.CheckVia(via); err != nil {
-			return err
-		}
-		rep.Files, err = update.PrepareFiles(t, fsys.OS{}, in.files, append(opts, update.WithChangedPCRs(rep.Journal.PCRs...))...)
+		rep, err := update.PrepareUpdate(t, fsys.OS{}, u, opts...)
 		if errors.Is(err, launch.ErrNeedImage) {
 			return fmt.Errorf("%w (give the images with --next-root or --relaunch-root)", err)
 		}
