@@ -138,8 +138,8 @@ func (e *env) efiQueue(c *cli.Context, op journal.Op, open varsOpener) error {
 	if err != nil {
 		return err
 	}
-	return e.report(c, map[string]any{"op": op.String(), "var": ch.Var, "journal": jp, "generation": j.Generation, "entries": len(j.Entries)},
-		fmt.Sprintf("queued %s %s: %s generation %d, %d entries\n", op, ch.Var, jp, j.Generation, len(j.Entries)))
+	q := j.Queued(jp, ch)
+	return e.report(c, q, q.Text())
 }
 
 func (e *env) efiQueueList(c *cli.Context, verify bool) error {

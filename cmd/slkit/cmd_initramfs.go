@@ -41,13 +41,6 @@ func initramfsCommand(e *env) *cli.Command {
 			}, ukiFlags()...)...)))
 }
 
-// initramfsReport is the --json output.
-type initramfsReport struct {
-	Out     string            `json:"out"`
-	Seconds float64           `json:"seconds"`
-	Result  *initramfs.Result `json:"result"`
-}
-
 func initramfsBuild(e *env, c *cli.Context) error {
 	opts, err := initramfsOptions(e, c)
 	if err != nil {
@@ -69,7 +62,7 @@ func initramfsBuild(e *env, c *cli.Context) error {
 	for _, w := range res.Warnings {
 		fmt.Fprintf(e.stderr, "slkit: warning: %s\n", w)
 	}
-	return e.report(c, initramfsReport{Out: out, Seconds: took.Seconds(), Result: res}, res.Text(out, took.Seconds()))
+	return e.report(c, initramfs.Report{Out: out, Seconds: took.Seconds(), Result: res}, res.Text(out, took.Seconds()))
 }
 
 // jobOptions turns --on-success, --job, --job-on-success and --job-request
