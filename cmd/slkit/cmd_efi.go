@@ -210,6 +210,6 @@ func (e *env) efiMount(c *cli.Context) error {
 	if err := pid1.MountDisk(e.system(), d); err != nil {
 		return err
 	}
-	return e.report(c, map[string]string{"device": d.Device, "dir": d.Dir, "fstype": d.FSType, "options": pid1.DiskOptions},
-		fmt.Sprintf("%s mounted on %s (%s, %s)\n", d.Device, d.Dir, d.FSType, pid1.DiskOptions))
+	r := d.Report()
+	return e.report(c, r, r.Text())
 }

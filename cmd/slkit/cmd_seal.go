@@ -48,8 +48,8 @@ func (e *env) srkProvision(c *cli.Context) error {
 		if err != nil {
 			return err
 		}
-		handle, name := fmt.Sprintf("%#x", uint32(srk.Handle)), tpm.Digest(srk.Name.Buffer)
-		return e.report(c, map[string]any{"handle": handle, "name": name}, fmt.Sprintf("SRK at %s, name %s\n", handle, name))
+		r := srk.Report()
+		return e.report(c, r, r.Text())
 	})
 }
 
