@@ -76,12 +76,10 @@ func (e *env) drtmVerify(c *cli.Context) error {
 	})
 }
 
-// drtmPlatform is the machine, or a recording given with --platform.
+// drtmPlatform is the machine, or a recording given with --platform
+// (slaunch.OpenPlatform).
 func drtmPlatform(c *cli.Context) (slaunch.Platform, error) {
-	if p := c.String("platform"); p != "" {
-		return fsys.ReadInput(slaunch.RecordingInput, p, slaunch.ParseRecording)
-	}
-	return slaunch.NewHostPlatform(), nil
+	return slaunch.OpenPlatform(c.String("platform"))
 }
 
 func (e *env) drtmStatus(c *cli.Context) error {
@@ -89,15 +87,9 @@ func (e *env) drtmStatus(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	rec := &slaunch.Recording{Comment: "recorded by slkit drtm status"}
-	if c.String("save") != "" {
-		p = slaunch.Record(p, rec)
-	}
-	s := slaunch.Probe(p)
-	if out := c.String("save"); out != "" {
-		if err := rec.WriteFile(out); err != nil {
-			return err
-		}
+	s, err := slaunch.ProbeAndSave(p, c.String("save"))
+	if err != nil {
+		return err
 	}
 	return e.report(c, s, s.Text())
 }

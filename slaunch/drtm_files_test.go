@@ -41,3 +41,24 @@ func TestReadLaunchLog(t *testing.T) {
 		t.Errorf("the securityfs log first: %v", err)
 	}
 }
+
+// TestProbeAndSave: the recording saved by a probe of a recorded platform
+// probes the same.
+func TestProbeAndSave(t *testing.T) {
+	p, err := slaunch.OpenPlatform(filepath.Join("testdata", "platforms", "txt-ready.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved := filepath.Join(t.TempDir(), "rec.json")
+	s, err := slaunch.ProbeAndSave(p, saved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := slaunch.OpenPlatform(saved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s2, err := slaunch.ProbeAndSave(again, ""); err != nil || s2.Text() != s.Text() {
+		t.Errorf("the saved recording probes differently:\n%s\n%s", s.Text(), s2.Text())
+	}
+}

@@ -70,3 +70,31 @@ func (r *Recording) WriteFile(path string) error {
 	}
 	return fsys.WriteFile(fsys.OS{}, path, append(b, '\n'), 0o644)
 }
+
+// OpenPlatform is the machine (NewHostPlatform), or, when recording is
+// not "", the platform recorded in that file (RecordingInput,
+// ParseRecording).
+func OpenPlatform(recording string) (Platform, error) {
+	if recording != "" {
+		return fsys.ReadInput(RecordingInput, recording, ParseRecording)
+	}
+	return NewHostPlatform(), nil
+}
+
+// ProbeAndSave probes p (Probe) and, when save is not "", saves the
+// register values the probe read as a recording in the file save
+// (Record, Recording.WriteFile), so that the probe can be repeated
+// elsewhere (OpenPlatform).
+func ProbeAndSave(p Platform, save string) (*Status, error) {
+	rec := &Recording{Comment: "recorded by slkit drtm status"}
+	if save != "" {
+		p = Record(p, rec)
+	}
+	s := Probe(p)
+	if save != "" {
+		if err := rec.WriteFile(save); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
