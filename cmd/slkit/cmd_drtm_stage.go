@@ -58,8 +58,7 @@ func (e *env) drtmStageEmulated(c *cli.Context) error {
 	if err := st.WriteDir(dir); err != nil {
 		return err
 	}
-	return e.report(c, st.Prediction, fmt.Sprintf("emulated DCE staged in %s: the rig host runs _TPM_Hash over %s (%d bytes)\n%s",
-		dir, slaunch.StageDCEBlob, len(st.DCEBlob), st.Prediction.Text()))
+	return e.report(c, st.Prediction, st.Text(dir))
 }
 
 func (e *env) drtmStageGRUB(c *cli.Context) error {
