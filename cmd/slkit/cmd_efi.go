@@ -163,8 +163,9 @@ func (e *env) efiCommit(c *cli.Context, open varsOpener) error {
 	if err != nil {
 		return err
 	}
-	if t := c.Uint("tries"); t < 1 || t > 255 {
-		return usage(fmt.Errorf("--tries %d: want 1 to 255", t))
+	tries, err := journal.ParseTries(c.Uint("tries"))
+	if err != nil {
+		return usage(fmt.Errorf("--tries %d: %w", c.Uint("tries"), err))
 	}
 	allow, err := parseAllow(c, "allow")
 	if err != nil {
@@ -177,7 +178,7 @@ func (e *env) efiCommit(c *cli.Context, open varsOpener) error {
 	var res *journal.Result
 	err = withJournalAnchor(e, c, func(opts []journal.Option) error {
 		res, err = journal.Commit(context.Background(), v, jp, sp, pub, append(opts,
-			journal.WithAllowed(allow...), journal.WithTries(uint8(c.Uint("tries"))), journal.WithMinGeneration(c.Uint64("min-generation")))...)
+			journal.WithAllowed(allow...), journal.WithTries(tries), journal.WithMinGeneration(c.Uint64("min-generation")))...)
 		return err
 	})
 	if err != nil {

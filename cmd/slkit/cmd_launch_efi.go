@@ -121,10 +121,9 @@ func parseLaunchEFI(e *env, c *cli.Context, seams efiSeams, phase func(string)) 
 	if p.Pub, err = loadJournalKey(e, c.String("efi-pub"), journal.ParsePublicKey); err != nil {
 		return nil, err
 	}
-	if t := c.Uint("efi-tries"); t < 1 || t > 255 {
-		return nil, usage(fmt.Errorf("--efi-tries %d: want 1 to 255", t))
+	if p.Tries, err = journal.ParseTries(c.Uint("efi-tries")); err != nil {
+		return nil, usage(fmt.Errorf("--efi-tries %d: %w", c.Uint("efi-tries"), err))
 	}
-	p.Tries = uint8(c.Uint("efi-tries"))
 	if p.Allow, err = parseAllow(c, "efi-allow"); err != nil {
 		return nil, err
 	}
