@@ -9,7 +9,6 @@ import (
 	"github.com/slkit/slkit/internal/clikit"
 	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/launch"
-	"github.com/slkit/slkit/launch/policy"
 	"github.com/slkit/slkit/tpm"
 )
 
@@ -67,19 +66,8 @@ func loadEntry(c *cli.Context, flags ...string) (*launch.Entry, *launch.Profile,
 		return nil, nil, nil, usage(err)
 	}
 	ef := launch.EntryFiles{Kernel: c.String("kernel"), Initrd: c.String("initrd"), Cmdline: c.String("cmdline")}
-	if p := c.String("policy"); p != "" {
-		// Its exact bytes are measured; they must be a signed policy.
-		if ef.Policy, err = policy.SignedInput.Read(p); err != nil {
-			return nil, nil, nil, err
-		}
-		if _, err := policy.ParseEnvelope(ef.Policy); err != nil {
-			return nil, nil, nil, inputErr(p, err)
-		}
-	}
-	if p := c.String("policy-key"); p != "" {
-		if ef.PolicyKey, err = fsys.ReadInput(policy.KeyInput, p, policy.ParsePublicKey); err != nil {
-			return nil, nil, nil, err
-		}
+	if err := ef.ReadPolicy(c.String("policy"), c.String("policy-key")); err != nil {
+		return nil, nil, nil, err
 	}
 	ent, done, err := launch.OpenEntry(ef)
 	return ent, prof, done, err
