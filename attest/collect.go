@@ -11,13 +11,7 @@ import (
 
 // AllPCRs are the PCRs quoted by default: 0–23, every PCR of a PC Client
 // TPM (PTP §4.6.1).
-var AllPCRs = func() []int {
-	out := make([]int, tpm.NumPCRs)
-	for i := range out {
-		out[i] = i
-	}
-	return out
-}()
+var AllPCRs = tpm.AllPCRs()
 
 type collectConfig struct {
 	pcrs       []int

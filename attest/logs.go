@@ -46,7 +46,8 @@ func DefaultLogSources() LogSources {
 // it is read) and returns them with the paths read. The DRTM log goes
 // through slaunch.ParseKernelLog, so that a Secure Launch kernel's buffer
 // loses its unused space and v14 markers become EV_NO_ACTION; the other
-// logs are taken as they are (the verifier parses them).
+// logs are taken as they are (the verifier parses them). A log that
+// cannot be read is an *fsys.InputError naming it.
 func ReadLogs(src LogSources) (Logs, []string, error) {
 	var l Logs
 	var read []string
@@ -60,6 +61,10 @@ func ReadLogs(src LogSources) (Logs, []string, error) {
 		b, err := readLimited(x.src.Path, MaxLogSize)
 		if errors.Is(err, fs.ErrNotExist) && x.src.Optional {
 			continue
+		}
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = &fsys.InputError{Path: pe.Path, Err: pe.Err}
 		}
 		if err != nil {
 			return Logs{}, nil, err

@@ -77,3 +77,11 @@ func (r *Result) Text(out string, seconds float64) string {
 	}
 	return b.String()
 }
+
+// Report is a build as `slkit initramfs build --json` prints it: the file
+// written, how long the build took, and its Result.
+type Report struct {
+	Out     string  `json:"out"`
+	Seconds float64 `json:"seconds"`
+	Result  *Result `json:"result"`
+}

@@ -41,6 +41,15 @@ func EmulatedDRTM(open func() (slaunch.DCEHost, io.Closer, error)) StageDRTM {
 	}
 }
 
+// EmulatedDRTMAt is EmulatedDRTM over the rig's host channel at path
+// (a serial device or a unix socket; slaunch.OpenHostChannel with
+// slaunch.DefaultHostTimeout).
+func EmulatedDRTMAt(path string) StageDRTM {
+	return EmulatedDRTM(func() (slaunch.DCEHost, io.Closer, error) {
+		return slaunch.OpenHostChannel(path, slaunch.DefaultHostTimeout)
+	})
+}
+
 // HardwareDRTM is the hardware backend: slaunch.StageHardware probes p,
 // parses and matches the DCE (a SINIT ACM or an AMD SKL) against the
 // platform and the kernel's MLE header, builds the SLRT (and the TXT

@@ -1,6 +1,10 @@
 package launch
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/slkit/slkit/internal/fsys"
+)
 
 // CmdlineEntryParam selects the policy entry on the running kernel's
 // command line (slkit.entry=NAME) when `slkit launch` is given no --entry:
@@ -16,4 +20,17 @@ func EntryFromCmdline(cmdline string) string {
 		}
 	}
 	return ""
+}
+
+// MaxEntryFile bounds an entry file (EntryFromFile).
+const MaxEntryFile = 256
+
+// EntryFromFile returns the entry name the file at path holds, without
+// surrounding white space (`slkit launch --entry-file`: a file on the
+// shared disk the launched OS writes), "" when the file does not exist.
+// The file is read as fsys.ReadOptional reads it: a regular file of at
+// most MaxEntryFile bytes, else an *fsys.InputError.
+func EntryFromFile(path string) (string, error) {
+	b, err := fsys.ReadOptional(path, MaxEntryFile)
+	return strings.TrimSpace(string(b)), err
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/slkit/slkit/internal/fsys"
+	"github.com/slkit/slkit/launch/policy"
 	"github.com/slkit/slkit/tpm"
 )
 
@@ -93,6 +94,26 @@ type EntryFiles struct {
 	// PolicyKey the key it verifies under (nil: none).
 	Policy    []byte
 	PolicyKey ed25519.PublicKey
+}
+
+// ReadPolicy reads the signed policy file policyPath to measure into
+// Policy (its exact bytes are measured: they must be a signed policy,
+// policy.ParseEnvelope) and the public key file keyPath it verifies
+// under into PolicyKey; "" reads neither. A problem is an
+// *fsys.InputError naming the file.
+func (ef *EntryFiles) ReadPolicy(policyPath, keyPath string) (err error) {
+	if policyPath != "" {
+		if ef.Policy, err = policy.SignedInput.Read(policyPath); err != nil {
+			return err
+		}
+		if _, err := policy.ParseEnvelope(ef.Policy); err != nil {
+			return &fsys.InputError{Path: policyPath, Err: err}
+		}
+	}
+	if keyPath != "" {
+		ef.PolicyKey, err = fsys.ReadInput(policy.KeyInput, keyPath, policy.ParsePublicKey)
+	}
+	return err
 }
 
 // OpenEntry opens the entry's images for reading (fsys.OpenInput: regular

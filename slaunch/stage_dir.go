@@ -146,3 +146,10 @@ func (st *HardwareStage) WriteDir(dir string) error {
 	}
 	return writeStageDir(dir, files)
 }
+
+// Text is `slkit drtm stage --backend emulated`'s report of the stage
+// written to dir: what the rig host hashes, then the prediction.
+func (st *EmulatedStage) Text(dir string) string {
+	return fmt.Sprintf("emulated DCE staged in %s: the rig host runs _TPM_Hash over %s (%d bytes)\n%s",
+		dir, StageDCEBlob, len(st.DCEBlob), st.Prediction.Text())
+}

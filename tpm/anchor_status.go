@@ -3,6 +3,7 @@ package tpm
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -66,4 +67,67 @@ func (s *AnchorState) String() string {
 		return fmt.Sprintf("%#08x %-14s %d", s.Index, s.Name, *s.Value)
 	}
 	return fmt.Sprintf("%#08x %-14s %s", s.Index, s.Name, s.Problem)
+}
+
+// AnchorIndices are the indices of slkit's anchors (AnchorNames), in
+// order.
+func AnchorIndices() []uint32 {
+	out := make([]uint32, 0, len(AnchorNames))
+	for _, a := range AnchorNames {
+		out = append(out, a.Index)
+	}
+	return out
+}
+
+// ParseAnchorIndex parses an anchor's NV index (a Go integer literal such
+// as 0x0180534d) and refuses one that is not an NV index handle
+// (AnchorAt).
+func ParseAnchorIndex(s string) (uint32, error) {
+	n, err := strconv.ParseUint(s, 0, 32)
+	if err == nil {
+		_, err = AnchorAt(uint32(n))
+	}
+	return uint32(n), err
+}
+
+// AnchorStates are the states of several anchors, as `slkit anchor
+// status` reports them.
+type AnchorStates []*AnchorState
+
+// ReadAnchorStates reads the anchor at each index in turn
+// (ReadAnchorState).
+func ReadAnchorStates(t TPMSender, indices []uint32) (AnchorStates, error) {
+	var out AnchorStates
+	for _, i := range indices {
+		st, err := ReadAnchorState(t, i)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+// Text is a line per anchor (AnchorState.String).
+func (s AnchorStates) Text() string {
+	var b strings.Builder
+	for _, st := range s {
+		b.WriteString(st.String() + "\n")
+	}
+	return b.String()
+}
+
+// DefineAnchorLine defines the anchor at index (DefineAnchor) and says in
+// a line what became of it: defined and written, or, outside the
+// pre-launch stage (ErrNotStage), defined for the next pre-launch stage
+// to write. Any other failure is the error.
+func DefineAnchorLine(t TPMSender, index uint32, opts ...NVOption) (string, error) {
+	_, err := DefineAnchor(t, index, opts...)
+	switch {
+	case err == nil:
+		return fmt.Sprintf("%#08x %s: defined and written", index, AnchorName(index)), nil
+	case errors.Is(err, ErrNotStage):
+		return fmt.Sprintf("%#08x %s: defined; the next pre-launch stage writes it", index, AnchorName(index)), nil
+	}
+	return "", err
 }

@@ -26,3 +26,13 @@ func ParseDigestText(s string) (Digests, error) {
 	}
 	return Digests{alg: d}, nil
 }
+
+// ExtendedText is a line per bank, in the order of Algs, saying that PCR
+// pcr was extended with the bank's digest (`slkit pcr extend`).
+func (d Digests) ExtendedText(pcr int) string {
+	var b strings.Builder
+	for _, a := range d.Algs() {
+		fmt.Fprintf(&b, "extended PCR %d in %s with %s\n", pcr, a, d[a])
+	}
+	return b.String()
+}

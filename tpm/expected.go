@@ -32,6 +32,16 @@ func ParseExpected(b []byte) (*Expected, error) {
 	return &x, nil
 }
 
+// ParsePCRs parses a file of PCR values as ParseExpected does, leaving
+// out its events (a prediction's start: `slkit predict --start`).
+func ParsePCRs(b []byte) (*PCRs, error) {
+	var p PCRs
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
 // MarshalJSON writes the banks and the events side by side.
 func (x Expected) MarshalJSON() ([]byte, error) {
 	banks := x.Banks

@@ -139,3 +139,13 @@ func Extend(t transport.TPM, pcr int, ds Digests) error {
 	}
 	return nil
 }
+
+// AllPCRs are the indices of every PCR of a PC Client TPM, 0–23 (PTP
+// §4.6.1).
+func AllPCRs() []int {
+	out := make([]int, NumPCRs)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}

@@ -154,3 +154,18 @@ func (s *SRK) Close(t TPMSender) error {
 	_, err := tpm2.FlushContext{FlushHandle: s.Handle}.Execute(t)
 	return err
 }
+
+// SRKReport is the SRK as `slkit srk provision` reports it: its
+// persistent handle and its Name.
+type SRKReport struct {
+	Handle string `json:"handle"`
+	Name   Digest `json:"name"`
+}
+
+// Report is the SRK's handle (hex) and Name.
+func (s *SRK) Report() *SRKReport {
+	return &SRKReport{Handle: fmt.Sprintf("%#x", uint32(s.Handle)), Name: Digest(s.Name.Buffer)}
+}
+
+// Text is the report in one line.
+func (r *SRKReport) Text() string { return fmt.Sprintf("SRK at %s, name %s\n", r.Handle, r.Name) }

@@ -16,6 +16,26 @@ type File struct {
 	Sealed *tpm.Sealed
 }
 
+// ReadFiles reads the sealed files names in turn (tpm.ReadSealedFile),
+// each first checked as a path the atomic writer can replace when
+// replace (fsys.CheckOutput: the commands that rewrite them), and
+// reports whether any of them was sealed with a PIN.
+func ReadFiles(names []string, replace bool) (files []File, pin bool, err error) {
+	for _, n := range names {
+		if replace {
+			if err := fsys.CheckOutput(n); err != nil {
+				return nil, false, err
+			}
+		}
+		s, err := tpm.ReadSealedFile(n)
+		if err != nil {
+			return nil, false, err
+		}
+		files, pin = append(files, File{Name: n, Sealed: s}), pin || s.Policy.PIN
+	}
+	return files, pin, nil
+}
+
 // save replaces the file in fs (mode 0600, tpm.WriteSealed).
 func (f File) save(fs fsys.FS) func(*tpm.Sealed) error {
 	return func(s *tpm.Sealed) error { return tpm.WriteSealed(fs, f.Name, s) }
@@ -100,6 +120,15 @@ func (f FinishedFile) Text() string {
 	return s
 }
 
+// FinishedText is the lines of `slkit update finish`: each file's Text.
+func FinishedText(done []FinishedFile) string {
+	var b strings.Builder
+	for _, f := range done {
+		b.WriteString(f.Text())
+	}
+	return b.String()
+}
+
 // FileReport is the Status of one file.
 type FileReport struct {
 	File string `json:"file"`
@@ -126,4 +155,14 @@ func Statuses(t tpm.TPMSender, files []File, opts ...Option) ([]FileReport, erro
 		out = append(out, FileReport{f.Name, st})
 	}
 	return out, first
+}
+
+// StatusText is the lines of `slkit update status`: "FILE: STATUS" for
+// each file.
+func StatusText(reps []FileReport) string {
+	var b strings.Builder
+	for _, r := range reps {
+		fmt.Fprintf(&b, "%s: %s\n", r.File, r.Status)
+	}
+	return b.String()
 }

@@ -6,8 +6,10 @@ import (
 	"io/fs"
 	"slices"
 
+	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/launch"
 	"github.com/slkit/slkit/launch/policy"
+	"github.com/slkit/slkit/nextboot"
 	"github.com/slkit/slkit/tpm"
 )
 
@@ -163,4 +165,32 @@ func FirmwareStart(firmware *tpm.EventLog) (*tpm.PCRs, error) {
 		}
 	}
 	return start, nil
+}
+
+// LaunchStart is where the prediction of the next launch starts, and what
+// that is: the current values for a kexec (nil); start, the values given
+// in the file startName; the firmware prediction fw's (PCR 9: the EFI
+// stub's measurements); else this boot's firmware event log replayed
+// (FirmwareStart: what the firmware and the EFI stub measure before the
+// pre-launch stage runs, the next boot measures again into PCRs 8 and 9;
+// the queued changes go to others); else, without a firmware log, reset
+// values. fw and start may be nil.
+func LaunchStart(via Via, start *tpm.Expected, startName string, fw *nextboot.Prediction) (*tpm.PCRs, string, error) {
+	switch {
+	case via == ViaKexec:
+		return nil, "the current PCR values", nil
+	case start != nil:
+		return &start.PCRs, startName, nil
+	case fw != nil && fw.LaunchStart() != nil:
+		return fw.LaunchStart(), "the predicted firmware values (PCR 9: the EFI stub's measurements)", nil
+	}
+	logs, _, err := tpm.ExplainingLogs(nil)
+	if err != nil || len(logs) != 1 {
+		return nil, "reset values", err
+	}
+	pcrs, err := FirmwareStart(logs[0])
+	if err != nil {
+		return nil, "", &fsys.InputError{Path: tpm.FirmwareLogPath, Err: err}
+	}
+	return pcrs, "the firmware event log", nil
 }

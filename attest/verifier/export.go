@@ -139,3 +139,13 @@ func serializePCRs(sel tpm2.TPMSPCRSelection, vals *tpm.PCRs) ([]byte, error) {
 	}
 	return out, nil
 }
+
+// TPM2ToolsText is `slkit attest export`'s report: the n files written
+// to dir, and the commands that check each quote there.
+func TPM2ToolsText(n int, dir string, cmds []string) string {
+	text := fmt.Sprintf("wrote %d files to %s; check each quote there with:\n", n, dir)
+	for _, cmd := range cmds {
+		text += "  " + cmd + "\n"
+	}
+	return text
+}

@@ -96,7 +96,7 @@ func TestEFISealedKeyCLI(t *testing.T) {
 		}
 	}
 	huge := filepath.Join(dir, "huge.key")
-	os.WriteFile(huge, append([]byte("{"), make([]byte, inJournalKey.Max)...), 0o600)
+	os.WriteFile(huge, append([]byte("{"), make([]byte, 64<<10)...), 0o600)
 	if r := runSlkit(t, tt, "efi", "queue", "set", "X-5c5eb1e8-4d3b-4a2f-9c61-0f3e2a7b9d10", "--hex", "01", "--key", huge, "--journal", journal); r.code != 1 || !strings.Contains(r.stderr, huge+": journal key file too large: more than 65536 bytes") {
 		t.Errorf("an oversized key file: %d %q", r.code, r.stderr)
 	}

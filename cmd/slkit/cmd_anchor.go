@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/slkit/slkit/efi/journal"
 	"github.com/slkit/slkit/internal/clikit"
-	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/tpm"
 	"github.com/slkit/slkit/update"
 )
@@ -25,22 +23,16 @@ func anchorCommand(e *env) *cli.Command {
 
 // anchorIndices are the INDEX arguments, or every anchor of slkit's.
 func anchorIndices(c *cli.Context) ([]uint32, error) {
+	if c.NArg() == 0 {
+		return tpm.AnchorIndices(), nil
+	}
 	var out []uint32
-	for _, a := range tpm.AnchorNames {
-		out = append(out, a.Index)
-	}
-	if c.NArg() > 0 {
-		out = nil
-	}
 	for _, s := range c.Args().Slice() {
-		n, err := strconv.ParseUint(s, 0, 32)
-		if err == nil {
-			_, err = tpm.AnchorAt(uint32(n))
-		}
+		n, err := tpm.ParseAnchorIndex(s)
 		if err != nil {
 			return nil, usage(fmt.Errorf("anchor %q: want an NV index such as %#08x", s, tpm.DefaultJournalAnchorIndex))
 		}
-		out = append(out, uint32(n))
+		out = append(out, n)
 	}
 	return out, nil
 }
@@ -51,22 +43,13 @@ func (e *env) anchorStatus(c *cli.Context) error {
 		return err
 	}
 	return e.withTPM(c, func(t *tpm.Conn) error {
-		var out []*tpm.AnchorState
-		text := ""
-		for _, i := range idx {
-			st, err := tpm.ReadAnchorState(t, i)
-			if err != nil {
-				return err
-			}
-			out, text = append(out, st), text+st.String()+"\n"
+		out, err := tpm.ReadAnchorStates(t, idx)
+		if err != nil {
+			return err
 		}
-		return e.report(c, out, text)
+		return e.report(c, out, out.Text())
 	})
 }
-
-// inOwnerAuth is an owner authorisation file: at most a SHA-256-sized
-// authValue (Part 1 §19.6.4) and a line end.
-var inOwnerAuth = fsys.Input{What: "owner authorisation file", Max: 64 + 2}
 
 func (e *env) anchorDefine(c *cli.Context) error {
 	idx, err := anchorIndices(c)
@@ -75,22 +58,18 @@ func (e *env) anchorDefine(c *cli.Context) error {
 	}
 	var auth []byte
 	if f := c.String("owner-auth-file"); f != "" {
-		if auth, err = inOwnerAuth.Read(f); err != nil {
+		if auth, err = tpm.OwnerAuthInput.Read(f); err != nil {
 			return err
 		}
 		auth = []byte(strings.TrimRight(string(auth), "\n"))
 	}
 	return e.withTPM(c, func(t *tpm.Conn) error {
 		for _, i := range idx {
-			_, err := tpm.DefineAnchor(t, i, tpm.WithOwnerAuth(auth))
-			switch {
-			case err == nil:
-				fmt.Fprintf(e.stdout, "%#08x %s: defined and written\n", i, tpm.AnchorName(i))
-			case errors.Is(err, tpm.ErrNotStage):
-				fmt.Fprintf(e.stdout, "%#08x %s: defined; the next pre-launch stage writes it\n", i, tpm.AnchorName(i))
-			default:
+			line, err := tpm.DefineAnchorLine(t, i, tpm.WithOwnerAuth(auth))
+			if err != nil {
 				return err
 			}
+			fmt.Fprintln(e.stdout, line)
 		}
 		return nil
 	})
@@ -102,14 +81,11 @@ func parseIndex(c *cli.Context, name string) (uint32, error) {
 	if v == "none" {
 		return 0, nil
 	}
-	n, err := strconv.ParseUint(v, 0, 32)
-	if err == nil {
-		_, err = tpm.AnchorAt(uint32(n))
-	}
+	n, err := tpm.ParseAnchorIndex(v)
 	if err != nil {
 		return 0, usage(fmt.Errorf("--%s %q: want an NV index such as %#08x", name, v, tpm.DefaultJournalAnchorIndex))
 	}
-	return uint32(n), nil
+	return n, nil
 }
 
 // parseCounter reads an update-window counter's NV index flag.

@@ -2,9 +2,7 @@ package main
 
 import (
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"io/fs"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -35,13 +33,6 @@ func attestCommand(e *env) *cli.Command {
 		}, attestVerifierCommands(e)...)...)
 }
 
-// Input kinds of the machine side of attestation.
-var (
-	inNonce      = fsys.Input{What: "nonce file", Max: 1 << 10} // a hex nonce and a line break
-	inActivation = fsys.Input{What: "activation secret", Max: tpm.MaxSecret}
-	inChallenge  = fsys.Input{What: "activation challenge", Max: attest.MaxChallengeSize}
-)
-
 // attestNonce takes --nonce or --nonce-file.
 func attestNonce(c *cli.Context) ([]byte, error) {
 	switch {
@@ -54,7 +45,7 @@ func attestNonce(c *cli.Context) ([]byte, error) {
 		}
 		return n, nil
 	}
-	return fsys.ReadInput(inNonce, c.String("nonce-file"), func(b []byte) ([]byte, error) {
+	return fsys.ReadInput(attest.NonceInput, c.String("nonce-file"), func(b []byte) ([]byte, error) {
 		return attest.ParseNonce(strings.TrimSpace(string(b)))
 	})
 }
@@ -79,11 +70,11 @@ func (e *env) attestQuote(c *cli.Context) error {
 	}
 	logs, read, err := attest.ReadLogs(src)
 	if err != nil {
-		return logInputError(err)
+		return err
 	}
 	opts := []attest.CollectOption{attest.WithLogs(logs), attest.WithPCRs(pcrs)}
 	if name := c.String("activation"); name != "" {
-		secret, err := inActivation.Read(name)
+		secret, err := attest.ActivationInput.Read(name)
 		if err != nil {
 			return err
 		}
@@ -105,18 +96,8 @@ func (e *env) attestQuote(c *cli.Context) error {
 	})
 }
 
-// logInputError names the log file an error is about as an input error
-// (a missing explicitly named log, an oversized or malformed one).
-func logInputError(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return inputErr(pe.Path, pe.Err)
-	}
-	return err
-}
-
 func (e *env) attestActivate(c *cli.Context) error {
-	ch, err := fsys.ReadInput(inChallenge, c.Args().First(), attest.ParseChallenge)
+	ch, err := fsys.ReadInput(attest.ChallengeInput, c.Args().First(), attest.ParseChallenge)
 	if err != nil {
 		return err
 	}

@@ -37,12 +37,6 @@ func attestVerifierCommands(e *env) []*cli.Command {
 	}
 }
 
-// Input kinds of the verifier side of attestation.
-var (
-	inCAs    = fsys.Input{What: "CA certificates", Max: verifier.MaxCAFileSize}
-	inRecord = fsys.Input{What: "activation record", Max: verifier.MaxRecordSize}
-)
-
 // evidence is the action f on the EVIDENCE argument.
 func (e *env) evidence(f func(*cli.Context, *attest.Evidence) error) cli.ActionFunc {
 	return clikit.NArgs(1, 1, "one evidence file", func(c *cli.Context) error {
@@ -55,7 +49,7 @@ func (e *env) evidence(f func(*cli.Context, *attest.Evidence) error) cli.ActionF
 }
 
 func (e *env) attestChallenge(c *cli.Context, ev *attest.Evidence) error {
-	cas, err := fsys.ReadInput(inCAs, c.String("ek-ca"), verifier.ParseCAs)
+	cas, err := fsys.ReadInput(verifier.CAsInput, c.String("ek-ca"), verifier.ParseCAs)
 	if err != nil {
 		return err
 	}
@@ -75,11 +69,11 @@ func (e *env) attestVerify(c *cli.Context) error {
 		return usage(fmt.Errorf("--nonce: %w", err))
 	}
 	return e.evidence(func(c *cli.Context, ev *attest.Evidence) error {
-		cas, err := fsys.ReadInput(inCAs, c.String("ek-ca"), verifier.ParseCAs)
+		cas, err := fsys.ReadInput(verifier.CAsInput, c.String("ek-ca"), verifier.ParseCAs)
 		if err != nil {
 			return err
 		}
-		rec, err := fsys.ReadInput(inRecord, c.String("record"), verifier.ParseRecord)
+		rec, err := fsys.ReadInput(verifier.RecordInput, c.String("record"), verifier.ParseRecord)
 		if err != nil {
 			return err
 		}
@@ -113,10 +107,6 @@ func (e *env) attestExport(c *cli.Context, ev *attest.Evidence) error {
 	if err != nil {
 		return err
 	}
-	text := fmt.Sprintf("wrote %d files to %s; check each quote there with:\n", n, dir)
-	for _, cmd := range cmds {
-		text += "  " + cmd + "\n"
-	}
-	_, err = fmt.Fprint(e.stdout, text)
+	_, err = fmt.Fprint(e.stdout, verifier.TPM2ToolsText(n, dir, cmds))
 	return err
 }

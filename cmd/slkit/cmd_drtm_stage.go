@@ -58,15 +58,14 @@ func (e *env) drtmStageEmulated(c *cli.Context) error {
 	if err := st.WriteDir(dir); err != nil {
 		return err
 	}
-	return e.report(c, st.Prediction, fmt.Sprintf("emulated DCE staged in %s: the rig host runs _TPM_Hash over %s (%d bytes)\n%s",
-		dir, slaunch.StageDCEBlob, len(st.DCEBlob), st.Prediction.Text()))
+	return e.report(c, st.Prediction, st.Text(dir))
 }
 
 func (e *env) drtmStageGRUB(c *cli.Context) error {
 	if err := clikit.NeedFlags(c, "dce", "out"); err != nil {
 		return err
 	}
-	if _, err := fsys.ReadInput(inDCE, c.String("dce"), func(b []byte) (any, error) { return nil, slaunch.CheckDCEModule(b) }); err != nil {
+	if _, err := fsys.ReadInput(slaunch.DCEInput, c.String("dce"), func(b []byte) (any, error) { return nil, slaunch.CheckDCEModule(b) }); err != nil {
 		return err
 	}
 	ent, _, done, err := loadEntry(c)
@@ -115,7 +114,7 @@ func (e *env) drtmStageHardware(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	dce, err := inDCE.Read(c.String("dce"))
+	dce, err := slaunch.DCEInput.Read(c.String("dce"))
 	if err != nil {
 		return err
 	}

@@ -12,7 +12,6 @@ import (
 	"github.com/slkit/slkit/efi/journal"
 	"github.com/slkit/slkit/initramfs/pid1"
 	"github.com/slkit/slkit/internal/clikit"
-	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/tpm"
 )
 
@@ -139,18 +138,10 @@ func (e *env) efiVarsGet(c *cli.Context, open varsOpener) error {
 	return e.report(c, x, x.Text())
 }
 
-// inAuthFile is a signed authenticated-variable write (.auth) read from
-// disk for enrolment.
-var inAuthFile = fsys.Input{What: "authenticated variable", Max: 1 << 20}
-
 func (e *env) efiEnroll(c *cli.Context, open varsOpener) error {
-	writes := map[efi.Name][]byte{}
-	for _, n := range efi.EnrollmentOrder {
-		b, err := inAuthFile.Read(filepath.Join(c.String("dir"), n.Name+".auth"))
-		if err != nil {
-			return err
-		}
-		writes[n] = b
+	writes, err := efi.ReadEnrollment(c.String("dir"))
+	if err != nil {
+		return err
 	}
 	v, err := open(c, efi.WithMutable(efi.EnrollPatterns...))
 	if err != nil {
@@ -172,8 +163,9 @@ func (e *env) efiCommit(c *cli.Context, open varsOpener) error {
 	if err != nil {
 		return err
 	}
-	if t := c.Uint("tries"); t < 1 || t > 255 {
-		return usage(fmt.Errorf("--tries %d: want 1 to 255", t))
+	tries, err := journal.ParseTries(c.Uint("tries"))
+	if err != nil {
+		return usage(fmt.Errorf("--tries %d: %w", c.Uint("tries"), err))
 	}
 	allow, err := parseAllow(c, "allow")
 	if err != nil {
@@ -186,7 +178,7 @@ func (e *env) efiCommit(c *cli.Context, open varsOpener) error {
 	var res *journal.Result
 	err = withJournalAnchor(e, c, func(opts []journal.Option) error {
 		res, err = journal.Commit(context.Background(), v, jp, sp, pub, append(opts,
-			journal.WithAllowed(allow...), journal.WithTries(uint8(c.Uint("tries"))), journal.WithMinGeneration(c.Uint64("min-generation")))...)
+			journal.WithAllowed(allow...), journal.WithTries(tries), journal.WithMinGeneration(c.Uint64("min-generation")))...)
 		return err
 	})
 	if err != nil {
@@ -219,6 +211,6 @@ func (e *env) efiMount(c *cli.Context) error {
 	if err := pid1.MountDisk(e.system(), d); err != nil {
 		return err
 	}
-	return e.report(c, map[string]string{"device": d.Device, "dir": d.Dir, "fstype": d.FSType, "options": pid1.DiskOptions},
-		fmt.Sprintf("%s mounted on %s (%s, %s)\n", d.Device, d.Dir, d.FSType, pid1.DiskOptions))
+	r := d.Report()
+	return e.report(c, r, r.Text())
 }

@@ -100,7 +100,7 @@ func varData(c *cli.Context, prefix string, flags ...string) ([]byte, error) {
 		return nil, usage(fmt.Errorf("%s: give exactly one of --hex, --file, --u16, --boot-order (got %d)", c.Command.FullName(), len(set)))
 	}
 	if set[0] == prefix+"file" {
-		return inVarData.Read(c.String(set[0]))
+		return journal.VarDataInput.Read(c.String(set[0]))
 	}
 	b, err := efi.ParseValueText(set[0][len(prefix):], c.String(set[0]))
 	if err != nil {
@@ -138,8 +138,8 @@ func (e *env) efiQueue(c *cli.Context, op journal.Op, open varsOpener) error {
 	if err != nil {
 		return err
 	}
-	return e.report(c, map[string]any{"op": op.String(), "var": ch.Var, "journal": jp, "generation": j.Generation, "entries": len(j.Entries)},
-		fmt.Sprintf("queued %s %s: %s generation %d, %d entries\n", op, ch.Var, jp, j.Generation, len(j.Entries)))
+	q := j.Queued(jp, ch)
+	return e.report(c, q, q.Text())
 }
 
 func (e *env) efiQueueList(c *cli.Context, verify bool) error {
@@ -180,16 +180,16 @@ func journalPaths(c *cli.Context) (string, string, error) {
 // file that is not a regular file within its limit (a missing one is
 // fine: nothing queued, or nothing committed yet).
 func checkJournalFiles(j, s string) error {
-	if err := inJournal.Check(j, true); err != nil {
+	if err := journal.Input.Check(j, true); err != nil {
 		return err
 	}
-	return inState.Check(s, true)
+	return journal.StateInput.Check(s, true)
 }
 
 // readKeyInput reads a journal key file, or stdin for "-" (as `slkit
 // unseal` writes it).
 func (e *env) readKeyInput(path string) ([]byte, error) {
-	b, err := e.readArg(path, inJournalKey)
+	b, err := e.readArg(path, journal.KeyInput)
 	if err == nil && len(b) == 0 {
 		return nil, inputErr("stdin", errors.New("no key on standard input"))
 	}
@@ -235,7 +235,7 @@ func journalSigningKey(e *env, c *cli.Context) (ed25519.PrivateKey, error) {
 	if err != nil {
 		return nil, inputErr(name, err)
 	}
-	logs, problem, err := currentLogs(c.StringSlice("eventlog"))
+	logs, problem, err := tpm.ExplainingLogs(c.StringSlice("eventlog"))
 	if err != nil {
 		return nil, err
 	}
@@ -270,7 +270,7 @@ func (e *env) efiKeygen(c *cli.Context) error {
 		return err
 	}
 	return e.withTPM(c, func(t *tpm.Conn) error {
-		pol, events, err := st.policy(t, nil)
+		pol, events, err := st.Policy(t, nil)
 		if err != nil {
 			return err
 		}

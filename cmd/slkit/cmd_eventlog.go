@@ -25,7 +25,7 @@ func eventlogCommand(e *env) *cli.Command {
 // eventlog is the action f on the event log FILE.
 func (e *env) eventlog(f func(*cli.Context, *tpm.EventLog) error) cli.ActionFunc {
 	return clikit.NArgs(1, 1, "one event log FILE", func(c *cli.Context) error {
-		l, err := fsys.ReadInput(inEventLog, c.Args().First(), tpm.ParseEventLog)
+		l, err := fsys.ReadInput(tpm.EventLogInput, c.Args().First(), tpm.ParseEventLog)
 		if err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/slkit/slkit/initramfs"
 	"github.com/slkit/slkit/initramfs/pid1"
+	"github.com/slkit/slkit/internal/clikit"
 )
 
 // initMode reports whether slkit was started as the init of a minimal
@@ -18,19 +19,14 @@ func initMode(pid int, args []string) bool {
 }
 
 func initCommand(e *env) *cli.Command {
-	return &cli.Command{
-		Name:  "init",
-		Usage: "the pre-launch initramfs runtime (PID 1, or u-root's uinit): mount, load modules, run the configured slkit command, power off on failure",
-		Description: "Reads the init configuration (" + initramfs.ConfigPath + "), mounts proc, sysfs,\n" +
-			"devtmpfs and securityfs, loads the configured modules, mounts efivarfs on EFI, runs\n" +
-			"the configured slkit command as a child, and powers off or reboots when it fails.\n" +
-			"It runs only as PID 1 or as a child of PID 1: anywhere else it would power off the\n" +
-			"machine it runs on.",
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "config", Value: initramfs.ConfigPath, Usage: "init configuration `FILE`"},
-		},
-		Action: func(c *cli.Context) error { return initAction(e, c, os.Getpid(), os.Getppid(), pid1.NewSystem()) },
-	}
+	return clikit.Described("Reads the init configuration ("+initramfs.ConfigPath+"), mounts proc, sysfs,\n"+
+		"devtmpfs and securityfs, loads the configured modules, mounts efivarfs on EFI, runs\n"+
+		"the configured slkit command as a child, and powers off or reboots when it fails.\n"+
+		"It runs only as PID 1 or as a child of PID 1: anywhere else it would power off the\n"+
+		"machine it runs on.",
+		clikit.Cmd("init", "the pre-launch initramfs runtime (PID 1, or u-root's uinit): mount, load modules, run the configured slkit command, power off on failure",
+			func(c *cli.Context) error { return initAction(e, c, os.Getpid(), os.Getppid(), pid1.NewSystem()) },
+			&cli.StringFlag{Name: "config", Value: initramfs.ConfigPath, Usage: "init configuration `FILE`"}))
 }
 
 // errNotInit refuses `slkit init` outside an initramfs.

@@ -10,20 +10,16 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/slkit/slkit/initramfs"
+	"github.com/slkit/slkit/internal/clikit"
 )
 
 func initramfsCommand(e *env) *cli.Command {
-	return &cli.Command{
-		Name:  "initramfs",
-		Usage: "build the pre-launch initramfs (reproducible cpio)",
-		Subcommands: []*cli.Command{{
-			Name:  "build",
-			Usage: "build a minimal (slkit as /init) or full (u-root + slkit) initramfs; print its SHA-256 and PCR 9 contribution",
-			Description: "The same inputs give the same bytes. By default /init runs\n" +
-				"`slkit launch --policy " + initramfs.PolicyPath + " --policy-key " + initramfs.PolicyKeyPath + "`;\n" +
-				"--run replaces that command (e.g. for a target image's post-launch step).\n" +
-				"When the command fails, the image prints the reason and powers off (or reboots).",
-			Flags: append([]cli.Flag{
+	return clikit.Group("initramfs", "build the pre-launch initramfs (reproducible cpio)", clikit.Described("The same inputs give the same bytes. By default /init runs\n"+
+		"`slkit launch --policy "+initramfs.PolicyPath+" --policy-key "+initramfs.PolicyKeyPath+"`;\n"+
+		"--run replaces that command (e.g. for a target image's post-launch step).\n"+
+		"When the command fails, the image prints the reason and powers off (or reboots).",
+		clikit.Cmd("build", "build a minimal (slkit as /init) or full (u-root + slkit) initramfs; print its SHA-256 and PCR 9 contribution",
+			func(c *cli.Context) error { return initramfsBuild(e, c) }, append([]cli.Flag{
 				&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "write the archive to `FILE` (atomically; required unless --uki)"},
 				&cli.BoolFlag{Name: "full", Usage: "u-root core commands through mkuimage, slkit as uinit (slow: about a minute)"},
 				&cli.StringFlag{Name: "policy", Usage: "signed launch policy `FILE` to embed at " + initramfs.PolicyPath},
@@ -42,17 +38,7 @@ func initramfsCommand(e *env) *cli.Command {
 				&cli.StringFlag{Name: "source", Usage: "slkit source `DIR` (default: found at or above the working directory)"},
 				&cli.BoolFlag{Name: "verbose", Usage: "show the output of go build and mkuimage on stderr"},
 				jsonFlag,
-			}, ukiFlags()...),
-			Action: func(c *cli.Context) error { return initramfsBuild(e, c) },
-		}},
-	}
-}
-
-// initramfsReport is the --json output.
-type initramfsReport struct {
-	Out     string            `json:"out"`
-	Seconds float64           `json:"seconds"`
-	Result  *initramfs.Result `json:"result"`
+			}, ukiFlags()...)...)))
 }
 
 func initramfsBuild(e *env, c *cli.Context) error {
@@ -76,7 +62,7 @@ func initramfsBuild(e *env, c *cli.Context) error {
 	for _, w := range res.Warnings {
 		fmt.Fprintf(e.stderr, "slkit: warning: %s\n", w)
 	}
-	return e.report(c, initramfsReport{Out: out, Seconds: took.Seconds(), Result: res}, res.Text(out, took.Seconds()))
+	return e.report(c, initramfs.Report{Out: out, Seconds: took.Seconds(), Result: res}, res.Text(out, took.Seconds()))
 }
 
 // jobOptions turns --on-success, --job, --job-on-success and --job-request

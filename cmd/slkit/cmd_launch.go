@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"time"
@@ -71,7 +70,7 @@ func launchAction(e *env, c *cli.Context, es efiSeams) error {
 	if err != nil {
 		return err
 	}
-	if err := inEventLog.Check(c.String("log"), true); err != nil {
+	if err := tpm.EventLogInput.Check(c.String("log"), true); err != nil {
 		return err
 	}
 	drtm, err := launchDRTMOptions(c)
@@ -86,8 +85,8 @@ func launchAction(e *env, c *cli.Context, es efiSeams) error {
 	if entry == "" && e.kernelCmdline != nil {
 		entry = launch.EntryFromCmdline(e.kernelCmdline())
 	}
-	if entry == "" {
-		if entry, err = entryFromFile(c); err != nil {
+	if entry == "" && c.IsSet("entry-file") {
+		if entry, err = launch.EntryFromFile(c.String("entry-file")); err != nil {
 			return err
 		}
 	}
@@ -130,7 +129,7 @@ func handoverFiles(args []string) ([]launch.HandoverFile, error) {
 		if err := launch.CheckHandoverPath(dst); err != nil {
 			return nil, usage(fmt.Errorf("--handover %q: %w", a, err))
 		}
-		b, err := inHandover.Read(src)
+		b, err := launch.HandoverInput.Read(src)
 		if err != nil {
 			return nil, err
 		}
@@ -152,16 +151,12 @@ func launchDRTMOptions(c *cli.Context) ([]launch.LaunchOption, error) {
 	case "":
 		return nil, nil
 	case "emulated":
-		path := c.String("host-channel")
-		open := func() (slaunch.DCEHost, io.Closer, error) {
-			return slaunch.OpenHostChannel(path, slaunch.DefaultHostTimeout)
-		}
-		return []launch.LaunchOption{launch.WithDRTM(launch.EmulatedDRTM(open))}, nil
+		return []launch.LaunchOption{launch.WithDRTM(launch.EmulatedDRTMAt(c.String("host-channel")))}, nil
 	case "hardware":
 		if err := clikit.NeedFlags(c, "dce"); err != nil {
 			return nil, err
 		}
-		dce, err := inDCE.Read(c.String("dce"))
+		dce, err := slaunch.DCEInput.Read(c.String("dce"))
 		if err != nil {
 			return nil, err
 		}

@@ -2,10 +2,7 @@ package main
 
 import (
 	"crypto/ed25519"
-	"errors"
 	"fmt"
-	"io/fs"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -57,30 +54,6 @@ func launchEFIFlags() []cli.Flag {
 	}
 }
 
-// smallFile reads a small file from the shared disk: a regular file of at
-// most limit bytes (nothing else is opened, so a FIFO cannot block the
-// pre-launch environment); a missing one is nil.
-func smallFile(path string, limit int64) ([]byte, error) {
-	b, err := fsys.OS{}.ReadFile(path, limit)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, inputErr(path, err)
-	}
-	return b, nil
-}
-
-// entryFromFile is --entry-file's entry name ("" when not given or
-// missing).
-func entryFromFile(c *cli.Context) (string, error) {
-	if !c.IsSet("entry-file") {
-		return "", nil
-	}
-	b, err := smallFile(c.String("entry-file"), 256)
-	return strings.TrimSpace(string(b)), err
-}
-
 // checkPolicyAnchor is the launch's rollback check (--policy-anchor), in
 // the pre-launch stage before anything is measured.
 func checkPolicyAnchor(e *env, c *cli.Context, t tpm.TPMSender, signed []byte, pub ed25519.PublicKey) error {
@@ -97,7 +70,7 @@ func checkPolicyAnchor(e *env, c *cli.Context, t tpm.TPMSender, signed []byte, p
 	}
 	a := &update.PolicyAnchor{Index: idx}
 	if f := c.String("policy-confirm"); f != "" {
-		if a.Confirmed, err = smallFile(f, policy.MaxEnvelopeSize); err != nil {
+		if a.Confirmed, err = fsys.ReadOptional(f, policy.MaxEnvelopeSize); err != nil {
 			return err
 		}
 	}
@@ -148,10 +121,9 @@ func parseLaunchEFI(e *env, c *cli.Context, seams efiSeams, phase func(string)) 
 	if p.Pub, err = loadJournalKey(e, c.String("efi-pub"), journal.ParsePublicKey); err != nil {
 		return nil, err
 	}
-	if t := c.Uint("efi-tries"); t < 1 || t > 255 {
-		return nil, usage(fmt.Errorf("--efi-tries %d: want 1 to 255", t))
+	if p.Tries, err = journal.ParseTries(c.Uint("efi-tries")); err != nil {
+		return nil, usage(fmt.Errorf("--efi-tries %d: %w", c.Uint("efi-tries"), err))
 	}
-	p.Tries = uint8(c.Uint("efi-tries"))
 	if p.Allow, err = parseAllow(c, "efi-allow"); err != nil {
 		return nil, err
 	}

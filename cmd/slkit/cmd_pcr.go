@@ -31,10 +31,7 @@ func pcrCommand(e *env) *cli.Command {
 }
 
 func (e *env) pcrRead(c *cli.Context) error {
-	idx := make([]int, tpm.NumPCRs)
-	for i := range idx {
-		idx[i] = i
-	}
+	idx := tpm.AllPCRs()
 	if c.NArg() > 0 {
 		var err error
 		if idx, err = tpm.ParsePCRList(strings.Join(c.Args().Slice(), ",")); err != nil {
@@ -99,11 +96,7 @@ func (e *env) pcrExtend(c *cli.Context) error {
 		} else if err := tpm.Extend(t, pcr, ds); err != nil {
 			return err
 		}
-		text := ""
-		for _, a := range ds.Algs() {
-			text += fmt.Sprintf("extended PCR %d in %s with %s\n", pcr, a, ds[a])
-		}
-		return e.report(c, map[string]any{"pcr": pcr, "digests": ds}, text)
+		return e.report(c, map[string]any{"pcr": pcr, "digests": ds}, ds.ExtendedText(pcr))
 	})
 }
 
@@ -111,7 +104,7 @@ func (e *env) pcrCompare(c *cli.Context) error {
 	var sets [2]*tpm.Expected
 	for i, f := range c.Args().Slice() {
 		var err error
-		if sets[i], err = fsys.ReadInput(inPCRValues, f, tpm.ParseExpected); err != nil {
+		if sets[i], err = fsys.ReadInput(tpm.PCRValuesInput, f, tpm.ParseExpected); err != nil {
 			return err
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/launch"
 	"github.com/slkit/slkit/launch/policy"
+	"github.com/slkit/slkit/update"
 )
 
 func policyCommand(e *env) *cli.Command {
@@ -69,11 +70,11 @@ func (e *env) policySign(c *cli.Context) error {
 	if err := fsys.CheckOutput(out); err != nil {
 		return err
 	}
-	key, err := fsys.ReadInput(inKey, c.String("key"), policy.ParsePrivateKey)
+	key, err := fsys.ReadInput(policy.KeyInput, c.String("key"), policy.ParsePrivateKey)
 	if err != nil {
 		return err
 	}
-	payload, err := inPolicyDoc.Read(in)
+	payload, err := policy.DocumentInput.Read(in)
 	if err != nil {
 		return err
 	}
@@ -91,11 +92,11 @@ func (e *env) policySign(c *cli.Context) error {
 
 func (e *env) policyVerify(c *cli.Context) error {
 	name := c.Args().First()
-	pub, err := fsys.ReadInput(inKey, c.String("pub"), policy.ParsePublicKey)
+	pub, err := fsys.ReadInput(policy.KeyInput, c.String("pub"), policy.ParsePublicKey)
 	if err != nil {
 		return err
 	}
-	signed, err := inSigned.Read(name)
+	signed, err := policy.SignedInput.Read(name)
 	if err != nil {
 		return err
 	}
@@ -106,22 +107,14 @@ func (e *env) policyVerify(c *cli.Context) error {
 	return e.report(c, v, v.Text(name))
 }
 
-// policyConfirm writes the signed policy this OS was launched with to the
-// confirmation file the pre-launch stage reads (--policy-confirm): the
-// next launch of the same policy raises the TPM's minimum policy_version
-// to its version (update.PolicyAnchor).
+// policyConfirm confirms the launch of the signed policy this OS was
+// launched with (update.ConfirmPolicy): the next launch of the same policy
+// raises the TPM's minimum policy_version to its version.
 func (e *env) policyConfirm(c *cli.Context) error {
-	signed, err := inSigned.Read(c.String("policy"))
+	v, err := update.ConfirmPolicy(c.String("policy"), c.String("out"))
 	if err != nil {
 		return err
 	}
-	p, err := policy.ParseSigned(signed)
-	if err != nil {
-		return inputErr(c.String("policy"), err)
-	}
-	if err := fsys.WriteFile(fsys.OS{}, c.String("out"), signed, 0o644); err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(e.stdout, "%s: confirmed policy_version %d for the next launch of this policy\n", c.String("out"), p.PolicyVersion)
+	_, err = fmt.Fprintf(e.stdout, "%s: confirmed policy_version %d for the next launch of this policy\n", c.String("out"), v)
 	return err
 }

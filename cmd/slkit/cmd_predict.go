@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -10,7 +9,6 @@ import (
 	"github.com/slkit/slkit/internal/clikit"
 	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/launch"
-	"github.com/slkit/slkit/launch/policy"
 	"github.com/slkit/slkit/tpm"
 )
 
@@ -39,22 +37,16 @@ func entryFlags() []cli.Flag {
 }
 
 func predictCommand(e *env) *cli.Command {
-	return &cli.Command{
-		Name:  "predict",
-		Usage: "compute the PCR values and event log a launch will produce (no TPM needed)",
-		Description: "The JSON output (--json) is what `slkit seal --pcr-values` reads to seal a secret\n" +
-			"for the next launch: {\"banks\":{...},\"events\":[...]}. See launch/README.md.",
-		Flags: append(append(entryFlags(), bootPredictFlags()...),
+	return clikit.Described("The JSON output (--json) is what `slkit seal --pcr-values` reads to seal a secret\n"+
+		"for the next launch: {\"banks\":{...},\"events\":[...]}. See launch/README.md.",
+		clikit.Cmd("predict", "compute the PCR values and event log a launch will produce (no TPM needed)", e.predict, append(append(entryFlags(), bootPredictFlags()...),
 			&cli.StringFlag{Name: "start", Usage: "start from the PCR values in `FILE` (JSON as `slkit pcr read --json` prints; default: reset values)"},
 			&cli.StringSliceFlag{Name: "bank", Usage: "bank to predict (repeatable; default: the banks of --start, else sha1, sha256, sha384, sha512)"},
 			&cli.StringFlag{Name: "drtm", Usage: "also predict PCR17 and PCR18 of a dynamic launch with `BACKEND` (emulated: slkit launch --drtm emulated)"},
 			jsonFlag,
 			&cli.StringFlag{Name: "journal", Usage: "with --firmware-log: the variables this journal `FILE` will commit"},
 			&cli.StringFlag{Name: "state", Usage: "with --journal: its state `FILE` (default: the journal's name + .state)"},
-			&cli.StringFlag{Name: "pub", Usage: "with --journal: verify it with this public key `FILE`"},
-		),
-		Action: e.predict,
-	}
+			&cli.StringFlag{Name: "pub", Usage: "with --journal: verify it with this public key `FILE`"})...))
 }
 
 // loadEntry opens the entry's files (launch.OpenEntry of --kernel,
@@ -74,19 +66,8 @@ func loadEntry(c *cli.Context, flags ...string) (*launch.Entry, *launch.Profile,
 		return nil, nil, nil, usage(err)
 	}
 	ef := launch.EntryFiles{Kernel: c.String("kernel"), Initrd: c.String("initrd"), Cmdline: c.String("cmdline")}
-	if p := c.String("policy"); p != "" {
-		// Its exact bytes are measured; they must be a signed policy.
-		if ef.Policy, err = inSigned.Read(p); err != nil {
-			return nil, nil, nil, err
-		}
-		if _, err := policy.ParseEnvelope(ef.Policy); err != nil {
-			return nil, nil, nil, inputErr(p, err)
-		}
-	}
-	if p := c.String("policy-key"); p != "" {
-		if ef.PolicyKey, err = fsys.ReadInput(inKey, p, policy.ParsePublicKey); err != nil {
-			return nil, nil, nil, err
-		}
+	if err := ef.ReadPolicy(c.String("policy"), c.String("policy-key")); err != nil {
+		return nil, nil, nil, err
 	}
 	ent, done, err := launch.OpenEntry(ef)
 	return ent, prof, done, err
@@ -115,10 +96,7 @@ func (e *env) predict(c *cli.Context) error {
 	}
 	var opts []launch.PredictOption
 	if name := c.String("start"); name != "" {
-		start, err := fsys.ReadInput(inPCRValues, name, func(b []byte) (*tpm.PCRs, error) {
-			var p tpm.PCRs
-			return &p, json.Unmarshal(b, &p)
-		})
+		start, err := fsys.ReadInput(tpm.PCRValuesInput, name, tpm.ParsePCRs)
 		if err != nil {
 			return err
 		}
@@ -162,7 +140,7 @@ func (e *env) measure(c *cli.Context) error {
 		return err
 	}
 	defer done()
-	if err := inEventLog.Check(c.String("log"), true); err != nil {
+	if err := tpm.EventLogInput.Check(c.String("log"), true); err != nil {
 		return err
 	}
 	return e.withTPM(c, func(t *tpm.Conn) error {

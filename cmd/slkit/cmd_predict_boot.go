@@ -7,10 +7,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/slkit/slkit/efi"
 	"github.com/slkit/slkit/efi/journal"
 	"github.com/slkit/slkit/initramfs/uki"
-	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/nextboot"
 	"github.com/slkit/slkit/tpm"
 )
@@ -26,44 +24,16 @@ func bootPredictFlags() []cli.Flag {
 	}
 }
 
-// bootPrediction predicts the next boot from the flags: the firmware log,
-// the UKI, and the pending entries of the journal at jpath (state spath,
-// verified with pub when given; "" for none).
+// bootPrediction predicts the next boot from the flags
+// (nextboot.PredictFiles): the firmware log, the UKI, and the pending
+// entries of the journal at jpath (state spath, verified with pub when
+// given; "" for none).
 func bootPrediction(c *cli.Context, jpath, spath string, pub []byte) (*nextboot.Prediction, error) {
-	name := c.String("firmware-log")
-	l, err := fsys.ReadInput(inEventLog, name, tpm.ParseEventLog)
-	if err != nil {
-		return nil, err
-	}
-	var opts []nextboot.Option
+	f := nextboot.Files{FirmwareLog: c.String("firmware-log"), Journal: jpath, State: spath, Pub: pub, EFIVars: c.String("efivars")}
 	if p := c.String("uki"); p != "" {
-		img, err := uki.MeasureFile(p, l.HashableAlgs())
-		if err != nil {
-			return nil, err
-		}
-		opts = append(opts, nextboot.WithImage(img))
+		f.Image = func(banks []tpm.Alg) (*nextboot.Image, error) { return uki.MeasureFile(p, banks) }
 	}
-	if jpath != "" {
-		lst, err := journal.Inspect(jpath, spath, pub)
-		if err != nil {
-			return nil, err
-		}
-		if lst != nil {
-			opts = append(opts, nextboot.WithChanges(nextboot.PendingChanges(lst, jpath)...))
-		}
-	}
-	if d := c.String("efivars"); d != "" {
-		v, err := efi.OpenDir(d)
-		if err != nil {
-			return nil, err
-		}
-		opts = append(opts, nextboot.WithVars(v))
-	}
-	p, err := nextboot.Predict(l, opts...)
-	if errors.Is(err, nextboot.ErrLog) {
-		return nil, inputErr(name, err)
-	}
-	return p, err
+	return nextboot.PredictFiles(f)
 }
 
 // predictBoot is `slkit predict --firmware-log`.

@@ -9,45 +9,36 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/slkit/slkit/internal/clikit"
 	"github.com/slkit/slkit/rig/qemu"
 )
 
 func rigCommand(e *env) *cli.Command {
-	return &cli.Command{
-		Name:  "rig",
-		Usage: "boot a kernel and initramfs in QEMU with swtpm (the test rig)",
-		Subcommands: []*cli.Command{{
-			Name:  "run",
-			Usage: "boot, stream the console with phases and times, exit with the guest's result",
-			Description: "Boots KERNEL with INITRD in QEMU (SeaBIOS direct boot, or OVMF) with a swtpm TPM\n" +
-				"behind the control-channel mux and a host channel on the guest's ttyS1. The console\n" +
-				"goes to stdout; phases (firmware, kernel, then the guest's `slkit: phase=NAME` lines)\n" +
-				"and their times go to stderr. The guest reports with `slkit: result=ok` or\n" +
-				"`slkit: result=fail reason=...`. Exit: 0 the guest reported success, 3 it reported\n" +
-				"failure, 2 rig failure, timeout, or no result reported.",
-			Flags: []cli.Flag{
-				&cli.StringFlag{Name: "kernel", Usage: "kernel (default: the Debian cloud kernel fetched by make deps)"},
-				&cli.StringFlag{Name: "initrd", Usage: "initramfs"},
-				&cli.StringFlag{Name: "append", Value: qemu.DefaultAppend, Usage: "kernel command line"},
-				&cli.BoolFlag{Name: "ovmf", Usage: "boot OVMF (UEFI, q35) instead of SeaBIOS"},
-				&cli.BoolFlag{Name: "secure-boot", Usage: "with --ovmf: the Secure Boot build (SMM); a new --vars store starts with Microsoft's keys enrolled, or none with --setup-mode"},
-				&cli.BoolFlag{Name: "setup-mode", Usage: "with --secure-boot: start a new variable store without keys (setup mode), to enrol your own (efi enroll)"},
-				&cli.StringFlag{Name: "esp", Usage: "with --ovmf: boot `FILE.efi` (a UKI) from a FAT ESP as \\EFI\\BOOT\\BOOTX64.EFI: the firmware loads, checks and measures it (no --kernel/--initrd)"},
-				&cli.StringFlag{Name: "vars", Usage: "with --ovmf: variable store to use and keep across runs (created from the template if missing)"},
-				&cli.StringFlag{Name: "tpm-state", Usage: "swtpm state directory to use and keep across runs (default: a fresh one)"},
-				&cli.BoolFlag{Name: "no-tpm", Usage: "boot without a TPM"},
-				&cli.BoolFlag{Name: "no-mux", Usage: "connect QEMU straight to swtpm: no control-channel mux, so no DRTM emulation (a launch with --drtm emulated then does not happen)"},
-				&cli.StringSliceFlag{Name: "disk", Usage: "attach the raw disk image `FILE` as an NVMe drive (repeatable; e.g. an ext4 image holding the EFI journal)"},
-				&cli.BoolFlag{Name: "allow-reboot", Usage: "let the guest reboot in place (same VARS, TPM state and disks: a firmware reboot of the update workflow) instead of ending the run"},
-				&cli.IntFlag{Name: "cpus", Value: 1, Usage: "the guest's number of vCPUs"},
-				&cli.StringFlag{Name: "dir", Usage: "keep the console log, QEMU's stderr and the sockets here (default: a temporary directory, removed)"},
-				&cli.DurationFlag{Name: "timeout", Value: 5 * time.Minute, Usage: "give up after this long (exit 2)"},
-				&cli.BoolFlag{Name: "quiet-console", Usage: "do not stream the console (phases are still shown)"},
-				jsonFlag,
-			},
-			Action: func(c *cli.Context) error { return rigRun(e, c) },
-		}},
-	}
+	return clikit.Group("rig", "boot a kernel and initramfs in QEMU with swtpm (the test rig)", clikit.Described("Boots KERNEL with INITRD in QEMU (SeaBIOS direct boot, or OVMF) with a swtpm TPM\n"+
+		"behind the control-channel mux and a host channel on the guest's ttyS1. The console\n"+
+		"goes to stdout; phases (firmware, kernel, then the guest's `slkit: phase=NAME` lines)\n"+
+		"and their times go to stderr. The guest reports with `slkit: result=ok` or\n"+
+		"`slkit: result=fail reason=...`. Exit: 0 the guest reported success, 3 it reported\n"+
+		"failure, 2 rig failure, timeout, or no result reported.",
+		clikit.Cmd("run", "boot, stream the console with phases and times, exit with the guest's result", func(c *cli.Context) error { return rigRun(e, c) },
+			&cli.StringFlag{Name: "kernel", Usage: "kernel (default: the Debian cloud kernel fetched by make deps)"},
+			&cli.StringFlag{Name: "initrd", Usage: "initramfs"},
+			&cli.StringFlag{Name: "append", Value: qemu.DefaultAppend, Usage: "kernel command line"},
+			&cli.BoolFlag{Name: "ovmf", Usage: "boot OVMF (UEFI, q35) instead of SeaBIOS"},
+			&cli.BoolFlag{Name: "secure-boot", Usage: "with --ovmf: the Secure Boot build (SMM); a new --vars store starts with Microsoft's keys enrolled, or none with --setup-mode"},
+			&cli.BoolFlag{Name: "setup-mode", Usage: "with --secure-boot: start a new variable store without keys (setup mode), to enrol your own (efi enroll)"},
+			&cli.StringFlag{Name: "esp", Usage: "with --ovmf: boot `FILE.efi` (a UKI) from a FAT ESP as \\EFI\\BOOT\\BOOTX64.EFI: the firmware loads, checks and measures it (no --kernel/--initrd)"},
+			&cli.StringFlag{Name: "vars", Usage: "with --ovmf: variable store to use and keep across runs (created from the template if missing)"},
+			&cli.StringFlag{Name: "tpm-state", Usage: "swtpm state directory to use and keep across runs (default: a fresh one)"},
+			&cli.BoolFlag{Name: "no-tpm", Usage: "boot without a TPM"},
+			&cli.BoolFlag{Name: "no-mux", Usage: "connect QEMU straight to swtpm: no control-channel mux, so no DRTM emulation (a launch with --drtm emulated then does not happen)"},
+			&cli.StringSliceFlag{Name: "disk", Usage: "attach the raw disk image `FILE` as an NVMe drive (repeatable; e.g. an ext4 image holding the EFI journal)"},
+			&cli.BoolFlag{Name: "allow-reboot", Usage: "let the guest reboot in place (same VARS, TPM state and disks: a firmware reboot of the update workflow) instead of ending the run"},
+			&cli.IntFlag{Name: "cpus", Value: 1, Usage: "the guest's number of vCPUs"},
+			&cli.StringFlag{Name: "dir", Usage: "keep the console log, QEMU's stderr and the sockets here (default: a temporary directory, removed)"},
+			&cli.DurationFlag{Name: "timeout", Value: 5 * time.Minute, Usage: "give up after this long (exit 2)"},
+			&cli.BoolFlag{Name: "quiet-console", Usage: "do not stream the console (phases are still shown)"},
+			jsonFlag)))
 }
 
 func rigRun(e *env, c *cli.Context) error {
@@ -65,13 +56,7 @@ func rigRun(e *env, c *cli.Context) error {
 		if !c.Bool("quiet-console") {
 			cfg.Console = e.stdout
 		}
-		cfg.OnPhase = func(p qemu.Phase) {
-			note := ""
-			if p.Estimated {
-				note = " (start estimated from the guest's uptime)"
-			}
-			fmt.Fprintf(e.stderr, "[%6.1fs] phase %s%s\n", p.Start.Seconds(), p.Name, note)
-		}
+		cfg.OnPhase = func(p qemu.Phase) { fmt.Fprint(e.stderr, p.Line()) }
 		cfg.OnDCE = func(l string) { fmt.Fprintf(e.stderr, "rig host: %s\n", l) }
 	}
 	ctx, cancel := context.WithTimeout(c.Context, c.Duration("timeout"))

@@ -1,14 +1,17 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/slkit/slkit/internal/clikit"
 	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/tpm"
+	"github.com/slkit/slkit/update"
 )
 
 var pinFlags = []cli.Flag{
@@ -18,42 +21,24 @@ var pinFlags = []cli.Flag{
 
 func sealCommands(e *env) []*cli.Command {
 	return []*cli.Command{
-		{
-			Name:  "seal",
-			Usage: "seal a secret (<= 128 bytes) to PCR values: current ones or predicted ones (--pcr-values)",
-			Flags: append([]cli.Flag{
-				&cli.StringFlag{Name: "pcrs", Required: true, Usage: "PCRs to seal to, e.g. 8,9 or 17,18"},
-				&cli.StringFlag{Name: "pcr-values", Usage: "seal to these values (JSON of `slkit predict --json` or `pcr read --json`) instead of the current ones"},
-				&cli.StringFlag{Name: "bank", Value: "sha256", Usage: "PCR bank of the policy"},
-				&cli.StringFlag{Name: "in", Required: true, Usage: "secret file, or - for stdin"},
-				&cli.StringFlag{Name: "out", Required: true, Usage: "sealed file to write"},
-				&cli.StringFlag{Name: "eventlog", Usage: "when sealing to current values: event log whose events for these PCRs are recorded, to explain refusals"},
-			}, pinFlags...),
-			Action: e.seal,
-		},
-		{
-			Name:      "unseal",
-			Usage:     "unseal a secret; a refusal names the PCR and event that differ (exit 3)",
-			ArgsUsage: "SEALED",
-			Flags: append([]cli.Flag{
-				&cli.StringFlag{Name: "out", Usage: "write the secret to FILE (mode 0600); without it the secret goes to stdout, never to a terminal"},
-				&cli.BoolFlag{Name: "fingerprint", Usage: "print only sha256:<hex> of the secret (safe on a terminal); with --out, also write the secret"},
-				&cli.StringSliceFlag{Name: "eventlog", Usage: "current event log(s) used to explain a refusal (default: the firmware log, if readable)"},
-				&cli.StringFlag{Name: "expect-fingerprint", Usage: "refuse (exit 3) unless the secret's fingerprint is `sha256:HEX` (pin it in the measured image that unseals a handed-over file)"},
-				&cli.BoolFlag{Name: "json", Usage: "print what was unsealed, never the secret: {\"file\",\"object\":\"main\"|\"update\",\"main_refusal\",\"bank\",\"pcrs\",\"pin\",\"out\",\"fingerprint\"} (the secret goes only to --out)"},
-			}, pinFlags...),
-			Action: clikit.NArgs(1, 1, "one SEALED file", e.unseal),
-		},
-		{
-			Name:  "srk",
-			Usage: "storage root key",
-			Subcommands: []*cli.Command{{
-				Name:   "provision",
-				Usage:  "make the standard ECC P-256 SRK persistent at 0x81000001 (unseal then needs 6 TPM commands)",
-				Flags:  []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print {\"handle\":\"0x81000001\",\"name\":HEX}"}},
-				Action: e.srkProvision,
-			}},
-		},
+		clikit.Cmd("seal", "seal a secret (<= 128 bytes) to PCR values: current ones or predicted ones (--pcr-values)", e.seal, append([]cli.Flag{
+			&cli.StringFlag{Name: "pcrs", Required: true, Usage: "PCRs to seal to, e.g. 8,9 or 17,18"},
+			&cli.StringFlag{Name: "pcr-values", Usage: "seal to these values (JSON of `slkit predict --json` or `pcr read --json`) instead of the current ones"},
+			&cli.StringFlag{Name: "bank", Value: "sha256", Usage: "PCR bank of the policy"},
+			&cli.StringFlag{Name: "in", Required: true, Usage: "secret file, or - for stdin"},
+			&cli.StringFlag{Name: "out", Required: true, Usage: "sealed file to write"},
+			&cli.StringFlag{Name: "eventlog", Usage: "when sealing to current values: event log whose events for these PCRs are recorded, to explain refusals"},
+		}, pinFlags...)...),
+		clikit.ArgsCmd("unseal", "SEALED", "unseal a secret; a refusal names the PCR and event that differ (exit 3)", clikit.NArgs(1, 1, "one SEALED file", e.unseal), append([]cli.Flag{
+			&cli.StringFlag{Name: "out", Usage: "write the secret to FILE (mode 0600); without it the secret goes to stdout, never to a terminal"},
+			&cli.BoolFlag{Name: "fingerprint", Usage: "print only sha256:<hex> of the secret (safe on a terminal); with --out, also write the secret"},
+			&cli.StringSliceFlag{Name: "eventlog", Usage: "current event log(s) used to explain a refusal (default: the firmware log, if readable)"},
+			&cli.StringFlag{Name: "expect-fingerprint", Usage: "refuse (exit 3) unless the secret's fingerprint is `sha256:HEX` (pin it in the measured image that unseals a handed-over file)"},
+			&cli.BoolFlag{Name: "json", Usage: "print what was unsealed, never the secret: {\"file\",\"object\":\"main\"|\"update\",\"main_refusal\",\"bank\",\"pcrs\",\"pin\",\"out\",\"fingerprint\"} (the secret goes only to --out)"},
+		}, pinFlags...)...),
+		clikit.Group("srk", "storage root key",
+			clikit.Cmd("provision", "make the standard ECC P-256 SRK persistent at 0x81000001 (unseal then needs 6 TPM commands)", e.srkProvision,
+				&cli.BoolFlag{Name: "json", Usage: "print {\"handle\":\"0x81000001\",\"name\":HEX}"})),
 	}
 }
 
@@ -63,23 +48,14 @@ func (e *env) srkProvision(c *cli.Context) error {
 		if err != nil {
 			return err
 		}
-		handle, name := fmt.Sprintf("%#x", uint32(srk.Handle)), tpm.Digest(srk.Name.Buffer)
-		return e.report(c, map[string]any{"handle": handle, "name": name}, fmt.Sprintf("SRK at %s, name %s\n", handle, name))
+		r := srk.Report()
+		return e.report(c, r, r.Text())
 	})
-}
-
-// sealTarget is what a seal's flags select: the policy's bank and PCRs,
-// and the values to seal to (--pcr-values; nil: the TPM's current ones).
-type sealTarget struct {
-	bank       tpm.Alg
-	pcrs       []int
-	values     *tpm.Expected
-	valuesFile string
 }
 
 // parseSealTarget reads --bank, the PCR list flag pcrsFlag (for example
 // "8,9" in its error) and --pcr-values.
-func parseSealTarget(c *cli.Context, pcrsFlag, example string) (*sealTarget, error) {
+func parseSealTarget(c *cli.Context, pcrsFlag, example string) (*tpm.SealTarget, error) {
 	bank, err := tpm.ParseAlg(c.String("bank"))
 	if err != nil {
 		return nil, usage(fmt.Errorf("--bank: %w", err))
@@ -91,25 +67,11 @@ func parseSealTarget(c *cli.Context, pcrsFlag, example string) (*sealTarget, err
 	if err != nil {
 		return nil, usage(fmt.Errorf("--%s %q: want a list such as %s: %w", pcrsFlag, c.String(pcrsFlag), example, err))
 	}
-	st := &sealTarget{bank: bank, pcrs: pcrs, valuesFile: c.String("pcr-values")}
-	if st.valuesFile != "" {
-		st.values, err = fsys.ReadInput(inPCRValues, st.valuesFile, tpm.ParseExpected)
+	st := &tpm.SealTarget{Bank: bank, PCRs: pcrs, ValuesFile: c.String("pcr-values")}
+	if st.ValuesFile != "" {
+		st.Values, err = fsys.ReadInput(tpm.PCRValuesInput, st.ValuesFile, tpm.ParseExpected)
 	}
 	return st, err
-}
-
-// policy is the seal policy on t, and the events to record with it: the
-// predicted values' own events, or events (sealing to current values).
-func (st *sealTarget) policy(t tpm.TPMSender, events []tpm.Event) (*tpm.SealPolicy, []tpm.Event, error) {
-	if st.values == nil {
-		pol, err := tpm.CurrentPolicy(t, st.bank, st.pcrs)
-		return pol, events, err
-	}
-	pol, err := tpm.PolicyFor(st.bank, st.pcrs, &st.values.PCRs)
-	if err != nil {
-		return nil, nil, inputErr(st.valuesFile, err)
-	}
-	return pol, st.values.Events, nil
 }
 
 func (e *env) seal(c *cli.Context) error {
@@ -121,7 +83,7 @@ func (e *env) seal(c *cli.Context) error {
 	if err := fsys.CheckOutput(out); err != nil {
 		return err
 	}
-	secret, err := e.readArg(c.String("in"), inSecret)
+	secret, err := e.readArg(c.String("in"), tpm.SecretInput)
 	if err != nil {
 		return err
 	}
@@ -131,17 +93,17 @@ func (e *env) seal(c *cli.Context) error {
 	}
 	var events []tpm.Event
 	if f := c.String("eventlog"); f != "" {
-		if st.values != nil {
+		if st.Values != nil {
 			return usage(errors.New("--eventlog is for sealing to current values; --pcr-values carries its own events"))
 		}
-		l, err := fsys.ReadInput(inEventLog, f, tpm.ParseEventLog)
+		l, err := fsys.ReadInput(tpm.EventLogInput, f, tpm.ParseEventLog)
 		if err != nil {
 			return err
 		}
 		events = l.Events
 	}
 	return e.withTPM(c, func(t *tpm.Conn) error {
-		pol, events, err := st.policy(t, events)
+		pol, events, err := st.Policy(t, events)
 		if err != nil {
 			return err
 		}
@@ -162,7 +124,7 @@ func (e *env) seal(c *cli.Context) error {
 
 func (e *env) unseal(c *cli.Context) error {
 	name := c.Args().First()
-	s, err := fsys.ReadInput(inSealed, name, tpm.ParseSealed)
+	s, err := tpm.ReadSealedFile(name)
 	if err != nil {
 		return err
 	}
@@ -187,7 +149,7 @@ func (e *env) unseal(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	logs, problem, err := currentLogs(c.StringSlice("eventlog"))
+	logs, problem, err := tpm.ExplainingLogs(c.StringSlice("eventlog"))
 	if err != nil {
 		return err
 	}
@@ -195,7 +157,7 @@ func (e *env) unseal(c *cli.Context) error {
 		var info tpm.UnsealInfo
 		secret, err := tpm.Unseal(t, s, tpm.WithUnsealPIN(pin), tpm.WithEventLogs(logs...), tpm.WithLogUnavailable(problem), tpm.WithUnsealInfo(&info))
 		if err != nil {
-			return sealedError(name, err)
+			return tpm.SealedFileError(name, err)
 		}
 		defer clear(secret)
 		if pinned != nil {
@@ -222,4 +184,86 @@ func (e *env) unseal(c *cli.Context) error {
 		}
 		return err
 	})
+}
+
+// pinIf reads the PIN when need (a sealed file was sealed with one) and
+// refuses --pin and --pin-file otherwise: "SUBJECT requires a PIN", and
+// "WITHOUT: leave out --pin and --pin-file".
+func (e *env) pinIf(c *cli.Context, need bool, subject, without string) ([]byte, error) {
+	given := c.Bool("pin") || c.String("pin-file") != ""
+	switch {
+	case need && !given:
+		return nil, usage(fmt.Errorf("%s requires a PIN: give --pin or --pin-file", subject))
+	case !need && given:
+		return nil, usage(fmt.Errorf("%s: leave out --pin and --pin-file", without))
+	case !need:
+		return nil, nil
+	}
+	return e.readPIN(c, false)
+}
+
+// readPIN reads the PIN from --pin-file, or with --pin from the terminal
+// (no echo) or the first line of stdin (tpm.ReadPIN). It returns nil
+// when no PIN is asked; a PIN tpm refuses is an input error naming where
+// it came from.
+func (e *env) readPIN(c *cli.Context, stdinTaken bool) (pin []byte, err error) {
+	from := c.String("pin-file")
+	switch {
+	case from != "":
+		if pin, err = tpm.PINInput.Read(from); err != nil {
+			return nil, err
+		}
+	case !c.Bool("pin"):
+		return nil, nil
+	default:
+		if e.readPassword != nil {
+			if pin, ok, err := e.readPassword("PIN: "); ok {
+				if err != nil {
+					return nil, inputErr("terminal", err)
+				}
+				if pin, err = tpm.CheckPIN(pin); err != nil {
+					return nil, inputErr("the PIN typed", err)
+				}
+				return pin, nil
+			}
+		}
+		if stdinTaken {
+			return nil, usage(errors.New("--pin reads stdin, which --in - already uses: give --pin-file"))
+		}
+		if pin, err = bufio.NewReader(io.LimitReader(e.stdin, tpm.PINInput.Max)).ReadBytes('\n'); err != nil && err != io.EOF {
+			return nil, inputErr("stdin", err)
+		}
+		from = "stdin"
+	}
+	if pin, err = tpm.ReadPIN(pin); err != nil {
+		return nil, inputErr(from, err)
+	}
+	return pin, nil
+}
+
+// sealedInputs are the inputs of the commands that work on several sealed
+// files (update prepare, finish and status).
+type sealedInputs struct {
+	files []update.File
+	pin   []byte
+	logs  []*tpm.EventLog
+	// logProblem says why the event log is unusable ("" when it is not).
+	logProblem string
+}
+
+// readSealedInputs reads every --sealed file (update.ReadFiles; each a
+// path the atomic writer can replace, when the command rewrites them:
+// replace), the one PIN they need, and, with logs, the current event logs
+// (--eventlog).
+func (e *env) readSealedInputs(c *cli.Context, replace, logs bool) (*sealedInputs, error) {
+	files, need, err := update.ReadFiles(c.StringSlice("sealed"), replace)
+	if err != nil {
+		return nil, err
+	}
+	in := &sealedInputs{files: files}
+	if in.pin, err = e.pinIf(c, need, "a sealed file", "no sealed file requires a PIN"); err != nil || !logs {
+		return in, err
+	}
+	in.logs, in.logProblem, err = tpm.ExplainingLogs(c.StringSlice("eventlog"))
+	return in, err
 }

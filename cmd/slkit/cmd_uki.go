@@ -52,9 +52,5 @@ func ukiBuild(e *env, c *cli.Context, opts []initramfs.Option) error {
 		return err
 	}
 	took := time.Since(start).Seconds()
-	return e.report(c, struct {
-		Out     string           `json:"out"`
-		Seconds float64          `json:"seconds"`
-		Result  *uki.BuildResult `json:"result"`
-	}{out, took, res}, res.Text(out, c.String("sign-cert"), took))
+	return e.report(c, uki.Report{Out: out, Seconds: took, Result: res}, res.Text(out, c.String("sign-cert"), took))
 }

@@ -16,18 +16,13 @@ import (
 
 func updateCommand(e *env) *cli.Command {
 	sealedFlag := &cli.StringSliceFlag{Name: "sealed", Required: true, Usage: "sealed `FILE` of a secret to carry across the update, replaced atomically (repeatable; required)"}
-	return &cli.Command{
-		Name:  "update",
-		Usage: "carry sealed secrets across a firmware-variable update: prepare (launched OS) and finish (after the post-update launch)",
-		Description: "Queue the changes with `slkit efi queue`, then `slkit update prepare`; the pre-launch\n" +
-			"environment commits them (`slkit launch --efi-journal ... --update-counter ...`), rebooting\n" +
-			"through the firmware when a change needs it; after the post-update launch run\n" +
-			"`slkit update finish`. See efi/README.md, \"Sealing across an update\".",
-		Subcommands: []*cli.Command{
-			{
-				Name:  "prepare",
-				Usage: "check the queued journal and seal each secret a second time for the next launch (an update window for firmware PCRs)",
-				Flags: append(append(journalFlags(), sealedFlag,
+	return clikit.Described("Queue the changes with `slkit efi queue`, then `slkit update prepare`; the pre-launch\n"+
+		"environment commits them (`slkit launch --efi-journal ... --update-counter ...`), rebooting\n"+
+		"through the firmware when a change needs it; after the post-update launch run\n"+
+		"`slkit update finish`. See efi/README.md, \"Sealing across an update\".",
+		clikit.Group("update", "carry sealed secrets across a firmware-variable update: prepare (launched OS) and finish (after the post-update launch)",
+			clikit.Cmd("prepare", "check the queued journal and seal each secret a second time for the next launch (an update window for firmware PCRs)",
+				clikit.NoArgs(e.updatePrepare), append(append(journalFlags(), sealedFlag,
 					&cli.StringFlag{Name: "pub", Usage: "verify the journal's signature with this public key `FILE` (recommended: the pre-launch environment refuses a journal that does not verify)"},
 					&cli.StringFlag{Name: "via", Value: string(update.ViaReboot), Usage: "how the next launch is reached: reboot (firmware PCRs 0-7 are measured anew) or kexec (back into the pre-launch environment)"},
 					&cli.StringFlag{Name: "next-policy", Usage: "predict the next launch: signed launch policy `FILE` of the pre-launch environment (e.g. handed over with `launch --handover`)"},
@@ -41,28 +36,16 @@ func updateCommand(e *env) *cli.Command {
 					&cli.StringFlag{Name: "next-pcrs", Usage: "seal to these predicted values instead (JSON of `slkit predict --json`)"},
 					&cli.StringFlag{Name: "counter", Value: fmt.Sprintf("%#08x", tpm.DefaultCounterIndex), Usage: "update-window NV counter `INDEX` (the pre-launch environment's `slkit launch --update-counter` defines it)"},
 					&cli.IntFlag{Name: "launches", Value: 1, Usage: "the window lasts this many launches (1-16)"},
-					jsonFlag), append(pinFlags, bootPredictFlags()...)...),
-				Action: clikit.NoArgs(e.updatePrepare),
-			},
-			{
-				Name:  "finish",
-				Usage: "after the post-update launch: reseal each secret to the current PCR values (the next launch closes the update window)",
-				Flags: append([]cli.Flag{sealedFlag,
+					jsonFlag), append(pinFlags, bootPredictFlags()...)...)...),
+			clikit.Cmd("finish", "after the post-update launch: reseal each secret to the current PCR values (the next launch closes the update window)",
+				clikit.NoArgs(e.updateFinish), append([]cli.Flag{sealedFlag,
 					&cli.StringSliceFlag{Name: "eventlog", Usage: "current event log(s) whose events are recorded to explain later refusals (default: the firmware log, if readable)"},
 					&cli.BoolFlag{Name: "force", Usage: "reseal although the update object does not unseal yet (abandons a prepared update)"},
-					jsonFlag}, pinFlags...),
-				Action: clikit.NoArgs(e.updateFinish),
-			},
-			{
-				Name:  "status",
-				Usage: "tell which object of each sealed file unseals now, and the update window's state (the secret is not printed)",
-				Flags: append([]cli.Flag{sealedFlag,
+					jsonFlag}, pinFlags...)...),
+			clikit.Cmd("status", "tell which object of each sealed file unseals now, and the update window's state (the secret is not printed)",
+				clikit.NoArgs(e.updateStatus), append([]cli.Flag{sealedFlag,
 					&cli.StringSliceFlag{Name: "eventlog", Usage: "current event log(s) to explain a refusal (default: the firmware log, if readable)"},
-					jsonFlag}, pinFlags...),
-				Action: clikit.NoArgs(e.updateStatus),
-			},
-		},
-	}
+					jsonFlag}, pinFlags...)...)))
 }
 
 func (e *env) updatePrepare(c *cli.Context) error {
@@ -99,24 +82,14 @@ func (e *env) updatePrepare(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	opts := append([]update.Option{update.WithVia(via), update.WithCounter(idx), update.WithLaunches(c.Int("launches")), update.WithPIN(in.pin)}, next...)
-	rep := &update.Prepared{}
-	if fw != nil {
-		x := fw.Expected()
-		opts, rep.Firmware = append(opts, update.WithFirmware(&x)), fw.Report(c.String("firmware-log"))
-	}
+	opts := append([]update.Option{update.WithCounter(idx), update.WithLaunches(c.Int("launches")), update.WithPIN(in.pin)}, next...)
+	u := update.Update{Journal: jp, State: sp, Pub: pub, Via: via, Files: in.files, Firmware: fw, FirmwareLog: c.String("firmware-log")}
 	return e.withTPM(c, func(t *tpm.Conn) error {
-		jopts, err := journalAnchorOpts(c, t)
-		if err != nil {
+		var err error
+		if u.JournalOptions, err = journalAnchorOpts(c, t); err != nil {
 			return err
 		}
-		if rep.Journal, err = update.CheckJournal(jp, sp, pub, jopts...); err != nil {
-			return err
-		}
-		if err := rep.Journal.CheckVia(via); err != nil {
-			return err
-		}
-		rep.Files, err = update.PrepareFiles(t, fsys.OS{}, in.files, append(opts, update.WithChangedPCRs(rep.Journal.PCRs...))...)
+		rep, err := update.PrepareUpdate(t, fsys.OS{}, u, opts...)
 		if errors.Is(err, launch.ErrNeedImage) {
 			return fmt.Errorf("%w (give the images with --next-root or --relaunch-root)", err)
 		}
@@ -137,13 +110,9 @@ func (e *env) updateFinish(c *cli.Context) error {
 		if err != nil {
 			return err
 		}
-		text := ""
-		for _, f := range done {
-			text += f.Text()
-		}
 		return e.report(c, struct {
 			Files []update.FinishedFile `json:"files"`
-		}{done}, text)
+		}{done}, update.FinishedText(done))
 	})
 }
 
@@ -157,10 +126,6 @@ func (e *env) updateStatus(c *cli.Context) error {
 		if reps == nil {
 			return err
 		}
-		text := ""
-		for _, r := range reps {
-			text += fmt.Sprintf("%s: %s\n", r.File, r.Status)
-		}
-		return e.verdict(c, reps, text, err)
+		return e.verdict(c, reps, update.StatusText(reps), err)
 	})
 }

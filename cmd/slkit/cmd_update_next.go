@@ -28,7 +28,7 @@ func nextLaunch(c *cli.Context, via update.Via, fw *nextboot.Prediction) ([]upda
 				return nil, "", usage(fmt.Errorf("update prepare: --next-pcrs and --%s exclude each other", f))
 			}
 		}
-		x, err := fsys.ReadInput(inPCRValues, c.String("next-pcrs"), tpm.ParseExpected)
+		x, err := fsys.ReadInput(tpm.PCRValuesInput, c.String("next-pcrs"), tpm.ParseExpected)
 		return []update.Option{update.WithNext(x)}, "the values in " + c.String("next-pcrs"), err
 	}
 	switch {
@@ -64,7 +64,14 @@ func nextLaunch(c *cli.Context, via update.Via, fw *nextboot.Prediction) ([]upda
 	if len(launches) == 0 {
 		return nil, "", nil
 	}
-	start, from, err := launchStart(c, via, fw)
+	var given *tpm.Expected
+	if c.IsSet("start") {
+		var err error
+		if given, err = fsys.ReadInput(tpm.PCRValuesInput, c.String("start"), tpm.ParseExpected); err != nil {
+			return nil, "", err
+		}
+	}
+	start, from, err := update.LaunchStart(via, given, c.String("start"), fw)
 	opts := []update.Option{update.WithNextLaunches(launches...)}
 	if start != nil {
 		opts = append(opts, update.WithStart(start))
@@ -72,44 +79,14 @@ func nextLaunch(c *cli.Context, via update.Via, fw *nextboot.Prediction) ([]upda
 	return opts, "predicted for " + strings.Join(what, " then ") + " from " + from, err
 }
 
-// launchStart is where the next launch's prediction starts, and what
-// that is: the current values for a kexec (nil), --start, the firmware
-// prediction's PCR 8/9 (the EFI stub's measurements), else the firmware
-// event log of this boot replayed (what the firmware and the EFI stub
-// measure before the pre-launch stage runs, the next boot measures again
-// into PCRs 8 and 9: the queued changes go to others), else reset values.
-func launchStart(c *cli.Context, via update.Via, fw *nextboot.Prediction) (*tpm.PCRs, string, error) {
-	switch {
-	case via == update.ViaKexec:
-		return nil, "the current PCR values", nil
-	case c.IsSet("start"):
-		x, err := fsys.ReadInput(inPCRValues, c.String("start"), tpm.ParseExpected)
-		if err != nil {
-			return nil, "", err
-		}
-		return &x.PCRs, c.String("start"), nil
-	case fw != nil && fw.LaunchStart() != nil:
-		return fw.LaunchStart(), "the predicted firmware values (PCR 9: the EFI stub's measurements)", nil
-	}
-	logs, _, err := currentLogs(nil)
-	if err != nil || len(logs) != 1 {
-		return nil, "reset values", err
-	}
-	start, err := update.FirmwareStart(logs[0])
-	if err != nil {
-		return nil, "", inputErr(tpm.FirmwareLogPath, err)
-	}
-	return start, "the firmware event log", nil
-}
-
 // signedPolicy reads the signed launch policy of flag and the public key
 // of --policy-key it verifies under.
 func signedPolicy(c *cli.Context, flag string) ([]byte, ed25519.PublicKey, error) {
-	signed, err := inSigned.Read(c.String(flag))
+	signed, err := policy.SignedInput.Read(c.String(flag))
 	if err != nil {
 		return nil, nil, err
 	}
-	pub, err := fsys.ReadInput(inKey, c.String("policy-key"), policy.ParsePublicKey)
+	pub, err := fsys.ReadInput(policy.KeyInput, c.String("policy-key"), policy.ParsePublicKey)
 	return signed, pub, err
 }
 

@@ -53,26 +53,9 @@ func oneLine(s string) string {
 }
 
 // flagInputError names the input a malformed-image error of package
-// slaunch is about, once: "--kernel PATH: at byte offset …" rather than
-// "PATH: kernel: at byte offset …" (the error's own prefix is the flag's
-// role). Other errors are returned as they are.
+// slaunch is about, once (slaunch.NameInput): "--kernel PATH: at byte
+// offset …" rather than "PATH: kernel: at byte offset …" (the error's own
+// prefix is the flag's role). Other errors are returned as they are.
 func flagInputError(c *cli.Context, flag string, err error) error {
-	if !errors.Is(err, slaunch.ErrMalformed) && !errors.Is(err, slaunch.ErrNoMLEHeader) {
-		return err
-	}
-	name := "--" + flag + " " + c.String(flag)
-	var fe *slaunch.FormatError
-	if errors.As(err, &fe) && fe.What == flag {
-		return inputErr(name, trimmedError{err, fe.What + ": "})
-	}
-	return inputErr(name, err)
+	return slaunch.NameInput("--"+flag+" "+c.String(flag), flag, err)
 }
-
-// trimmedError is err without a prefix its message starts with.
-type trimmedError struct {
-	err    error
-	prefix string
-}
-
-func (t trimmedError) Error() string { return strings.TrimPrefix(t.err.Error(), t.prefix) }
-func (t trimmedError) Unwrap() error { return t.err }

@@ -4,41 +4,16 @@ import (
 	"errors"
 	"os"
 
-	"github.com/slkit/slkit/efi/journal"
-	"github.com/slkit/slkit/internal/edkey"
 	"github.com/slkit/slkit/internal/fsys"
-	"github.com/slkit/slkit/launch/policy"
-	"github.com/slkit/slkit/slaunch"
-	"github.com/slkit/slkit/tpm"
 )
 
-// The limits, one per kind of input file a command reads whole
-// (README.md, "Files: input limits and writes"), each the limit of the
-// package that parses the format: fsys.Input.Read refuses a larger file,
-// or anything but a regular file (a device such as /dev/zero, a FIFO, a
-// directory), before reading more than the limit, and before the command
-// opens the TPM. Kernel and initrd images (and pcr extend --data) are
-// streamed instead: fsys.OpenInput.
-var (
-	inSecret    = fsys.Input{What: "secret", Max: tpm.MaxSecret}
-	inPIN       = fsys.Input{What: "PIN file", Max: tpm.MaxPIN + 2} // a trailing CR LF
-	inPolicyDoc = fsys.Input{What: "policy document", Max: policy.MaxPolicySize}
-	inSigned    = fsys.Input{What: "signed policy", Max: policy.MaxEnvelopeSize}
-	inKey       = fsys.Input{What: "key file", Max: edkey.MaxFileSize}
-	// A journal key file: PEM or raw, or a sealed private key (`efi
-	// keygen --seal-pcrs`: a sealed file with its expected events).
-	inJournalKey = fsys.Input{What: "journal key file", Max: 64 << 10}
-	inSealed     = fsys.Input{What: "sealed file", Max: tpm.MaxSealedSize}
-	inJournal    = fsys.Input{What: "EFI journal", Max: journal.MaxBytes}
-	inState      = fsys.Input{What: "EFI journal state file", Max: journal.MaxStateBytes}
-	inVarData    = fsys.Input{What: "variable data", Max: journal.MaxBytes}
-	inEventLog   = fsys.Input{What: "event log", Max: tpm.MaxEventLogSize}
-	inPCRValues  = fsys.Input{What: "PCR values", Max: tpm.MaxExpectedSize}
-	inRecording  = fsys.Input{What: "platform recording", Max: 16 << 20}
-	inDCE        = fsys.Input{What: "DCE module (SINIT ACM or SKL)", Max: 16 << 20}
-	inDRTMLog    = fsys.Input{What: "DRTM log", Max: slaunch.MaxLeaveLogSize}
-	inHandover   = fsys.Input{What: "hand-over file", Max: 16 << 20, EmptyOK: true}
-)
+// Every input file a command reads whole is read through the fsys.Input of
+// the package that parses its format (README.md, "Files: input limits and
+// writes"; for example tpm.EventLogInput, policy.SignedInput,
+// journal.Input): it refuses a larger file, or anything but a regular file
+// (a device such as /dev/zero, a FIFO, a directory), before reading more
+// than the limit, and before the command opens the TPM. Kernel and initrd
+// images (and pcr extend --data) are streamed instead: fsys.OpenInput.
 
 // readArg reads the input path of kind k, or standard input for "-"
 // (through the same limit).

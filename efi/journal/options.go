@@ -38,6 +38,15 @@ func newOptions(opts []Option) options {
 // (tests use efi/efitest/crashfs).
 func WithFS(f fsys.FS) Option { return func(o *options) { o.fs = f } }
 
+// ParseTries is n attempts per entry (WithTries), refused unless 1 to
+// 255.
+func ParseTries(n uint) (uint8, error) {
+	if n < 1 || n > 255 {
+		return 0, errors.New("want 1 to 255")
+	}
+	return uint8(n), nil
+}
+
 // WithTries sets the attempts per entry (1-255, default 3). Each attempt
 // is counted durably before the variable write, so a write that resets
 // the machine is retried at most this often.

@@ -4,6 +4,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+
+	"github.com/slkit/slkit/efi"
 )
 
 // Text describes the listing of the journal at journalPath (state file
@@ -70,4 +72,24 @@ func (r *Result) Text(journalPath string) string {
 		fmt.Fprintln(&b, "variable store full: the rest is retried after the next reboot")
 	}
 	return b.String()
+}
+
+// Queued is what `slkit efi queue` reports: the change queued and the
+// journal after it (its fields in the order of its JSON names).
+type Queued struct {
+	Entries    int      `json:"entries"`
+	Generation uint64   `json:"generation"`
+	Journal    string   `json:"journal"`
+	Op         string   `json:"op"`
+	Var        efi.Name `json:"var"`
+}
+
+// Queued is the report of queueing ch into j, the journal at path.
+func (j *Journal) Queued(path string, ch Change) *Queued {
+	return &Queued{Entries: len(j.Entries), Generation: j.Generation, Journal: path, Op: ch.Op.String(), Var: ch.Var}
+}
+
+// Text is the report in one line.
+func (q *Queued) Text() string {
+	return fmt.Sprintf("queued %s %s: %s generation %d, %d entries\n", q.Op, q.Var, q.Journal, q.Generation, q.Entries)
 }

@@ -56,3 +56,22 @@ func MountDisk(sys System, d Disk) error {
 	}
 	return (&runtime{sys: sys}).mountOne(mount{source: d.Device, target: d.Dir, fstype: d.FSType, flags: diskFlags})
 }
+
+// MountReport is a mounted Disk as `slkit efi mount` reports it (its
+// fields in the order of their JSON names).
+type MountReport struct {
+	Device  string `json:"device"`
+	Dir     string `json:"dir"`
+	FSType  string `json:"fstype"`
+	Options string `json:"options"`
+}
+
+// Report is the report of d mounted (with DiskOptions).
+func (d Disk) Report() *MountReport {
+	return &MountReport{Device: d.Device, Dir: d.Dir, FSType: d.FSType, Options: DiskOptions}
+}
+
+// Text is the report in one line.
+func (r *MountReport) Text() string {
+	return fmt.Sprintf("%s mounted on %s (%s, %s)\n", r.Device, r.Dir, r.FSType, r.Options)
+}

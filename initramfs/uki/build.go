@@ -156,3 +156,11 @@ func (r *BuildResult) Text(out, signer string, seconds float64) string {
 	}
 	return b.String()
 }
+
+// Report is a UKI build as `slkit initramfs build --uki --json` prints
+// it: the file written, how long the build took, and its BuildResult.
+type Report struct {
+	Out     string       `json:"out"`
+	Seconds float64      `json:"seconds"`
+	Result  *BuildResult `json:"result"`
+}

@@ -145,3 +145,18 @@ func CheckOutput(path string) error {
 	}
 	return nil
 }
+
+// ReadOptional reads a small file, for example one on a shared disk that
+// another system writes: a regular file of at most limit bytes (nothing
+// else is opened, so a FIFO cannot block the reader). A missing file is
+// nil; any other failure is an *InputError naming path.
+func ReadOptional(path string, limit int64) ([]byte, error) {
+	b, err := OS{}.ReadFile(path, limit)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, &InputError{Path: path, Err: err}
+	}
+	return b, nil
+}

@@ -91,3 +91,21 @@ func TestOpenInputAndCheckOutput(t *testing.T) {
 		t.Errorf("CheckOutput of a new file: %v", err)
 	}
 }
+
+// TestReadOptional: a missing file is nil, a present one its bytes, a
+// larger one an input error naming it.
+func TestReadOptional(t *testing.T) {
+	dir := t.TempDir()
+	if b, err := ReadOptional(filepath.Join(dir, "missing"), 8); b != nil || err != nil {
+		t.Errorf("missing: %q %v", b, err)
+	}
+	p := filepath.Join(dir, "f")
+	os.WriteFile(p, []byte("entry"), 0o600)
+	if b, err := ReadOptional(p, 8); string(b) != "entry" || err != nil {
+		t.Errorf("present: %q %v", b, err)
+	}
+	var ie *InputError
+	if _, err := ReadOptional(p, 2); !errors.As(err, &ie) || ie.Path != p {
+		t.Errorf("too large: %v", err)
+	}
+}

@@ -153,3 +153,13 @@ func (t *Tracker) Result() Result {
 	defer t.mu.Unlock()
 	return t.result
 }
+
+// Line is the phase as `slkit rig run` shows it on stderr: its start in
+// seconds and its name, saying when the start is estimated.
+func (p Phase) Line() string {
+	note := ""
+	if p.Estimated {
+		note = " (start estimated from the guest's uptime)"
+	}
+	return fmt.Sprintf("[%6.1fs] phase %s%s\n", p.Start.Seconds(), p.Name, note)
+}

@@ -1,0 +1,64 @@
+package slaunch_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/slkit/slkit/internal/fsys"
+	"github.com/slkit/slkit/slaunch"
+)
+
+// TestReadLaunchLog: a missing log is no error but a verdict that says
+// so; an empty one is an input error naming it; without an explicit log
+// a securityfs log is preferred.
+func TestReadLaunchLog(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing")
+	l, err := slaunch.ReadLaunchLog(missing, filepath.Join(dir, "nosfs"), false)
+	if err != nil || l.Log != nil || l.Name != missing {
+		t.Fatalf("a missing log: %+v %v", l, err)
+	}
+	refused := errors.New("no launch")
+	if err := l.Verdict(refused); !errors.Is(err, refused) || !strings.Contains(err.Error(), "no DRTM log: "+missing+" does not exist") {
+		t.Errorf("the verdict on a missing log: %v", err)
+	}
+	if err := l.Verdict(nil); err != nil {
+		t.Errorf("no verdict: %v", err)
+	}
+	empty := filepath.Join(dir, "empty")
+	os.WriteFile(empty, nil, 0o600)
+	var ie *fsys.InputError
+	if _, err := slaunch.ReadLaunchLog(empty, dir, true); !errors.As(err, &ie) || ie.Path != empty {
+		t.Errorf("an empty log: %v", err)
+	}
+	sfs := filepath.Join(dir, "sfs")
+	os.MkdirAll(sfs, 0o755)
+	os.WriteFile(filepath.Join(sfs, "eventlog"), nil, 0o600)
+	if _, err := slaunch.ReadLaunchLog(missing, sfs, false); !errors.As(err, &ie) || ie.Path != filepath.Join(sfs, "eventlog") {
+		t.Errorf("the securityfs log first: %v", err)
+	}
+}
+
+// TestProbeAndSave: the recording saved by a probe of a recorded platform
+// probes the same.
+func TestProbeAndSave(t *testing.T) {
+	p, err := slaunch.OpenPlatform(filepath.Join("testdata", "platforms", "txt-ready.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved := filepath.Join(t.TempDir(), "rec.json")
+	s, err := slaunch.ProbeAndSave(p, saved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := slaunch.OpenPlatform(saved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s2, err := slaunch.ProbeAndSave(again, ""); err != nil || s2.Text() != s.Text() {
+		t.Errorf("the saved recording probes differently:\n%s\n%s", s.Text(), s2.Text())
+	}
+}
