@@ -84,7 +84,11 @@ func celEventType(t EventType) string {
 // A log systemd-pcrlock refuses is refused with ErrNotCEL: a SHA-1-format
 // (TPM 1.2) log, a header record with a non-zero digest or bytes after the
 // vendor info, an event whose digests are not exactly the header's banks in
-// the header's order, and a second StartupLocality event. Unlike systemd,
+// the header's order, and a second StartupLocality event. So is a log
+// systemd reads with other event boundaries than the TCG layout: systemd
+// takes every event's digests to be the header's sizes, so an event whose
+// digests have other sizes moves where it reads the next event from;
+// slkit refuses rather than export another reading of the log. Unlike systemd,
 // slkit reads a log with trailing zero or 0xFF padding (its records are
 // exported; systemd refuses such a file).
 func (l *EventLog) MarshalCEL() ([]byte, error) {
