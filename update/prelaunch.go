@@ -221,9 +221,8 @@ func (p *PreLaunch) defineJournalAnchor(t tpm.TPMSender, res *journal.Result) er
 	if res == nil || !res.Journal {
 		return nil
 	}
-	if err := (&journalAnchor{t: t, a: a}).Advance(res.Generation); err != nil {
-		fmt.Fprintf(p.Log, "slkit: efi: warning: the journal's anchor stays below generation %d (the next boot's commit advances it): %s\n", res.Generation, oneLine(err.Error()))
-	}
+	// Reported with the commit's entries, as when Commit advances it.
+	res.AnchorErr = (&journalAnchor{t: t, a: a}).Advance(res.Generation)
 	return nil
 }
 
