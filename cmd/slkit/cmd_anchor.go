@@ -30,7 +30,7 @@ func anchorIndices(c *cli.Context) ([]uint32, error) {
 	for _, s := range c.Args().Slice() {
 		n, err := tpm.ParseAnchorIndex(s)
 		if err != nil {
-			return nil, usage(fmt.Errorf("anchor %q: want an NV index such as %#08x", s, tpm.DefaultJournalAnchorIndex))
+			return nil, badIndex("anchor", s, tpm.DefaultJournalAnchorIndex)
 		}
 		out = append(out, n)
 	}
@@ -75,6 +75,12 @@ func (e *env) anchorDefine(c *cli.Context) error {
 	})
 }
 
+// badIndex is the usage error for value given as what (an argument or a
+// --flag) where an NV index like example belongs.
+func badIndex(what, value string, example uint32) error {
+	return usage(fmt.Errorf("%s %q: want an NV index such as %#08x", what, value, example))
+}
+
 // parseIndex reads an anchor's NV index flag; "none" is 0.
 func parseIndex(c *cli.Context, name string) (uint32, error) {
 	v := c.String(name)
@@ -83,7 +89,7 @@ func parseIndex(c *cli.Context, name string) (uint32, error) {
 	}
 	n, err := tpm.ParseAnchorIndex(v)
 	if err != nil {
-		return 0, usage(fmt.Errorf("--%s %q: want an NV index such as %#08x", name, v, tpm.DefaultJournalAnchorIndex))
+		return 0, badIndex("--"+name, v, tpm.DefaultJournalAnchorIndex)
 	}
 	return n, nil
 }
@@ -92,7 +98,7 @@ func parseIndex(c *cli.Context, name string) (uint32, error) {
 func parseCounter(c *cli.Context, flag string) (uint32, error) {
 	n, err := strconv.ParseUint(c.String(flag), 0, 32)
 	if err != nil {
-		return 0, usage(fmt.Errorf("--%s %q: want an NV index such as %#08x", flag, c.String(flag), tpm.DefaultCounterIndex))
+		return 0, badIndex("--"+flag, c.String(flag), tpm.DefaultCounterIndex)
 	}
 	if _, err := tpm.CounterAt(uint32(n)); err != nil {
 		return 0, usage(fmt.Errorf("--%s: %w", flag, err))
