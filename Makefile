@@ -20,6 +20,7 @@ build:
 	@mkdir -p $(BIN)
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/slkit ./cmd/slkit
 	CGO_ENABLED=0 $(GO) build -trimpath -tags slkit_image -o $(BIN)/slkit-image ./cmd/slkit
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/slkit-rig ./rig/cmd/slkit-rig
 
 # The test command of the README: installs what it needs, then runs every
 # test — TPM tests on the in-process simulator and again on a fresh swtpm per

@@ -7,6 +7,6 @@
 //	rig/e2e        the end-to-end tests themselves: measured launch, DRTM, the update workflow,
 //	               the seed's flow on OVMF (make demo), power cuts during a commit, the update-cycle benchmark
 //
-// `slkit rig run` is its command-line face; the slkit built for images
-// (-tags slkit_image) leaves it out.
+// rig/cmd/slkit-rig is its command line (`slkit-rig run`), a binary of its
+// own: no slkit build, host or image, links the rig.
 package rig

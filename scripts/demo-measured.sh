@@ -23,12 +23,13 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cache=${SLKIT_CACHE:-$top/.cache}
 slkit=$top/bin/slkit
+rig=$top/bin/slkit-rig
 kernel=$cache/kernel/vmlinuz
 out=$top/out/demo-measured
 cmdline="console=ttyS0 panic=-1 quiet no_timer_check"
 log=/slkit/prelaunch-eventlog.bin
 
-[ -x "$slkit" ] || { echo "demo-measured: $slkit missing: run make build" >&2; exit 1; }
+[ -x "$slkit" ] && [ -x "$rig" ] || { echo "demo-measured: $slkit or $rig missing: run make build" >&2; exit 1; }
 [ -f "$kernel" ] || { echo "demo-measured: $kernel missing: run make deps" >&2; exit 1; }
 rm -rf "$out"
 mkdir -p "$out"
@@ -101,7 +102,7 @@ step "build the pre-launch initramfs"
 	--run "launch --policy /etc/slkit/policy.json --policy-key /etc/slkit/policy.pub --handover /boot/demo.sealed:/slkit/demo.sealed"
 
 step "boot 1: measured launch, the target unseals"
-"$slkit" rig run --kernel "$kernel" --initrd prelaunch.cpio --append "$cmdline" \
+"$rig" run --kernel "$kernel" --initrd prelaunch.cpio --append "$cmdline" \
 	--tpm-state tpm --dir boot1 --timeout 3m
 got=$(grep -aoE '^sha256:[0-9a-f]{64}' boot1/console.log | head -1 || true)
 if [ "$got" != "$want" ]; then
@@ -112,7 +113,7 @@ echo "the target unsealed the secret: $got (matches)"
 
 step "boot 2: another command line, the unseal is refused"
 set +e
-"$slkit" rig run --kernel "$kernel" --initrd prelaunch.cpio --append "$cmdline slkit.entry=demo-verbose" \
+"$rig" run --kernel "$kernel" --initrd prelaunch.cpio --append "$cmdline slkit.entry=demo-verbose" \
 	--tpm-state tpm --dir boot2 --timeout 3m
 rc=$?
 set -e

@@ -63,19 +63,13 @@ func newEnv() *env {
 	}
 }
 
-const exitCodesHelp = `EXIT CODES:
-   0  success
-   1  usage or input error (bad flag, missing or malformed file)
-   2  TPM or I/O failure
-   3  a verification failed (PCR or event-log mismatch, refused unseal, bad signature)`
-
 func newApp(e *env) *cli.App {
 	app := &cli.App{
 		Name:  "slkit",
 		Usage: "measured and secure launch toolkit (TPM, DRTM, kexec, deferred EFI commits)",
 		Description: "slkit measures the next kernel, initrd and command line into the TPM, stages a\n" +
 			"dynamic launch, hands over with kexec, and seals secrets around deferred EFI\n" +
-			"variable commits.\n\n" + exitCodesHelp,
+			"variable commits.\n\n" + clikit.ExitCodesHelp,
 		Reader:    e.stdin,
 		Writer:    e.stdout,
 		ErrWriter: e.stderr,
@@ -118,14 +112,7 @@ func commands(e *env) []*cli.Command {
 // run executes the CLI and returns the process exit code. Errors are
 // printed as exactly one line on stderr.
 func run(args []string, e *env) int {
-	app := newApp(e)
-	err := app.Run(clikit.Interspersed(app, args))
-	if err == nil {
-		return 0
-	}
-	code := exitCode(err)
-	fmt.Fprintf(e.stderr, "slkit: %s\n", oneLine(err.Error()))
-	return code
+	return clikit.Run(newApp(e), args, e.stderr)
 }
 
 // openTPM opens the TPM named by the global --tpm flag.

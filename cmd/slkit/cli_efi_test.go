@@ -48,8 +48,8 @@ func runEFIOn(t *testing.T, tt *tpmtest.TPM, st *efitest.Store, stdin string, ar
 	}
 	code := 0
 	if err := app.Run(clikit.Interspersed(app, append([]string{"slkit"}, args...))); err != nil {
-		code = exitCode(err)
-		fmt.Fprintf(&errb, "slkit: %s\n", oneLine(err.Error()))
+		code = clikit.ExitCode(err)
+		fmt.Fprintf(&errb, "slkit: %s\n", clikit.OneLine(err.Error()))
 	}
 	return cliResult{out.String(), errb.String(), code}
 }
@@ -231,8 +231,8 @@ func runLaunchEFI(t *testing.T, tt *tpmtest.TPM, st *efitest.Store, reboots *int
 	}
 	code := 0
 	if err := app.Run(clikit.Interspersed(app, append([]string{"slkit", "--tpm", tt.Spec}, args...))); err != nil {
-		code = exitCode(err)
-		fmt.Fprintf(&errb, "slkit: %s\n", oneLine(err.Error()))
+		code = clikit.ExitCode(err)
+		fmt.Fprintf(&errb, "slkit: %s\n", clikit.OneLine(err.Error()))
 	}
 	return cliResult{out.String(), errb.String(), code}
 }

@@ -28,7 +28,6 @@ func TestEmptyPathNamesItsFlag(t *testing.T) {
 		{"policy", "keygen", "--out", ""},
 		{"efi", "queue", "set", "A-12345678-1234-1234-1234-123456789abc", "--hex", "00", "--key", "", "--journal", k},
 		{"update", "status", "--sealed", ""},
-		{"rig", "run", "--initrd", ""},
 		{"initramfs", "build", "-o", ""},
 	} {
 		r := runSlkit(t, nil, args...)

@@ -63,8 +63,8 @@ func runCounted(t *testing.T, tt *tpmtest.TPM, st *efitest.Store, u *tpmUse, arg
 	}
 	code := 0
 	if err := app.Run(clikit.Interspersed(app, append([]string{"slkit", "--tpm", "count"}, args...))); err != nil {
-		code = exitCode(err)
-		fmt.Fprintf(&errb, "slkit: %s\n", oneLine(err.Error()))
+		code = clikit.ExitCode(err)
+		fmt.Fprintf(&errb, "slkit: %s\n", clikit.OneLine(err.Error()))
 	}
 	return cliResult{out.String(), errb.String(), code}
 }

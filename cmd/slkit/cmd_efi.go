@@ -185,7 +185,7 @@ func (e *env) efiCommit(c *cli.Context, open varsOpener) error {
 		return err
 	}
 	if res.AnchorErr != nil && !c.Bool("json") {
-		fmt.Fprintf(e.stderr, "slkit: warning: the journal's anchor is not advanced: %s\n", oneLine(res.AnchorErr.Error()))
+		fmt.Fprintf(e.stderr, "slkit: warning: the journal's anchor is not advanced: %s\n", clikit.OneLine(res.AnchorErr.Error()))
 	}
 	return e.verdict(c, res, res.Text(jp), res.Err())
 }

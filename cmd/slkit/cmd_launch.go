@@ -101,7 +101,7 @@ func launchAction(e *env, c *cli.Context, es efiSeams) error {
 			launch.WithFS(os.DirFS(c.String("root"))),
 			launch.WithKexec(launch.NewKexec(launch.WithDryRun(c.Bool("dry-run")))),
 			launch.WithPhase(phase),
-			launch.WithWarnings(func(m string) { fmt.Fprintf(e.stderr, "slkit: warning: %s\n", oneLine(m)) }),
+			launch.WithWarnings(func(m string) { fmt.Fprintf(e.stderr, "slkit: warning: %s\n", clikit.OneLine(m)) }),
 			launch.WithInfo(func(m string) { fmt.Fprintf(e.stderr, "slkit: %s\n", m) }),
 		}, drtm...)
 		if efiStep != nil {

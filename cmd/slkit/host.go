@@ -5,9 +5,10 @@ package main
 import "github.com/urfave/cli/v2"
 
 // hostCommands are the commands that only make sense on a build host: the
-// QEMU rig and the image builder. The slkit binary inside a pre-launch or
-// target image is built with -tags slkit_image and leaves them out (see
-// initramfs: it builds that binary), so the rig is not in the image.
+// image builder. The slkit binary inside a pre-launch or target image is
+// built with -tags slkit_image and leaves them out (see initramfs: it
+// builds that binary). The QEMU rig is a binary of its own,
+// rig/cmd/slkit-rig, in no slkit build.
 func hostCommands(e *env) []*cli.Command {
-	return []*cli.Command{rigCommand(e), initramfsCommand(e)}
+	return []*cli.Command{initramfsCommand(e)}
 }

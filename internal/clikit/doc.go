@@ -9,6 +9,7 @@
 //   - commands are declared in a line or two each (Cmd, ArgsCmd, Group,
 //     Described).
 //
-// The product's packages know nothing of urfave/cli; only the slkit
-// command uses this package.
+// The product's packages know nothing of urfave/cli; only the commands
+// (slkit, and the rig's slkit-rig) use this package. Run prints an error
+// as one line and maps it to its exit code (ExitCode, ExitCodesHelp).
 package clikit

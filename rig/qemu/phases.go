@@ -154,7 +154,7 @@ func (t *Tracker) Result() Result {
 	return t.result
 }
 
-// Line is the phase as `slkit rig run` shows it on stderr: its start in
+// Line is the phase as `slkit-rig run` shows it on stderr: its start in
 // seconds and its name, saying when the start is estimated.
 func (p Phase) Line() string {
 	note := ""

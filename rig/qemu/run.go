@@ -19,7 +19,7 @@ var ErrRunConfig = errkind.New(errkind.Input, "rig run")
 // RunConfig is one whole rig run: a kernel and initrd booted with SeaBIOS
 // or OVMF, with swtpm behind the control-channel mux (or straight, or
 // none), until the guest reports its result. Its fields are the flags of
-// `slkit rig run`, and its errors name them.
+// `slkit-rig run`, and its errors name them.
 type RunConfig struct {
 	// Kernel defaults to the cached Debian kernel (CachedKernel).
 	Kernel, Initrd, Append string
@@ -51,7 +51,7 @@ type RunConfig struct {
 	OnDCE func(line string)
 }
 
-// RunReport is what a run found (`slkit rig run --json`).
+// RunReport is what a run found (`slkit-rig run --json`).
 type RunReport struct {
 	Result  Result        `json:"result"`
 	Phases  []Phase       `json:"phases"`

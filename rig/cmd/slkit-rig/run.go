@@ -1,10 +1,10 @@
-//go:build !slkit_image
-
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -13,14 +13,16 @@ import (
 	"github.com/slkit/slkit/rig/qemu"
 )
 
-func rigCommand(e *env) *cli.Command {
-	return clikit.Group("rig", "boot a kernel and initramfs in QEMU with swtpm (the test rig)", clikit.Described("Boots KERNEL with INITRD in QEMU (SeaBIOS direct boot, or OVMF) with a swtpm TPM\n"+
+// runCommand is `slkit-rig run`; the console goes to stdout, phases and
+// the report to stderr.
+func runCommand(stdout, stderr io.Writer) *cli.Command {
+	return clikit.Described("Boots KERNEL with INITRD in QEMU (SeaBIOS direct boot, or OVMF) with a swtpm TPM\n"+
 		"behind the control-channel mux and a host channel on the guest's ttyS1. The console\n"+
 		"goes to stdout; phases (firmware, kernel, then the guest's `slkit: phase=NAME` lines)\n"+
 		"and their times go to stderr. The guest reports with `slkit: result=ok` or\n"+
 		"`slkit: result=fail reason=...`. Exit: 0 the guest reported success, 3 it reported\n"+
 		"failure, 2 rig failure, timeout, or no result reported.",
-		clikit.Cmd("run", "boot, stream the console with phases and times, exit with the guest's result", func(c *cli.Context) error { return rigRun(e, c) },
+		clikit.Cmd("run", "boot, stream the console with phases and times, exit with the guest's result", func(c *cli.Context) error { return rigRun(c, stdout, stderr) },
 			&cli.StringFlag{Name: "kernel", Usage: "kernel (default: the Debian cloud kernel fetched by make deps)"},
 			&cli.StringFlag{Name: "initrd", Usage: "initramfs"},
 			&cli.StringFlag{Name: "append", Value: qemu.DefaultAppend, Usage: "kernel command line"},
@@ -38,12 +40,12 @@ func rigCommand(e *env) *cli.Command {
 			&cli.StringFlag{Name: "dir", Usage: "keep the console log, QEMU's stderr and the sockets here (default: a temporary directory, removed)"},
 			&cli.DurationFlag{Name: "timeout", Value: 5 * time.Minute, Usage: "give up after this long (exit 2)"},
 			&cli.BoolFlag{Name: "quiet-console", Usage: "do not stream the console (phases are still shown)"},
-			jsonFlag)))
+			&cli.BoolFlag{Name: "json", Usage: "print the run's report as JSON"}))
 }
 
-func rigRun(e *env, c *cli.Context) error {
+func rigRun(c *cli.Context, stdout, stderr io.Writer) error {
 	if c.NArg() > 0 {
-		return usage(fmt.Errorf("rig run takes no arguments (got %q)", c.Args().First()))
+		return clikit.UsageError{Err: fmt.Errorf("rig run takes no arguments (got %q)", c.Args().First())}
 	}
 	cfg := qemu.RunConfig{Kernel: c.String("kernel"), Initrd: c.String("initrd"),
 		OVMF: c.Bool("ovmf"), SecureBoot: c.Bool("secure-boot"), SetupMode: c.Bool("setup-mode"), Vars: c.String("vars"), ESP: c.String("esp"),
@@ -54,10 +56,10 @@ func rigRun(e *env, c *cli.Context) error {
 	}
 	if !c.Bool("json") {
 		if !c.Bool("quiet-console") {
-			cfg.Console = e.stdout
+			cfg.Console = stdout
 		}
-		cfg.OnPhase = func(p qemu.Phase) { fmt.Fprint(e.stderr, p.Line()) }
-		cfg.OnDCE = func(l string) { fmt.Fprintf(e.stderr, "rig host: %s\n", l) }
+		cfg.OnPhase = func(p qemu.Phase) { fmt.Fprint(stderr, p.Line()) }
+		cfg.OnDCE = func(l string) { fmt.Fprintf(stderr, "rig host: %s\n", l) }
 	}
 	ctx, cancel := context.WithTimeout(c.Context, c.Duration("timeout"))
 	defer cancel()
@@ -66,11 +68,13 @@ func rigRun(e *env, c *cli.Context) error {
 		return err
 	}
 	if c.Bool("json") {
-		if jerr := e.writeJSON(rep); jerr != nil {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if jerr := enc.Encode(rep); jerr != nil {
 			return jerr
 		}
 	} else {
-		fmt.Fprint(e.stderr, rep.PhaseTable())
+		fmt.Fprint(stderr, rep.PhaseTable())
 	}
 	return err
 }

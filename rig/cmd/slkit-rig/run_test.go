@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -11,6 +12,20 @@ import (
 	"github.com/slkit/slkit/rig/qemu/qemutest"
 )
 
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// runRig runs slkit-rig in-process.
+func runRig(args ...string) result {
+	var out, errb bytes.Buffer
+	code := run(append([]string{"slkit-rig"}, args...), &out, &errb)
+	return result{out.String(), errb.String(), code}
+}
+
+// TestRigRunUsageErrors: each contradiction is one line, exit 1, before
+// anything starts.
 func TestRigRunUsageErrors(t *testing.T) {
 	dir := t.TempDir()
 	k := filepath.Join(dir, "vmlinuz")
@@ -31,23 +46,24 @@ func TestRigRunUsageErrors(t *testing.T) {
 		{[]string{"--ovmf", "--esp", k, "--kernel", k}, "--esp boots the UKI's own kernel"},
 		{[]string{"--ovmf", "--setup-mode", "--kernel", k}, "--setup-mode needs --secure-boot"},
 		{[]string{"--ovmf", "--esp", filepath.Join(dir, "missing.efi")}, "missing.efi: no such file or directory"},
+		{[]string{"--kernel", k, "--initrd", ""}, "--initrd"},
 	} {
-		r := runSlkit(t, nil, append([]string{"rig", "run"}, c.args...)...)
+		r := runRig(append([]string{"run"}, c.args...)...)
 		if r.code != 1 || !strings.Contains(r.stderr, c.want) || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
 			t.Errorf("rig run %v: exit %d, stderr %q; want 1 and one line with %q", c.args, r.code, r.stderr, c.want)
 		}
 	}
 }
 
-// TestRigRunResults boots the rig's test guest through `slkit rig run` and
+// TestRigRunResults boots the rig's test guest through `slkit-rig run` and
 // checks the exit code for each way a guest can end.
 func TestRigRunResults(t *testing.T) {
 	k := qemutest.RequireRig(t)
 	guest := qemutest.TestGuest(t)
-	run := func(actions string, extra ...string) cliResult {
-		args := append([]string{"rig", "run", "--kernel", k.Path, "--initrd", guest,
+	run := func(actions string, extra ...string) result {
+		args := append([]string{"run", "--kernel", k.Path, "--initrd", guest,
 			"--append", qemu.DefaultAppend + " testguest=" + actions}, extra...)
-		return runSlkit(t, nil, append(args, "--timeout", "2m")...)
+		return runRig(append(args, "--timeout", "2m")...)
 	}
 
 	t.Run("ok", func(t *testing.T) {
@@ -112,7 +128,7 @@ func TestRigRunResults(t *testing.T) {
 
 	t.Run("timeout", func(t *testing.T) {
 		keep := t.TempDir()
-		r := runSlkit(t, nil, "rig", "run", "--kernel", k.Path, "--initrd", guest, "--timeout", "1s", "--dir", keep, "--quiet-console")
+		r := runRig("run", "--kernel", k.Path, "--initrd", guest, "--timeout", "1s", "--dir", keep, "--quiet-console")
 		if r.code != 2 || !strings.Contains(r.stderr, "timed out") {
 			t.Fatalf("exit %d, stderr %s", r.code, r.stderr)
 		}
