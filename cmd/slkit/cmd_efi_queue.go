@@ -141,68 +141,27 @@ func checkJournalFiles(j, s string) error {
 	return journal.StateInput.Check(s, true)
 }
 
-// readKeyInput reads a journal key file, or stdin for "-" (as `slkit
-// unseal` writes it).
-func (e *env) readKeyInput(path string) ([]byte, error) {
-	b, err := e.readArg(path, journal.KeyInput)
-	if err == nil && len(b) == 0 {
-		return nil, inputErr("stdin", errors.New("no key on standard input"))
-	}
-	return b, err
-}
-
 // loadJournalKey reads and parses a journal key file ("-": stdin); an
-// error names it.
+// error names it (journal.ParseKeyFile).
 func loadJournalKey[K any](e *env, path string, parse func([]byte) (K, error)) (K, error) {
-	b, err := e.readKeyInput(path)
+	b, err := e.readArg(path, journal.KeyInput)
 	if err != nil {
 		var zero K
 		return zero, err
 	}
-	return parseJournalKey(path, b, parse)
+	return journal.ParseKeyFile(path, b, parse)
 }
 
-func parseJournalKey[K any](path string, b []byte, parse func([]byte) (K, error)) (K, error) {
-	k, err := parse(b)
-	if err != nil && path == "-" {
-		path = "stdin"
-	}
-	if err != nil {
-		return k, inputErr(path, err)
-	}
-	return k, nil
-}
-
-// journalSigningKey reads `efi queue`'s --key: a sealed file (what `efi
-// keygen --seal-pcrs` writes: unsealed here on the TPM, so that only the
-// launch it is sealed to can sign), or a plain key (raw or PEM, a path or
-// - for stdin).
+// journalSigningKey reads `efi queue`'s --key, sealed or plain
+// (update.SigningKeyFile: a sealed key is unsealed on the TPM).
 func journalSigningKey(e *env, c *cli.Context) (ed25519.PrivateKey, error) {
-	name := c.String("key")
-	b, err := e.readKeyInput(name)
+	b, err := e.readArg(c.String("key"), journal.KeyInput)
 	if err != nil {
 		return nil, err
 	}
-	if !update.IsSealedKey(b) {
-		return parseJournalKey(name, b, journal.ParsePrivateKey)
-	}
-	s, err := tpm.ParseSealed(b)
-	if err != nil {
-		return nil, inputErr(name, err)
-	}
-	logs, problem, err := tpm.ExplainingLogs(c.StringSlice("eventlog"))
-	if err != nil {
-		return nil, err
-	}
-	var key ed25519.PrivateKey
-	err = e.withTPM(c, func(t *tpm.Conn) error {
-		key, err = update.UnsealKey(t, s, tpm.WithEventLogs(logs...), tpm.WithLogUnavailable(problem))
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	return key, nil
+	f := update.SigningKeyFile{Path: c.String("key"), Data: b, EventLogs: c.StringSlice("eventlog"),
+		OpenTPM: func() (*tpm.Conn, error) { return e.openTPM(c) }}
+	return f.Key()
 }
 
 // efiKeygen is `slkit efi keygen`: the journal signing key pair, its
