@@ -52,24 +52,10 @@ func (e *env) srkProvision(c *cli.Context) error {
 }
 
 // parseSealTarget reads --bank, the PCR list flag pcrsFlag (for example
-// "8,9" in its error) and --pcr-values.
+// "8,9" in its error) and --pcr-values (tpm.SealTargetSpec).
 func parseSealTarget(c *cli.Context, pcrsFlag, example string) (*tpm.SealTarget, error) {
-	bank, err := tpm.ParseAlg(c.String("bank"))
-	if err != nil {
-		return nil, usage(fmt.Errorf("--bank: %w", err))
-	}
-	pcrs, err := tpm.ParsePCRList(c.String(pcrsFlag))
-	if err == nil && len(pcrs) == 0 {
-		err = errors.New("no PCR")
-	}
-	if err != nil {
-		return nil, usage(fmt.Errorf("--%s %q: want a list such as %s: %w", pcrsFlag, c.String(pcrsFlag), example, err))
-	}
-	st := &tpm.SealTarget{Bank: bank, PCRs: pcrs, ValuesFile: c.String("pcr-values")}
-	if st.ValuesFile != "" {
-		st.Values, err = fsys.ReadInput(tpm.PCRValuesInput, st.ValuesFile, tpm.ParseExpected)
-	}
-	return st, err
+	s := tpm.SealTargetSpec{Bank: c.String("bank"), PCRs: c.String(pcrsFlag), PCRsFlag: pcrsFlag, Example: example, ValuesFile: c.String("pcr-values")}
+	return s.Target()
 }
 
 func (e *env) seal(c *cli.Context) error {
