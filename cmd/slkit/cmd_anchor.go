@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -23,18 +21,7 @@ func anchorCommand(e *env) *cli.Command {
 
 // anchorIndices are the INDEX arguments, or every anchor of slkit's.
 func anchorIndices(c *cli.Context) ([]uint32, error) {
-	if c.NArg() == 0 {
-		return tpm.AnchorIndices(), nil
-	}
-	var out []uint32
-	for _, s := range c.Args().Slice() {
-		n, err := tpm.ParseAnchorIndex(s)
-		if err != nil {
-			return nil, badIndex("anchor", s, tpm.DefaultJournalAnchorIndex)
-		}
-		out = append(out, n)
-	}
-	return out, nil
+	return tpm.AnchorIndexArgs(c.Args().Slice())
 }
 
 func (e *env) anchorStatus(c *cli.Context) error {
@@ -56,12 +43,9 @@ func (e *env) anchorDefine(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	var auth []byte
-	if f := c.String("owner-auth-file"); f != "" {
-		if auth, err = tpm.OwnerAuthInput.Read(f); err != nil {
-			return err
-		}
-		auth = []byte(strings.TrimRight(string(auth), "\n"))
+	auth, err := tpm.ReadOwnerAuth(c.String("owner-auth-file"))
+	if err != nil {
+		return err
 	}
 	return e.withTPM(c, func(t *tpm.Conn) error {
 		for _, i := range idx {
@@ -76,67 +60,29 @@ func (e *env) anchorDefine(c *cli.Context) error {
 }
 
 // badIndex is the usage error for value given as what (an argument or a
-// --flag) where an NV index like example belongs.
+// --flag) where an NV index like example belongs (tpm.BadIndex).
 func badIndex(what, value string, example uint32) error {
-	return usage(fmt.Errorf("%s %q: want an NV index such as %#08x", what, value, example))
+	return tpm.BadIndex(what, value, example)
 }
 
 // parseIndex reads an anchor's NV index flag; "none" is 0.
 func parseIndex(c *cli.Context, name string) (uint32, error) {
-	v := c.String(name)
-	if v == "none" {
-		return 0, nil
-	}
-	n, err := tpm.ParseAnchorIndex(v)
-	if err != nil {
-		return 0, badIndex("--"+name, v, tpm.DefaultJournalAnchorIndex)
-	}
-	return n, nil
+	return tpm.AnchorIndexFlag(name, c.String(name))
 }
 
 // parseCounter reads an update-window counter's NV index flag.
 func parseCounter(c *cli.Context, flag string) (uint32, error) {
-	n, err := strconv.ParseUint(c.String(flag), 0, 32)
-	if err != nil {
-		return 0, badIndex("--"+flag, c.String(flag), tpm.DefaultCounterIndex)
-	}
-	if _, err := tpm.CounterAt(uint32(n)); err != nil {
-		return 0, usage(fmt.Errorf("--%s: %w", flag, err))
-	}
-	return uint32(n), nil
+	return tpm.CounterIndexFlag(flag, c.String(flag))
 }
 
+// journalAnchorOpts are the journal's options for --anchor on t.
 func journalAnchorOpts(c *cli.Context, t tpm.TPMSender) ([]journal.Option, error) {
-	idx, err := parseIndex(c, "anchor")
-	if err != nil || idx == 0 {
-		return nil, err
-	}
-	a, err := update.JournalAnchor(t, idx)
-	if err != nil || a == nil {
-		return nil, err
-	}
-	return []journal.Option{journal.WithAnchor(a)}, nil
+	return (&update.JournalAnchorFlag{Index: c.String("anchor")}).Options(t)
 }
 
-// withJournalAnchor runs f with the journal's anchor options from the TPM.
-// Without a TPM it fails, unless --anchor none: a journal numbered from
-// the state file alone could take a generation the anchor has already
-// passed, and the pre-launch stage would then skip it as applied.
+// withJournalAnchor runs f with the journal's options for --anchor, read
+// on the TPM (update.JournalAnchorFlag: none for --anchor none).
 func withJournalAnchor(e *env, c *cli.Context, f func(opts []journal.Option) error) error {
-	if idx, err := parseIndex(c, "anchor"); err != nil || idx == 0 {
-		if err != nil {
-			return err
-		}
-		return f(nil)
-	}
-	t, err := e.openTPM(c)
-	if err != nil {
-		return fmt.Errorf("the journal's anchor (--anchor %s) cannot be read: %w (--anchor none numbers generations from the state file alone)", c.String("anchor"), err)
-	}
-	defer t.Close()
-	opts, err := journalAnchorOpts(c, t)
-	if err != nil {
-		return err
-	}
-	return f(opts)
+	a := update.JournalAnchorFlag{Index: c.String("anchor"), OpenTPM: func() (*tpm.Conn, error) { return e.openTPM(c) }}
+	return a.With(f)
 }

@@ -41,80 +41,35 @@ func queueFlags(data bool) []cli.Flag {
 	return fs
 }
 
-// changeFromFlags maps the queue flags to a journal.Change.
-func changeFromFlags(c *cli.Context, op journal.Op, open varsOpener) (ch journal.Change, err error) {
-	ch = journal.Change{Op: op, Reboot: c.Bool("reboot"), Var: efi.OsIndications}
+// changeFromFlags copies the queue flags into a journal.ChangeRequest,
+// which checks them and makes the journal.Change.
+func changeFromFlags(c *cli.Context, op journal.Op, open varsOpener) (journal.Change, error) {
+	r := journal.ChangeRequest{Command: c.Command.FullName(), Op: op, Reboot: c.Bool("reboot"),
+		SetBits: c.String("set"), ClearBits: c.String("clear"), Attr: c.String("attr"),
+		Data:         givenValues(c, "", efi.ValueHex, journal.ValueFile, efi.ValueU16, efi.ValueBootOrder),
+		ExpectData:   givenValues(c, "expect-", efi.ValueHex, journal.ValueFile),
+		ExpectAbsent: c.Bool("expect-absent"), ExpectCurrent: c.Bool("expect-current")}
+	var err error
 	if op != journal.OpOsIndications {
-		ch.Var, err = parseVarArg(c)
-	} else if err = clikit.NeedArgs(c, 0, 0, "no arguments"); err == nil {
-		for _, f := range []struct {
-			name string
-			dst  *uint64
-		}{{"set", &ch.SetBits}, {"clear", &ch.ClearBits}} {
-			if s := c.String(f.name); s != "" && err == nil {
-				*f.dst, err = efi.ParseOsIndicationBits(s)
-				err = asUsage(err)
-			}
-		}
-	}
-	if err == nil && (op == journal.OpSet || op == journal.OpAppend) {
-		if ch.Attr, err = efi.ParseAttr(c.String("attr")); err != nil {
-			return ch, usage(err)
-		}
-		ch.Data, err = varData(c, "", efi.ValueHex, "file", efi.ValueU16, efi.ValueBootOrder)
+		r.Var, err = parseVarArg(c)
+	} else {
+		err = clikit.NeedArgs(c, 0, 0, "no arguments")
 	}
 	if err != nil {
-		return ch, err
+		return journal.Change{}, err
 	}
-	if n := clikit.CountSet(c, "expect-hex", "expect-file", "expect-absent", "expect-current"); n > 1 {
-		return ch, usage(errors.New("give at most one of --expect-hex, --expect-file, --expect-absent, --expect-current"))
-	}
-	switch {
-	case c.Bool("expect-current"):
-		v, err := open(c)
-		if err != nil {
-			return ch, err
-		}
-		ch.Expect, err = journal.ExpectNow(v, ch.Var)
-		return ch, err
-	case c.Bool("expect-absent"):
-		ch.Expect = journal.Expect{Kind: journal.ExpectAbsent}
-	case c.IsSet("expect-hex") || c.IsSet("expect-file"):
-		b, err := varData(c, "expect-", "expect-hex", "expect-file")
-		ch.Expect = journal.ExpectData(b)
-		return ch, err
-	}
-	return ch, nil
+	return r.Change(func() (*efi.Vars, error) { return open(c) })
 }
 
-// varData is the data of exactly one of the flags given (efi.ParseValueText,
-// or a file read for PREFIX+"file"; named without prefix in the text form).
-func varData(c *cli.Context, prefix string, flags ...string) ([]byte, error) {
-	var set []string
-	for _, f := range flags {
-		if c.IsSet(f) {
-			set = append(set, f)
+// givenValues are the flags PREFIX+FORM given, each a journal.Value.
+func givenValues(c *cli.Context, prefix string, forms ...string) []journal.Value {
+	var out []journal.Value
+	for _, f := range forms {
+		if c.IsSet(prefix + f) {
+			out = append(out, journal.Value{Form: f, Text: c.String(prefix + f)})
 		}
 	}
-	if len(set) != 1 {
-		return nil, usage(fmt.Errorf("%s: give exactly one of --hex, --file, --u16, --boot-order (got %d)", c.Command.FullName(), len(set)))
-	}
-	if set[0] == prefix+"file" {
-		return journal.VarDataInput.Read(c.String(set[0]))
-	}
-	b, err := efi.ParseValueText(set[0][len(prefix):], c.String(set[0]))
-	if err != nil {
-		return nil, usage(fmt.Errorf("--%s: %w", set[0], err))
-	}
-	return b, nil
-}
-
-// asUsage makes err (if any) a usage error.
-func asUsage(err error) error {
-	if err == nil {
-		return nil
-	}
-	return usage(err)
+	return out
 }
 
 func (e *env) efiQueue(c *cli.Context, op journal.Op, open varsOpener) error {
@@ -186,68 +141,27 @@ func checkJournalFiles(j, s string) error {
 	return journal.StateInput.Check(s, true)
 }
 
-// readKeyInput reads a journal key file, or stdin for "-" (as `slkit
-// unseal` writes it).
-func (e *env) readKeyInput(path string) ([]byte, error) {
-	b, err := e.readArg(path, journal.KeyInput)
-	if err == nil && len(b) == 0 {
-		return nil, inputErr("stdin", errors.New("no key on standard input"))
-	}
-	return b, err
-}
-
 // loadJournalKey reads and parses a journal key file ("-": stdin); an
-// error names it.
+// error names it (journal.ParseKeyFile).
 func loadJournalKey[K any](e *env, path string, parse func([]byte) (K, error)) (K, error) {
-	b, err := e.readKeyInput(path)
+	b, err := e.readArg(path, journal.KeyInput)
 	if err != nil {
 		var zero K
 		return zero, err
 	}
-	return parseJournalKey(path, b, parse)
+	return journal.ParseKeyFile(path, b, parse)
 }
 
-func parseJournalKey[K any](path string, b []byte, parse func([]byte) (K, error)) (K, error) {
-	k, err := parse(b)
-	if err != nil && path == "-" {
-		path = "stdin"
-	}
-	if err != nil {
-		return k, inputErr(path, err)
-	}
-	return k, nil
-}
-
-// journalSigningKey reads `efi queue`'s --key: a sealed file (what `efi
-// keygen --seal-pcrs` writes: unsealed here on the TPM, so that only the
-// launch it is sealed to can sign), or a plain key (raw or PEM, a path or
-// - for stdin).
+// journalSigningKey reads `efi queue`'s --key, sealed or plain
+// (update.SigningKeyFile: a sealed key is unsealed on the TPM).
 func journalSigningKey(e *env, c *cli.Context) (ed25519.PrivateKey, error) {
-	name := c.String("key")
-	b, err := e.readKeyInput(name)
+	b, err := e.readArg(c.String("key"), journal.KeyInput)
 	if err != nil {
 		return nil, err
 	}
-	if !update.IsSealedKey(b) {
-		return parseJournalKey(name, b, journal.ParsePrivateKey)
-	}
-	s, err := tpm.ParseSealed(b)
-	if err != nil {
-		return nil, inputErr(name, err)
-	}
-	logs, problem, err := tpm.ExplainingLogs(c.StringSlice("eventlog"))
-	if err != nil {
-		return nil, err
-	}
-	var key ed25519.PrivateKey
-	err = e.withTPM(c, func(t *tpm.Conn) error {
-		key, err = update.UnsealKey(t, s, tpm.WithEventLogs(logs...), tpm.WithLogUnavailable(problem))
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	return key, nil
+	f := update.SigningKeyFile{Path: c.String("key"), Data: b, EventLogs: c.StringSlice("eventlog"),
+		OpenTPM: func() (*tpm.Conn, error) { return e.openTPM(c) }}
+	return f.Key()
 }
 
 // efiKeygen is `slkit efi keygen`: the journal signing key pair, its

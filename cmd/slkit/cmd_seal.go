@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"io"
 
 	"github.com/urfave/cli/v2"
 
@@ -54,24 +52,10 @@ func (e *env) srkProvision(c *cli.Context) error {
 }
 
 // parseSealTarget reads --bank, the PCR list flag pcrsFlag (for example
-// "8,9" in its error) and --pcr-values.
+// "8,9" in its error) and --pcr-values (tpm.SealTargetSpec).
 func parseSealTarget(c *cli.Context, pcrsFlag, example string) (*tpm.SealTarget, error) {
-	bank, err := tpm.ParseAlg(c.String("bank"))
-	if err != nil {
-		return nil, usage(fmt.Errorf("--bank: %w", err))
-	}
-	pcrs, err := tpm.ParsePCRList(c.String(pcrsFlag))
-	if err == nil && len(pcrs) == 0 {
-		err = errors.New("no PCR")
-	}
-	if err != nil {
-		return nil, usage(fmt.Errorf("--%s %q: want a list such as %s: %w", pcrsFlag, c.String(pcrsFlag), example, err))
-	}
-	st := &tpm.SealTarget{Bank: bank, PCRs: pcrs, ValuesFile: c.String("pcr-values")}
-	if st.ValuesFile != "" {
-		st.Values, err = fsys.ReadInput(tpm.PCRValuesInput, st.ValuesFile, tpm.ParseExpected)
-	}
-	return st, err
+	s := tpm.SealTargetSpec{Bank: c.String("bank"), PCRs: c.String(pcrsFlag), PCRsFlag: pcrsFlag, Example: example, ValuesFile: c.String("pcr-values")}
+	return s.Target()
 }
 
 func (e *env) seal(c *cli.Context) error {
@@ -87,7 +71,7 @@ func (e *env) seal(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	pin, err := e.readPIN(c, c.String("in") == "-")
+	pin, err := e.pinSource(c, c.String("in") == "-").Read()
 	if err != nil {
 		return err
 	}
@@ -145,7 +129,7 @@ func (e *env) unseal(c *cli.Context) error {
 			return err
 		}
 	}
-	pin, err := e.pinIf(c, s.Policy.PIN, name, name+" was sealed without a PIN")
+	pin, err := e.pinSource(c, false).Need(s.Policy.PIN, name, name+" was sealed without a PIN")
 	if err != nil {
 		return err
 	}
@@ -186,59 +170,10 @@ func (e *env) unseal(c *cli.Context) error {
 	})
 }
 
-// pinIf reads the PIN when need (a sealed file was sealed with one) and
-// refuses --pin and --pin-file otherwise: "SUBJECT requires a PIN", and
-// "WITHOUT: leave out --pin and --pin-file".
-func (e *env) pinIf(c *cli.Context, need bool, subject, without string) ([]byte, error) {
-	given := c.Bool("pin") || c.String("pin-file") != ""
-	switch {
-	case need && !given:
-		return nil, usage(fmt.Errorf("%s requires a PIN: give --pin or --pin-file", subject))
-	case !need && given:
-		return nil, usage(fmt.Errorf("%s: leave out --pin and --pin-file", without))
-	case !need:
-		return nil, nil
-	}
-	return e.readPIN(c, false)
-}
-
-// readPIN reads the PIN from --pin-file, or with --pin from the terminal
-// (no echo) or the first line of stdin (tpm.ReadPIN). It returns nil
-// when no PIN is asked; a PIN tpm refuses is an input error naming where
-// it came from.
-func (e *env) readPIN(c *cli.Context, stdinTaken bool) (pin []byte, err error) {
-	from := c.String("pin-file")
-	switch {
-	case from != "":
-		if pin, err = tpm.PINInput.Read(from); err != nil {
-			return nil, err
-		}
-	case !c.Bool("pin"):
-		return nil, nil
-	default:
-		if e.readPassword != nil {
-			if pin, ok, err := e.readPassword("PIN: "); ok {
-				if err != nil {
-					return nil, inputErr("terminal", err)
-				}
-				if pin, err = tpm.CheckPIN(pin); err != nil {
-					return nil, inputErr("the PIN typed", err)
-				}
-				return pin, nil
-			}
-		}
-		if stdinTaken {
-			return nil, usage(errors.New("--pin reads stdin, which --in - already uses: give --pin-file"))
-		}
-		if pin, err = bufio.NewReader(io.LimitReader(e.stdin, tpm.PINInput.Max)).ReadBytes('\n'); err != nil && err != io.EOF {
-			return nil, inputErr("stdin", err)
-		}
-		from = "stdin"
-	}
-	if pin, err = tpm.ReadPIN(pin); err != nil {
-		return nil, inputErr(from, err)
-	}
-	return pin, nil
+// pinSource is where --pin-file and --pin read the PIN from (the
+// terminal, else stdin unless stdinTaken: --in - reads it).
+func (e *env) pinSource(c *cli.Context, stdinTaken bool) *tpm.PINSource {
+	return &tpm.PINSource{File: c.String("pin-file"), Ask: c.Bool("pin"), Terminal: e.readPassword, Stdin: e.stdin, StdinTaken: stdinTaken}
 }
 
 // sealedInputs are the inputs of the commands that work on several sealed
@@ -261,7 +196,7 @@ func (e *env) readSealedInputs(c *cli.Context, replace, logs bool) (*sealedInput
 		return nil, err
 	}
 	in := &sealedInputs{files: files}
-	if in.pin, err = e.pinIf(c, need, "a sealed file", "no sealed file requires a PIN"); err != nil || !logs {
+	if in.pin, err = e.pinSource(c, false).Need(need, "a sealed file", "no sealed file requires a PIN"); err != nil || !logs {
 		return in, err
 	}
 	in.logs, in.logProblem, err = tpm.ExplainingLogs(c.StringSlice("eventlog"))
