@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 
@@ -109,16 +108,10 @@ func (e *env) drtmStageHardware(c *cli.Context) error {
 		return err
 	}
 	defer done()
-	st, err := slaunch.StageHardware(slaunch.HardwareInput{Platform: p, Images: launch.DRTMImages(ent), DCE: dce, Banks: banks})
-	var fe *slaunch.FormatError
-	if errors.As(err, &fe) && fe.What == "kernel" || errors.Is(err, slaunch.ErrNoMLEHeader) {
-		return flagInputError(c, "kernel", err)
+	written, err := slaunch.HardwareFiles{Kernel: c.String("kernel"), DCE: c.String("dce"), Out: c.String("out")}.
+		Stage(slaunch.HardwareInput{Platform: p, Images: launch.DRTMImages(ent), DCE: dce, Banks: banks})
+	if written {
+		fmt.Fprintf(e.stdout, "staged in %s; %s lists what a ring-0 launch still needs on this machine\n", c.String("out"), slaunch.HardwareChecklistFile)
 	}
-	if dir := c.String("out"); dir != "" && (errors.Is(err, slaunch.ErrNeedsDLStub) || errors.Is(err, slaunch.ErrNotCapable)) {
-		if werr := st.WriteDir(dir); werr != nil {
-			return werr
-		}
-		fmt.Fprintf(e.stdout, "staged in %s; %s lists what a ring-0 launch still needs on this machine\n", dir, slaunch.HardwareChecklistFile)
-	}
-	return flagInputError(c, "dce", err)
+	return err
 }
