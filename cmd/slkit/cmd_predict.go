@@ -1,13 +1,11 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/slkit/slkit/internal/clikit"
-	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/launch"
 	"github.com/slkit/slkit/tpm"
 )
@@ -94,40 +92,16 @@ func (e *env) predict(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	var opts []launch.PredictOption
-	if name := c.String("start"); name != "" {
-		start, err := fsys.ReadInput(tpm.PCRValuesInput, name, tpm.ParsePCRs)
-		if err != nil {
-			return err
-		}
-		if banks == nil {
-			banks = start.Algs()
-		}
-		opts = append(opts, launch.WithStart(start))
-	}
-	if banks == nil {
-		banks = tpm.CommonBanks
-	}
-	predictFn := launch.Predict
-	switch d := c.String("drtm"); d {
-	case "":
-	case "emulated":
-		predictFn = launch.PredictEmulatedDRTM
-	default:
-		return usage(fmt.Errorf("predict: --drtm %q: want emulated (the hardware PCRs depend on the DCE: slkit drtm stage --backend hardware)", d))
+	pr, err := launch.PredictRequest{Kernel: c.String("kernel"), Banks: banks, Start: c.String("start"), DRTM: c.String("drtm")}.Predictor()
+	if err != nil {
+		return err
 	}
 	ent, prof, done, err := loadEntry(c, "kernel", "cmdline")
 	if err != nil {
 		return err
 	}
 	defer done()
-	p, err := predictFn(ent, prof, banks, opts...)
-	if err != nil && c.IsSet("drtm") {
-		err = flagInputError(c, "kernel", err)
-	}
-	if name := c.String("start"); name != "" && errors.Is(err, launch.ErrStart) {
-		return inputErr(name, err)
-	}
+	p, err := pr.Predict(ent, prof)
 	if err != nil {
 		return err
 	}
