@@ -81,14 +81,9 @@ func launchAction(e *env, c *cli.Context, es efiSeams) error {
 	if err != nil {
 		return err
 	}
-	entry := c.String("entry")
-	if entry == "" && e.kernelCmdline != nil {
-		entry = launch.EntryFromCmdline(e.kernelCmdline())
-	}
-	if entry == "" && c.IsSet("entry-file") {
-		if entry, err = launch.EntryFromFile(c.String("entry-file")); err != nil {
-			return err
-		}
+	entry, err := launch.EntrySources{Name: c.String("entry"), Cmdline: e.kernelCmdline, File: c.String("entry-file")}.Entry()
+	if err != nil {
+		return err
 	}
 	return e.withTPM(c, func(t *tpm.Conn) error {
 		if err := checkPolicyAnchor(e, c, t, signed, pub); err != nil {
