@@ -47,28 +47,16 @@ func predictCommand(e *env) *cli.Command {
 			&cli.StringFlag{Name: "pub", Usage: "with --journal: verify it with this public key `FILE`"})...))
 }
 
-// loadEntry opens the entry's files (launch.OpenEntry of --kernel,
+// loadEntry opens the entry's files (launch.EntryRequest of --kernel,
 // --initrd, --cmdline, and, for a command that has them, --policy,
-// --policy-key and --profile; without --profile the default profile);
-// flags must be given. The caller closes the images with done.
+// --policy-key and --profile); flags must be given. The caller closes the
+// images with done.
 func loadEntry(c *cli.Context, flags ...string) (*launch.Entry, *launch.Profile, func(), error) {
 	if err := clikit.NeedFlags(c, flags...); err != nil {
 		return nil, nil, nil, err
 	}
-	name := c.String("profile")
-	if name == "" {
-		name = launch.ProfileMeasured
-	}
-	prof, err := launch.ProfileByName(name)
-	if err != nil {
-		return nil, nil, nil, usage(err)
-	}
-	ef := launch.EntryFiles{Kernel: c.String("kernel"), Initrd: c.String("initrd"), Cmdline: c.String("cmdline")}
-	if err := ef.ReadPolicy(c.String("policy"), c.String("policy-key")); err != nil {
-		return nil, nil, nil, err
-	}
-	ent, done, err := launch.OpenEntry(ef)
-	return ent, prof, done, err
+	return launch.EntryRequest{Kernel: c.String("kernel"), Initrd: c.String("initrd"), Cmdline: c.String("cmdline"),
+		Policy: c.String("policy"), PolicyKey: c.String("policy-key"), Profile: c.String("profile")}.Open()
 }
 
 // bankFlags are the banks --bank names (tpm.ParseBanks; nil when none
