@@ -34,3 +34,30 @@ func EntryFromFile(path string) (string, error) {
 	b, err := fsys.ReadOptional(path, MaxEntryFile)
 	return strings.TrimSpace(string(b)), err
 }
+
+// EntrySources are where `slkit launch` takes the policy entry's name
+// from (its flags --entry and --entry-file, and the running kernel's
+// command line), for Entry.
+type EntrySources struct {
+	// Name is the name given (--entry; "" for none).
+	Name string
+	// Cmdline returns the running kernel's command line (nil for none);
+	// it is called only without Name.
+	Cmdline func() string
+	// File is the entry file (--entry-file: EntryFromFile; "" for none).
+	File string
+}
+
+// Entry is the entry's name: Name, else the kernel command line's
+// slkit.entry=NAME (EntryFromCmdline), else the name in File; "" for
+// the policy's first entry. Only a File that cannot be read fails.
+func (s EntrySources) Entry() (string, error) {
+	entry := s.Name
+	if entry == "" && s.Cmdline != nil {
+		entry = EntryFromCmdline(s.Cmdline())
+	}
+	if entry == "" && s.File != "" {
+		return EntryFromFile(s.File)
+	}
+	return entry, nil
+}

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/u-root/u-root/pkg/cpio"
+
+	"github.com/slkit/slkit/internal/errkind"
 )
 
 // TargetLogPath is where the launched kernel finds the pre-launch event
@@ -51,6 +53,29 @@ func CheckHandoverPath(p string) error {
 		return fmt.Errorf("%w: hand-over path %q: want a clean path of a file under %s", ErrEntry, p, HandoverDir)
 	}
 	return nil
+}
+
+// ReadHandover reads the hand-over files of `slkit launch --handover
+// SRC:DST` arguments: the file SRC (HandoverInput) handed over at DST
+// (CheckHandoverPath). A malformed argument is an errkind.Input error
+// naming it, a file that cannot be read an *fsys.InputError.
+func ReadHandover(args []string) ([]HandoverFile, error) {
+	var out []HandoverFile
+	for _, a := range args {
+		src, dst, ok := strings.Cut(a, ":")
+		if !ok || src == "" {
+			return nil, errkind.Errorf(errkind.Input, "--handover %q: want SRC:DST", a)
+		}
+		if err := CheckHandoverPath(dst); err != nil {
+			return nil, errkind.Errorf(errkind.Input, "--handover %q: %w", a, err)
+		}
+		b, err := HandoverInput.Read(src)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, HandoverFile{Path: dst, Data: b})
+	}
+	return out, nil
 }
 
 // LogCpio returns a newc cpio archive holding the event log at

@@ -163,3 +163,39 @@ func OpenEntry(ef EntryFiles) (e *Entry, done func(), err error) {
 	}
 	return e, closeAll, nil
 }
+
+// EntryRequest is a boot entry as `slkit predict`, `measure` and `drtm
+// stage` are given it: file names and a profile name (their flags
+// --kernel, --initrd, --cmdline, --policy, --policy-key and --profile;
+// "" when not given).
+type EntryRequest struct {
+	// Kernel and Initrd are the images' paths (Initrd "": none).
+	Kernel, Initrd string
+	// Cmdline is the kernel command line.
+	Cmdline string
+	// Policy and PolicyKey are the signed policy file to measure and the
+	// public key file it verifies under (EntryFiles.ReadPolicy).
+	Policy, PolicyKey string
+	// Profile is the measurement profile's name (ProfileByName; "" for
+	// ProfileMeasured).
+	Profile string
+}
+
+// Open looks up r's profile (an unknown one is ErrProfile), reads its
+// policy files (EntryFiles.ReadPolicy) and opens the entry (OpenEntry);
+// done closes the images.
+func (r EntryRequest) Open() (e *Entry, prof *Profile, done func(), err error) {
+	name := r.Profile
+	if name == "" {
+		name = ProfileMeasured
+	}
+	if prof, err = ProfileByName(name); err != nil {
+		return nil, nil, nil, err
+	}
+	ef := EntryFiles{Kernel: r.Kernel, Initrd: r.Initrd, Cmdline: r.Cmdline}
+	if err := ef.ReadPolicy(r.Policy, r.PolicyKey); err != nil {
+		return nil, nil, nil, err
+	}
+	e, done, err = OpenEntry(ef)
+	return e, prof, done, err
+}

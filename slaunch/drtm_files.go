@@ -98,3 +98,22 @@ func ProbeAndSave(p Platform, save string) (*Status, error) {
 	}
 	return s, nil
 }
+
+// WriteLog writes the log with the leave events (Left.Log) to path,
+// creating its directory, after Leave returned l and leaveErr: also when
+// only the host's part of the leave failed, since the log describes what
+// the TPM holds. It returns leaveErr joined with a failure to create the
+// directory or write the file; with no log (l nil, or a leave that
+// extended nothing), leaveErr alone.
+func (l *Left) WriteLog(path string, leaveErr error) error {
+	if l == nil || l.Log == nil {
+		return leaveErr
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return errors.Join(leaveErr, err)
+	}
+	if err := fsys.WriteFile(fsys.OS{}, path, l.Log, 0o644); err != nil {
+		return errors.Join(leaveErr, err)
+	}
+	return leaveErr
+}

@@ -62,3 +62,51 @@ func TestProbeAndSave(t *testing.T) {
 		t.Errorf("the saved recording probes differently:\n%s\n%s", s.Text(), s2.Text())
 	}
 }
+
+// TestLeftWriteLog: the log is written, its directory created, also after
+// a failed leave; a failure to create the directory or to write is
+// joined with the leave's error, never in its place.
+func TestLeftWriteLog(t *testing.T) {
+	dir := t.TempDir()
+	notDir := filepath.Join(dir, "file")
+	if err := os.WriteFile(notDir, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hostErr := errors.New("the rig host did not take the leave")
+	left := &slaunch.Left{Log: []byte("log with leave events")}
+	for _, c := range []struct {
+		name    string
+		left    *slaunch.Left
+		path    string
+		leave   error
+		written bool
+		want    []string // the returned error's text contains each; none: the leave's error
+	}{
+		{name: "written", left: left, path: filepath.Join(dir, "new", "sub", "left.bin"), written: true},
+		{name: "written after the host failed", left: left, path: filepath.Join(dir, "host.bin"), leave: hostErr, written: true,
+			want: []string{hostErr.Error()}},
+		{name: "nothing left", path: filepath.Join(dir, "none.bin"), leave: hostErr, want: []string{hostErr.Error()}},
+		{name: "no log", left: &slaunch.Left{}, path: filepath.Join(dir, "none.bin"), leave: hostErr, want: []string{hostErr.Error()}},
+		{name: "no directory", left: left, path: filepath.Join(notDir, "sub", "left.bin"), leave: hostErr,
+			want: []string{hostErr.Error(), "not a directory"}},
+		{name: "no directory, leave done", left: left, path: filepath.Join(notDir, "sub", "left.bin"), want: []string{"not a directory"}},
+		{name: "cannot write", left: left, path: filepath.Join(dir), leave: hostErr, want: []string{hostErr.Error(), dir}},
+	} {
+		err := c.left.WriteLog(c.path, c.leave)
+		if len(c.want) == 0 && err != nil {
+			t.Errorf("%s: %v", c.name, err)
+		}
+		for _, w := range c.want {
+			if err == nil || !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: %v, want it to say %q", c.name, err, w)
+			}
+		}
+		if c.leave != nil && !errors.Is(err, c.leave) {
+			t.Errorf("%s: %v does not keep the leave's error", c.name, err)
+		}
+		b, rerr := os.ReadFile(c.path)
+		if got := rerr == nil && string(b) == string(left.Log); got != c.written {
+			t.Errorf("%s: written %v, want %v", c.name, got, c.written)
+		}
+	}
+}

@@ -2,9 +2,12 @@ package update
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 
+	"github.com/slkit/slkit/internal/fsys"
+	"github.com/slkit/slkit/launch"
 	"github.com/slkit/slkit/launch/policy"
 	"github.com/slkit/slkit/tpm"
 )
@@ -86,6 +89,26 @@ func (p *PolicyAnchor) Check(t tpm.TPMSender, signed []byte, v *policy.Verified)
 			ErrRollback, c.Version, c.Minimum, p.Index, why, c.Minimum)
 	}
 	return c, nil
+}
+
+// CheckSigned is Check of the signed policy signed, verified under pub
+// (launch.VerifyPolicy), with the confirmation read from the file
+// confirmPath in place of p.Confirmed (`slkit launch --policy-confirm`; a
+// missing file is no confirmation, another failure an *fsys.InputError
+// naming it; "" keeps p.Confirmed): the launch's rollback check, in the
+// pre-launch stage before anything is measured. p is not changed.
+func (p *PolicyAnchor) CheckSigned(t tpm.TPMSender, signed []byte, pub ed25519.PublicKey, confirmPath string) (*PolicyCheck, error) {
+	v, err := launch.VerifyPolicy(signed, pub)
+	if err != nil {
+		return nil, err
+	}
+	a := *p
+	if confirmPath != "" {
+		if a.Confirmed, err = fsys.ReadOptional(confirmPath, policy.MaxEnvelopeSize); err != nil {
+			return nil, err
+		}
+	}
+	return a.Check(t, signed, v)
 }
 
 // String is the check in one line: the policy's version, the TPM's

@@ -3,13 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/slkit/slkit/internal/clikit"
-	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/launch"
 	"github.com/slkit/slkit/slaunch"
 	"github.com/slkit/slkit/tpm"
@@ -95,7 +92,7 @@ func (e *env) drtmStatus(c *cli.Context) error {
 }
 
 // drtmLeave is `slkit drtm leave`: slaunch.Leave, then the log to --out
-// (also when only the host's part failed: it describes what the TPM holds).
+// (Left.WriteLog: also when only the host's part failed).
 func (e *env) drtmLeave(c *cli.Context) error {
 	name, out := c.String("log"), c.String("out")
 	b, err := slaunch.DRTMLogInput.Read(name)
@@ -109,15 +106,7 @@ func (e *env) drtmLeave(c *cli.Context) error {
 		if errors.Is(err, slaunch.ErrMalformed) {
 			return inputErr(name, err)
 		}
-		if left != nil && left.Log != nil {
-			if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-				return err
-			}
-			if werr := fsys.WriteFile(fsys.OS{}, out, left.Log, 0o644); werr != nil {
-				return errors.Join(err, werr)
-			}
-		}
-		if err != nil {
+		if err := left.WriteLog(out, err); err != nil {
 			return err
 		}
 		_, err = fmt.Fprint(e.stdout, left.Text(out))

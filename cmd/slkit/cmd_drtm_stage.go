@@ -1,10 +1,8 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 
@@ -73,28 +71,11 @@ func (e *env) drtmStageGRUB(c *cli.Context) error {
 		return err
 	}
 	defer done()
-	// Only a Secure Launch kernel can be launched: a v15 kernel with its
-	// static MLE header, or a v16 kernel that hands the header's offset to
-	// the loader at run time. The entry says which, and what the loader
-	// does.
-	k, err := slaunch.DetectSecureLaunch(ent.Kernel.R, ent.Kernel.Size)
+	text, err := slaunch.GRUBStage{Kernel: c.String("kernel"), KernelImage: ent.Kernel.R, KernelSize: ent.Kernel.Size,
+		Initrd: c.String("initrd"), DCE: c.String("dce"), Root: c.String("grub-root"),
+		Title: c.String("title"), Cmdline: c.String("cmdline"), Unrestricted: c.Bool("unrestricted")}.MenuEntry()
 	if err != nil {
-		return flagInputError(c, "kernel", err)
-	}
-	ge := slaunch.GRUBEntry{Title: c.String("title"), Cmdline: c.String("cmdline"), Unrestricted: c.Bool("unrestricted"),
-		Comments: k.Describe()}
-	ge.Comments[0] = "slkit: " + filepath.Base(c.String("kernel")) + ": " + ge.Comments[0]
-	for _, p := range []struct {
-		dst  *string
-		flag string
-	}{{&ge.DCE, "dce"}, {&ge.Kernel, "kernel"}, {&ge.Initrd, "initrd"}} {
-		if *p.dst, err = slaunch.GRUBPath(c.String("grub-root"), c.String(p.flag)); err != nil {
-			return usage(fmt.Errorf("--%s: %w", p.flag, err))
-		}
-	}
-	text, err := ge.MenuEntry()
-	if err != nil {
-		return usage(err)
+		return err
 	}
 	if err := fsys.WriteFile(fsys.OS{}, c.String("out"), []byte(text), 0o644); err != nil {
 		return err
@@ -127,16 +108,10 @@ func (e *env) drtmStageHardware(c *cli.Context) error {
 		return err
 	}
 	defer done()
-	st, err := slaunch.StageHardware(slaunch.HardwareInput{Platform: p, Images: launch.DRTMImages(ent), DCE: dce, Banks: banks})
-	var fe *slaunch.FormatError
-	if errors.As(err, &fe) && fe.What == "kernel" || errors.Is(err, slaunch.ErrNoMLEHeader) {
-		return flagInputError(c, "kernel", err)
+	written, err := slaunch.HardwareFiles{Kernel: c.String("kernel"), DCE: c.String("dce"), Out: c.String("out")}.
+		Stage(slaunch.HardwareInput{Platform: p, Images: launch.DRTMImages(ent), DCE: dce, Banks: banks})
+	if written {
+		fmt.Fprintf(e.stdout, "staged in %s; %s lists what a ring-0 launch still needs on this machine\n", c.String("out"), slaunch.HardwareChecklistFile)
 	}
-	if dir := c.String("out"); dir != "" && (errors.Is(err, slaunch.ErrNeedsDLStub) || errors.Is(err, slaunch.ErrNotCapable)) {
-		if werr := st.WriteDir(dir); werr != nil {
-			return werr
-		}
-		fmt.Fprintf(e.stdout, "staged in %s; %s lists what a ring-0 launch still needs on this machine\n", dir, slaunch.HardwareChecklistFile)
-	}
-	return flagInputError(c, "dce", err)
+	return err
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -66,14 +65,15 @@ func launchAction(e *env, c *cli.Context, es efiSeams) error {
 	if err != nil {
 		return err
 	}
-	files, err := handoverFiles(c.StringSlice("handover"))
+	files, err := launch.ReadHandover(c.StringSlice("handover"))
 	if err != nil {
 		return err
 	}
 	if err := tpm.EventLogInput.Check(c.String("log"), true); err != nil {
 		return err
 	}
-	drtm, err := launchDRTMOptions(c)
+	drtm, err := launch.DRTMRequest{Backend: c.String("drtm"), HostChannel: givenString(c, "host-channel"),
+		DCE: c.String("dce"), Platform: c.String("platform")}.Options()
 	if err != nil {
 		return err
 	}
@@ -81,14 +81,9 @@ func launchAction(e *env, c *cli.Context, es efiSeams) error {
 	if err != nil {
 		return err
 	}
-	entry := c.String("entry")
-	if entry == "" && e.kernelCmdline != nil {
-		entry = launch.EntryFromCmdline(e.kernelCmdline())
-	}
-	if entry == "" && c.IsSet("entry-file") {
-		if entry, err = launch.EntryFromFile(c.String("entry-file")); err != nil {
-			return err
-		}
+	entry, err := launch.EntrySources{Name: c.String("entry"), Cmdline: e.kernelCmdline, File: c.String("entry-file")}.Entry()
+	if err != nil {
+		return err
 	}
 	return e.withTPM(c, func(t *tpm.Conn) error {
 		if err := checkPolicyAnchor(e, c, t, signed, pub); err != nil {
@@ -118,54 +113,11 @@ func launchAction(e *env, c *cli.Context, es efiSeams) error {
 	})
 }
 
-// handoverFiles reads --handover SRC:DST arguments.
-func handoverFiles(args []string) ([]launch.HandoverFile, error) {
-	var out []launch.HandoverFile
-	for _, a := range args {
-		src, dst, ok := strings.Cut(a, ":")
-		if !ok || src == "" {
-			return nil, usage(fmt.Errorf("--handover %q: want SRC:DST", a))
-		}
-		if err := launch.CheckHandoverPath(dst); err != nil {
-			return nil, usage(fmt.Errorf("--handover %q: %w", a, err))
-		}
-		b, err := launch.HandoverInput.Read(src)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, launch.HandoverFile{Path: dst, Data: b})
+// givenString is the value of the string flag name, "" when it is not
+// given (also when it has a default).
+func givenString(c *cli.Context, name string) string {
+	if !c.IsSet(name) {
+		return ""
 	}
-	return out, nil
-}
-
-// launchDRTMOptions turns --drtm and its flags into launch options (none
-// without --drtm).
-func launchDRTMOptions(c *cli.Context) ([]launch.LaunchOption, error) {
-	backend := c.String("drtm")
-	for _, f := range []struct{ name, backend string }{{"host-channel", "emulated"}, {"dce", "hardware"}, {"platform", "hardware"}} {
-		if c.IsSet(f.name) && backend != f.backend {
-			return nil, usage(fmt.Errorf("launch: --%s needs --drtm %s", f.name, f.backend))
-		}
-	}
-	switch backend {
-	case "":
-		return nil, nil
-	case "emulated":
-		return []launch.LaunchOption{launch.WithDRTM(launch.EmulatedDRTMAt(c.String("host-channel")))}, nil
-	case "hardware":
-		if err := clikit.NeedFlags(c, "dce"); err != nil {
-			return nil, err
-		}
-		dce, err := slaunch.DCEInput.Read(c.String("dce"))
-		if err != nil {
-			return nil, err
-		}
-		p, err := drtmPlatform(c)
-		if err != nil {
-			return nil, err
-		}
-		return []launch.LaunchOption{launch.WithDRTM(launch.HardwareDRTM(p, dce))}, nil
-	default:
-		return nil, usage(fmt.Errorf("launch: --drtm %q: want emulated or hardware", backend))
-	}
+	return c.String(name)
 }

@@ -11,9 +11,6 @@ import (
 	"github.com/slkit/slkit/initramfs"
 	"github.com/slkit/slkit/initramfs/pid1"
 	"github.com/slkit/slkit/internal/clikit"
-	"github.com/slkit/slkit/internal/fsys"
-	"github.com/slkit/slkit/launch"
-	"github.com/slkit/slkit/launch/policy"
 	"github.com/slkit/slkit/tpm"
 	"github.com/slkit/slkit/update"
 )
@@ -54,8 +51,9 @@ func launchEFIFlags() []cli.Flag {
 	}
 }
 
-// checkPolicyAnchor is the launch's rollback check (--policy-anchor), in
-// the pre-launch stage before anything is measured.
+// checkPolicyAnchor is the launch's rollback check (--policy-anchor,
+// update.PolicyAnchor.CheckSigned), in the pre-launch stage before
+// anything is measured.
 func checkPolicyAnchor(e *env, c *cli.Context, t tpm.TPMSender, signed []byte, pub ed25519.PublicKey) error {
 	if err := clikit.OnlyWith(c, "policy-anchor", "policy-confirm"); err != nil || !c.IsSet("policy-anchor") {
 		return err
@@ -64,17 +62,7 @@ func checkPolicyAnchor(e *env, c *cli.Context, t tpm.TPMSender, signed []byte, p
 	if err != nil || idx == 0 {
 		return err
 	}
-	v, err := launch.VerifyPolicy(signed, pub)
-	if err != nil {
-		return err
-	}
-	a := &update.PolicyAnchor{Index: idx}
-	if f := c.String("policy-confirm"); f != "" {
-		if a.Confirmed, err = fsys.ReadOptional(f, policy.MaxEnvelopeSize); err != nil {
-			return err
-		}
-	}
-	res, err := a.Check(t, signed, v)
+	res, err := (&update.PolicyAnchor{Index: idx}).CheckSigned(t, signed, pub, c.String("policy-confirm"))
 	if res != nil {
 		fmt.Fprintf(e.stderr, "slkit: %s\n", res)
 	}

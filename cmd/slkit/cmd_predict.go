@@ -1,13 +1,11 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/slkit/slkit/internal/clikit"
-	"github.com/slkit/slkit/internal/fsys"
 	"github.com/slkit/slkit/launch"
 	"github.com/slkit/slkit/tpm"
 )
@@ -49,28 +47,16 @@ func predictCommand(e *env) *cli.Command {
 			&cli.StringFlag{Name: "pub", Usage: "with --journal: verify it with this public key `FILE`"})...))
 }
 
-// loadEntry opens the entry's files (launch.OpenEntry of --kernel,
+// loadEntry opens the entry's files (launch.EntryRequest of --kernel,
 // --initrd, --cmdline, and, for a command that has them, --policy,
-// --policy-key and --profile; without --profile the default profile);
-// flags must be given. The caller closes the images with done.
+// --policy-key and --profile); flags must be given. The caller closes the
+// images with done.
 func loadEntry(c *cli.Context, flags ...string) (*launch.Entry, *launch.Profile, func(), error) {
 	if err := clikit.NeedFlags(c, flags...); err != nil {
 		return nil, nil, nil, err
 	}
-	name := c.String("profile")
-	if name == "" {
-		name = launch.ProfileMeasured
-	}
-	prof, err := launch.ProfileByName(name)
-	if err != nil {
-		return nil, nil, nil, usage(err)
-	}
-	ef := launch.EntryFiles{Kernel: c.String("kernel"), Initrd: c.String("initrd"), Cmdline: c.String("cmdline")}
-	if err := ef.ReadPolicy(c.String("policy"), c.String("policy-key")); err != nil {
-		return nil, nil, nil, err
-	}
-	ent, done, err := launch.OpenEntry(ef)
-	return ent, prof, done, err
+	return launch.EntryRequest{Kernel: c.String("kernel"), Initrd: c.String("initrd"), Cmdline: c.String("cmdline"),
+		Policy: c.String("policy"), PolicyKey: c.String("policy-key"), Profile: c.String("profile")}.Open()
 }
 
 // bankFlags are the banks --bank names (tpm.ParseBanks; nil when none
@@ -94,40 +80,16 @@ func (e *env) predict(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	var opts []launch.PredictOption
-	if name := c.String("start"); name != "" {
-		start, err := fsys.ReadInput(tpm.PCRValuesInput, name, tpm.ParsePCRs)
-		if err != nil {
-			return err
-		}
-		if banks == nil {
-			banks = start.Algs()
-		}
-		opts = append(opts, launch.WithStart(start))
-	}
-	if banks == nil {
-		banks = tpm.CommonBanks
-	}
-	predictFn := launch.Predict
-	switch d := c.String("drtm"); d {
-	case "":
-	case "emulated":
-		predictFn = launch.PredictEmulatedDRTM
-	default:
-		return usage(fmt.Errorf("predict: --drtm %q: want emulated (the hardware PCRs depend on the DCE: slkit drtm stage --backend hardware)", d))
+	pr, err := launch.PredictRequest{Kernel: c.String("kernel"), Banks: banks, Start: c.String("start"), DRTM: c.String("drtm")}.Predictor()
+	if err != nil {
+		return err
 	}
 	ent, prof, done, err := loadEntry(c, "kernel", "cmdline")
 	if err != nil {
 		return err
 	}
 	defer done()
-	p, err := predictFn(ent, prof, banks, opts...)
-	if err != nil && c.IsSet("drtm") {
-		err = flagInputError(c, "kernel", err)
-	}
-	if name := c.String("start"); name != "" && errors.Is(err, launch.ErrStart) {
-		return inputErr(name, err)
-	}
+	p, err := pr.Predict(ent, prof)
 	if err != nil {
 		return err
 	}

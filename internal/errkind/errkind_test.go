@@ -32,3 +32,28 @@ func TestOf(t *testing.T) {
 		t.Errorf("sentinel identity or text broken: %q", bad.Error())
 	}
 }
+
+func TestErrorf(t *testing.T) {
+	inner := errkind.New(errkind.Input, "inner")
+	for _, c := range []struct {
+		err      error
+		kind     error
+		text     string
+		wrapping error
+	}{
+		{errkind.Errorf(errkind.Input, "--a and --%s exclude each other", "b"), errkind.Input, "--a and --b exclude each other", nil},
+		{errkind.Errorf(errkind.Input, "--x %q: %w", "v", inner), errkind.Input, `--x "v": inner`, inner},
+		{errkind.Errorf(errkind.IO, "device gone"), errkind.IO, "device gone", nil},
+		{errkind.Errorf(errkind.Verify, "refused: %w", inner), errkind.Verify, "refused: inner", inner},
+	} {
+		if c.err.Error() != c.text {
+			t.Errorf("text %q, want %q", c.err, c.text)
+		}
+		if !errors.Is(c.err, c.kind) || errkind.Of(c.err) != c.kind {
+			t.Errorf("%v: kind %v, want %v", c.err, errkind.Of(c.err), c.kind)
+		}
+		if c.wrapping != nil && !errors.Is(c.err, c.wrapping) {
+			t.Errorf("%v does not wrap %v", c.err, c.wrapping)
+		}
+	}
+}

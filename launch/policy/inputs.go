@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"crypto/ed25519"
+
 	"github.com/slkit/slkit/internal/edkey"
 	"github.com/slkit/slkit/internal/fsys"
 )
@@ -17,3 +19,16 @@ var (
 	// edkey.MaxFileSize bytes.
 	KeyInput = fsys.Input{What: "key file", Max: edkey.MaxFileSize}
 )
+
+// ReadSigned reads the signed policy file signedPath (SignedInput, its
+// exact bytes, not yet verified) and the public key file keyPath it must
+// verify under (KeyInput, ParsePublicKey); a problem is an
+// *fsys.InputError naming the file.
+func ReadSigned(signedPath, keyPath string) ([]byte, ed25519.PublicKey, error) {
+	signed, err := SignedInput.Read(signedPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	pub, err := fsys.ReadInput(KeyInput, keyPath, ParsePublicKey)
+	return signed, pub, err
+}
