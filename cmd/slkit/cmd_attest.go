@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/hex"
 	"fmt"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -33,55 +32,16 @@ func attestCommand(e *env) *cli.Command {
 		}, attestVerifierCommands(e)...)...)
 }
 
-// attestNonce takes --nonce or --nonce-file.
-func attestNonce(c *cli.Context) ([]byte, error) {
-	switch {
-	case c.IsSet("nonce") == c.IsSet("nonce-file"):
-		return nil, usage(fmt.Errorf("%s: give --nonce HEX or --nonce-file FILE", c.Command.FullName()))
-	case c.IsSet("nonce"):
-		n, err := attest.ParseNonce(c.String("nonce"))
-		if err != nil {
-			return nil, usage(fmt.Errorf("--nonce: %w", err))
-		}
-		return n, nil
-	}
-	return fsys.ReadInput(attest.NonceInput, c.String("nonce-file"), func(b []byte) ([]byte, error) {
-		return attest.ParseNonce(strings.TrimSpace(string(b)))
-	})
-}
-
 func (e *env) attestQuote(c *cli.Context) error {
-	nonce, err := attestNonce(c)
+	r := attest.QuoteRequest{Nonce: optionalString(c, "nonce"), NonceFile: optionalString(c, "nonce-file"),
+		PCRs: c.String("pcrs"), Activation: c.String("activation"), FirmwareLog: optionalString(c, "firmware-log"),
+		PreLaunchLog: optionalString(c, "prelaunch-log"), DRTMLog: optionalString(c, "drtm-log")}
+	q, err := r.Prepare()
 	if err != nil {
 		return err
-	}
-	pcrs, err := tpm.ParsePCRList(c.String("pcrs"))
-	if err != nil || len(pcrs) == 0 {
-		return usage(fmt.Errorf("--pcrs %q: want PCR indices 0-23", c.String("pcrs")))
-	}
-	src := attest.DefaultLogSources()
-	for _, f := range []struct {
-		flag string
-		dst  *attest.LogSource
-	}{{"firmware-log", &src.Firmware}, {"prelaunch-log", &src.PreLaunch}, {"drtm-log", &src.DRTM}} {
-		if c.IsSet(f.flag) {
-			*f.dst = attest.LogSource{Path: c.String(f.flag)}
-		}
-	}
-	logs, read, err := attest.ReadLogs(src)
-	if err != nil {
-		return err
-	}
-	opts := []attest.CollectOption{attest.WithLogs(logs), attest.WithPCRs(pcrs)}
-	if name := c.String("activation"); name != "" {
-		secret, err := attest.ActivationInput.Read(name)
-		if err != nil {
-			return err
-		}
-		opts = append(opts, attest.WithActivation(secret))
 	}
 	return e.withTPM(c, func(t *tpm.Conn) error {
-		ev, err := attest.Collect(t, nonce, opts...)
+		ev, err := attest.Collect(t, q.Nonce, q.Options...)
 		if err != nil {
 			return err
 		}
@@ -90,7 +50,7 @@ func (e *env) attestQuote(c *cli.Context) error {
 			err = fsys.WriteFile(fsys.OS{}, c.String("out"), b, 0o644)
 		}
 		if err == nil {
-			_, err = fmt.Fprint(e.stdout, ev.Summary(c.String("out"), c.String("pcrs"), read))
+			_, err = fmt.Fprint(e.stdout, ev.Summary(c.String("out"), c.String("pcrs"), q.Logs))
 		}
 		return err
 	})
@@ -112,4 +72,15 @@ func (e *env) attestActivate(c *cli.Context) error {
 		}
 		return err
 	})
+}
+
+// optionalString is the value of the string flag name, nil when it is not
+// given: for a flag whose empty value means something (no log) other than
+// its absence (the default).
+func optionalString(c *cli.Context, name string) *string {
+	if !c.IsSet(name) {
+		return nil
+	}
+	s := c.String(name)
+	return &s
 }

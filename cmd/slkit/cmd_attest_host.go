@@ -5,7 +5,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -77,18 +76,12 @@ func (e *env) attestVerify(c *cli.Context) error {
 		if err != nil {
 			return err
 		}
-		o := verifier.Options{Nonce: nonce, CAs: cas, Record: rec}
-		if c.IsSet("policy") || c.IsSet("policy-key") || c.IsSet("images") {
-			if err := clikit.NeedFlags(c, "policy", "policy-key", "images"); err != nil {
-				return err
-			}
-			signed, pub, err := signedPolicy(c, "policy")
-			if err != nil {
-				return err
-			}
-			o.Policy = &verifier.PolicyInput{Signed: signed, Key: pub, Images: os.DirFS(c.String("images"))}
+		pf := verifier.PolicyFiles{Policy: optionalString(c, "policy"), Key: optionalString(c, "policy-key"), Images: optionalString(c, "images")}
+		pol, err := pf.Input()
+		if err != nil {
+			return err
 		}
-		rep, verr := verifier.Verify(ev, o)
+		rep, verr := verifier.Verify(ev, verifier.Options{Nonce: nonce, CAs: cas, Record: rec, Policy: pol})
 		if errors.Is(verr, verifier.ErrImages) {
 			verr = inputErr(c.String("images"), verr)
 		}

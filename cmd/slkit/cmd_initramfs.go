@@ -4,7 +4,6 @@ package main
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -42,7 +41,18 @@ func initramfsCommand(e *env) *cli.Command {
 }
 
 func initramfsBuild(e *env, c *cli.Context) error {
-	opts, err := initramfsOptions(e, c)
+	f := initramfs.BuildFlags{
+		Full: c.Bool("full"), Policy: c.String("policy"), PolicyKey: c.String("policy-key"),
+		Add: c.StringSlice("add"), Modules: c.StringSlice("module"),
+		Run: optionalString(c, "run"), Then: c.StringSlice("then"),
+		OnFailure: c.String("on-failure"), OnSuccess: c.String("on-success"),
+		Jobs: c.StringSlice("job"), JobOnSuccess: c.StringSlice("job-on-success"), JobRequest: c.String("job-request"),
+		DebugShell: c.Bool("debug-shell"), SlkitBinary: c.String("slkit-binary"), Source: c.String("source"),
+	}
+	if c.Bool("verbose") {
+		f.Log = e.stderr
+	}
+	opts, err := f.Options()
 	if err != nil {
 		return err
 	}
@@ -63,78 +73,4 @@ func initramfsBuild(e *env, c *cli.Context) error {
 		fmt.Fprintf(e.stderr, "slkit: warning: %s\n", w)
 	}
 	return e.report(c, initramfs.Report{Out: out, Seconds: took.Seconds(), Result: res}, res.Text(out, took.Seconds()))
-}
-
-// jobOptions turns --on-success, --job, --job-on-success and --job-request
-// into options (initramfs.Job).
-func jobOptions(c *cli.Context) ([]initramfs.Option, error) {
-	a, err := initramfs.ParseFailureAction(c.String("on-success"))
-	if err != nil {
-		return nil, usage(fmt.Errorf("--on-success %q: want poweroff or reboot", c.String("on-success")))
-	}
-	opts := []initramfs.Option{initramfs.WithOnSuccess(a), initramfs.WithJobRequest(c.String("job-request"))}
-	for _, spec := range c.StringSlice("job") {
-		name, args, ok := strings.Cut(spec, ":")
-		if !ok || len(initramfs.SplitRun(args)) == 0 {
-			return nil, usage(fmt.Errorf("--job %q: want NAME:ARGS", spec))
-		}
-		opts = append(opts, initramfs.WithJobStep(strings.TrimSpace(name), initramfs.SplitRun(args)...))
-	}
-	for _, spec := range c.StringSlice("job-on-success") {
-		name, action, _ := strings.Cut(spec, ":")
-		a, err := initramfs.ParseFailureAction(strings.TrimSpace(action))
-		if err != nil {
-			return nil, usage(fmt.Errorf("--job-on-success %q: want NAME:poweroff or NAME:reboot", spec))
-		}
-		opts = append(opts, initramfs.WithJobOnSuccess(strings.TrimSpace(name), a))
-	}
-	return opts, nil
-}
-
-func initramfsOptions(e *env, c *cli.Context) ([]initramfs.Option, error) {
-	action, err := initramfs.ParseFailureAction(c.String("on-failure"))
-	if err != nil {
-		return nil, usage(fmt.Errorf("--on-failure %q: want poweroff or reboot", c.String("on-failure")))
-	}
-	opts := []initramfs.Option{
-		initramfs.WithFull(c.Bool("full")),
-		initramfs.WithOnFailure(action),
-		initramfs.WithDebugShell(c.Bool("debug-shell")),
-		initramfs.WithPolicy(c.String("policy"), c.String("policy-key")),
-		initramfs.WithSlkitBinary(c.String("slkit-binary")),
-		initramfs.WithSource(c.String("source")),
-	}
-	if c.IsSet("run") {
-		run := initramfs.SplitRun(c.String("run"))
-		if len(run) == 0 {
-			return nil, usage(fmt.Errorf("--run is empty"))
-		}
-		opts = append(opts, initramfs.WithRun(run...))
-	}
-	for _, t := range c.StringSlice("then") {
-		then := initramfs.SplitRun(t)
-		if len(then) == 0 {
-			return nil, usage(fmt.Errorf("--then is empty"))
-		}
-		opts = append(opts, initramfs.WithThen(then...))
-	}
-	jobs, err := jobOptions(c)
-	if err != nil {
-		return nil, err
-	}
-	opts = append(opts, jobs...)
-	for _, spec := range c.StringSlice("add") {
-		p, err := initramfs.ParseAdd(spec)
-		if err != nil {
-			return nil, err
-		}
-		opts = append(opts, initramfs.WithPayload(p))
-	}
-	for _, m := range c.StringSlice("module") {
-		opts = append(opts, initramfs.WithModule(m))
-	}
-	if c.Bool("verbose") {
-		opts = append(opts, initramfs.WithLog(e.stderr))
-	}
-	return opts, nil
 }

@@ -2,9 +2,7 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"os"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -31,20 +29,9 @@ func pcrCommand(e *env) *cli.Command {
 }
 
 func (e *env) pcrRead(c *cli.Context) error {
-	idx := tpm.AllPCRs()
-	if c.NArg() > 0 {
-		var err error
-		if idx, err = tpm.ParsePCRList(strings.Join(c.Args().Slice(), ",")); err != nil {
-			return usage(err)
-		}
-	}
-	var banks []tpm.Alg
-	for _, b := range c.StringSlice("bank") {
-		a, err := tpm.ParseAlg(b)
-		if err != nil {
-			return usage(fmt.Errorf("--bank: %w", err))
-		}
-		banks = append(banks, a)
+	idx, banks, err := tpm.ReadRequest{PCRs: c.Args().Slice(), Banks: c.StringSlice("bank")}.Parse()
+	if err != nil {
+		return err
 	}
 	return e.withTPM(c, func(t *tpm.Conn) error {
 		var err error
@@ -62,20 +49,10 @@ func (e *env) pcrRead(c *cli.Context) error {
 }
 
 func (e *env) pcrExtend(c *cli.Context) error {
-	pcr := c.Int("pcr")
-	if pcr < 0 || pcr >= tpm.NumPCRs {
-		return usage(fmt.Errorf("--pcr %d: not a PCR index 0-%d", pcr, tpm.NumPCRs-1))
-	}
-	data, digest := c.String("data"), c.String("digest")
-	if (data == "") == (digest == "") {
-		return usage(fmt.Errorf("pcr extend: give exactly one of --data FILE or --digest ALG:HEX"))
-	}
-	var ds tpm.Digests
-	var err error
-	if digest != "" {
-		if ds, err = tpm.ParseDigestText(digest); err != nil {
-			return usage(fmt.Errorf("--digest: %w", err))
-		}
+	pcr, data := c.Int("pcr"), c.String("data")
+	ds, err := tpm.ExtendRequest{PCR: pcr, Data: data, Digest: c.String("digest")}.Parse()
+	if err != nil {
+		return err
 	}
 	var in *os.File
 	if data != "" {

@@ -60,9 +60,8 @@ func (e *env) policyKeygen(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	id := policy.KeyID(p)
-	return e.report(c, map[string]string{"private": key, "public": pub, "keyid": id},
-		fmt.Sprintf("wrote %s (private, 0600) and %s; key id %s\n", key, pub, id))
+	r := policy.KeygenReport{KeyID: policy.KeyID(p), Private: key, Public: pub}
+	return e.report(c, r, r.Text())
 }
 
 func (e *env) policySign(c *cli.Context) error {
@@ -85,9 +84,8 @@ func (e *env) policySign(c *cli.Context) error {
 	if err := e.writeOutput(out, signed, 0o644, false); err != nil || out == "-" {
 		return err
 	}
-	id := policy.KeyID(key.Public().(ed25519.PublicKey))
-	return e.report(c, map[string]any{"in": in, "out": out, "entries": len(p.Entries), "keyid": id},
-		fmt.Sprintf("signed %s (%d entries) with key %s: %s\n", in, len(p.Entries), id, out))
+	r := policy.SignReport{Entries: len(p.Entries), In: in, KeyID: policy.KeyID(key.Public().(ed25519.PublicKey)), Out: out}
+	return e.report(c, r, r.Text())
 }
 
 func (e *env) policyVerify(c *cli.Context) error {

@@ -35,17 +35,11 @@ func ukiBuild(e *env, c *cli.Context, opts []initramfs.Option) error {
 	if err := clikit.NeedFlags(c, "kernel"); err != nil {
 		return err
 	}
-	if c.IsSet("sign-key") != c.IsSet("sign-cert") {
-		return usage(errors.New("--sign-key and --sign-cert go together"))
+	sign, err := secureboot.SignFlags{Key: optionalString(c, "sign-key"), Cert: optionalString(c, "sign-cert")}.Signer()
+	if err != nil {
+		return err
 	}
-	in := uki.BuildInput{Stub: c.String("stub"), Kernel: c.String("kernel"), Cmdline: c.String("cmdline")}
-	if c.IsSet("sign-key") {
-		k, err := secureboot.LoadKey(c.String("sign-key"), c.String("sign-cert"))
-		if err != nil {
-			return err
-		}
-		in.Sign = func(b []byte) ([]byte, error) { return secureboot.SignImage(b, *k) }
-	}
+	in := uki.BuildInput{Stub: c.String("stub"), Kernel: c.String("kernel"), Cmdline: c.String("cmdline"), Sign: sign}
 	out, start := c.String("uki"), time.Now()
 	res, err := uki.Build(c.Context, out, in, opts...)
 	if err != nil {
