@@ -73,14 +73,3 @@ func (e *env) attestActivate(c *cli.Context) error {
 		return err
 	})
 }
-
-// optionalString is the value of the string flag name, nil when it is not
-// given: for a flag whose empty value means something (no log) other than
-// its absence (the default).
-func optionalString(c *cli.Context, name string) *string {
-	if !c.IsSet(name) {
-		return nil
-	}
-	s := c.String(name)
-	return &s
-}

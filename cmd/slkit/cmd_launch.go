@@ -112,12 +112,3 @@ func launchAction(e *env, c *cli.Context, es efiSeams) error {
 		return e.report(c, res.DryRunReport(), res.DryRunText())
 	})
 }
-
-// givenString is the value of the string flag name, "" when it is not
-// given (also when it has a default).
-func givenString(c *cli.Context, name string) string {
-	if !c.IsSet(name) {
-		return ""
-	}
-	return c.String(name)
-}

@@ -26,3 +26,23 @@ var pathFlags = map[string]bool{
 	"slkit-binary": true, "source": true, "config": true, "sealed": true, "efi-journal": true,
 	"efi-state": true, "efi-pub": true, "module": true, "grub-root": true,
 }
+
+// optionalString is the value of the string flag name, nil when it is not
+// given: for a flag whose empty value means something (no log) other than
+// its absence (the default).
+func optionalString(c *cli.Context, name string) *string {
+	if !c.IsSet(name) {
+		return nil
+	}
+	s := c.String(name)
+	return &s
+}
+
+// givenString is the value of the string flag name, "" when it is not
+// given (also when it has a default).
+func givenString(c *cli.Context, name string) string {
+	if !c.IsSet(name) {
+		return ""
+	}
+	return c.String(name)
+}
