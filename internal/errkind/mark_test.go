@@ -32,11 +32,3 @@ func TestMark(t *testing.T) {
 		t.Error("errors.As does not see through Mark")
 	}
 }
-
-// TestErrorf: the formatted text, the wrapped operand, and the kind.
-func TestErrorf(t *testing.T) {
-	err := errkind.Errorf(errkind.Input, "--%s: %w", "bank", fs.ErrInvalid)
-	if err.Error() != "--bank: invalid argument" || !errors.Is(err, fs.ErrInvalid) || errkind.Of(err) != errkind.Input {
-		t.Fatalf("Errorf = %q, kind %v", err, errkind.Of(err))
-	}
-}
