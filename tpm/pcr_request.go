@@ -1,9 +1,9 @@
 package tpm
 
 import (
-	"fmt"
 	"strings"
 
+	"github.com/google/go-tpm/tpm2/transport"
 	"github.com/slkit/slkit/internal/errkind"
 )
 
@@ -32,15 +32,10 @@ type ExtendRequest struct {
 	Data, Digest string
 }
 
-// requestError is a bad value in a request: its text names the flag or
-// the argument (the CLI's exit code 1).
-type requestError struct{ err error }
-
-func (e *requestError) Error() string   { return e.err.Error() }
-func (e *requestError) Unwrap() []error { return []error{e.err, errkind.Input} }
-
+// badRequest is a bad value in a request: its text names the flag or
+// the argument (errkind.Input: the CLI's exit code 1).
 func badRequest(format string, a ...any) error {
-	return &requestError{fmt.Errorf(format, a...)}
+	return errkind.Errorf(errkind.Input, format, a...)
 }
 
 // Parse returns the PCR indices and the banks r names (banks nil: the
@@ -50,7 +45,7 @@ func (r ReadRequest) Parse() (idx []int, banks []Alg, err error) {
 	idx = AllPCRs()
 	if len(r.PCRs) > 0 {
 		if idx, err = ParsePCRList(strings.Join(r.PCRs, ",")); err != nil {
-			return nil, nil, &requestError{err}
+			return nil, nil, errkind.Mark(errkind.Input, err)
 		}
 	}
 	for _, b := range r.Banks {
@@ -81,4 +76,16 @@ func (r ExtendRequest) Parse() (Digests, error) {
 		return nil, badRequest("--digest: %w", err)
 	}
 	return ds, nil
+}
+
+// ReadBanksOrActive reads the PCRs idx in banks, or in every active bank
+// (ActiveBanks) when banks is empty: what ReadRequest.Parse asks for.
+func ReadBanksOrActive(t transport.TPM, banks []Alg, idx []int) (*PCRs, error) {
+	if len(banks) == 0 {
+		var err error
+		if banks, err = ActiveBanks(t); err != nil {
+			return nil, err
+		}
+	}
+	return ReadBanks(t, banks, idx)
 }

@@ -120,10 +120,16 @@ func (f FinishedFile) Text() string {
 	return s
 }
 
-// FinishedText is the lines of `slkit update finish`: each file's Text.
-func FinishedText(done []FinishedFile) string {
+// FinishReport is what FinishFiles did with every file (`slkit update
+// finish`, as JSON {"files":[...]}).
+type FinishReport struct {
+	Files []FinishedFile `json:"files"`
+}
+
+// Text is the lines of `slkit update finish`: each file's Text.
+func (r FinishReport) Text() string {
 	var b strings.Builder
-	for _, f := range done {
+	for _, f := range r.Files {
 		b.WriteString(f.Text())
 	}
 	return b.String()

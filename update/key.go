@@ -2,8 +2,10 @@ package update
 
 import (
 	"crypto/ed25519"
+	"crypto/rand"
 	"fmt"
 
+	"github.com/slkit/slkit/launch/policy"
 	"github.com/slkit/slkit/tpm"
 )
 
@@ -20,6 +22,22 @@ func SealKey(t tpm.TPMSender, pol *tpm.SealPolicy, events []tpm.Event) func(ed25
 		}
 		return s.Marshal()
 	}
+}
+
+// GenerateSealedKeyFiles makes a journal signing key pair on t whose
+// private half exists only sealed to st's policy (SealKey): the sealed
+// file at key (0600) and the public key at pub (policy.GenerateKeyFilesWith;
+// force replaces existing files).
+func GenerateSealedKeyFiles(t tpm.TPMSender, st *tpm.SealTarget, key, pub string, force bool) (*policy.KeygenReport, error) {
+	pol, events, err := st.Policy(t, nil)
+	if err != nil {
+		return nil, err
+	}
+	p, err := policy.GenerateKeyFilesWith(rand.Reader, key, pub, force, SealKey(t, pol, events))
+	if err != nil {
+		return nil, err
+	}
+	return &policy.KeygenReport{KeyID: policy.KeyID(p), Private: key, Public: pub, SealedTo: pol.String()}, nil
 }
 
 // IsSealedKey tells a sealed key file (JSON, well over a kilobyte) from a

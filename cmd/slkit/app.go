@@ -130,6 +130,21 @@ func (e *env) withTPM(c *cli.Context, f func(t *tpm.Conn) error) error {
 	return f(t)
 }
 
+// texter is a result with a text form (its JSON form is the value).
+type texter interface{ Text() string }
+
+// reportTPM reports (as report does) what f computes on the TPM named by
+// --tpm.
+func reportTPM[R texter](e *env, c *cli.Context, f func(*tpm.Conn) (R, error)) error {
+	return e.withTPM(c, func(t *tpm.Conn) error {
+		r, err := f(t)
+		if err != nil {
+			return err
+		}
+		return e.report(c, r, r.Text())
+	})
+}
+
 // writeJSON prints v as indented JSON followed by a newline.
 func (e *env) writeJSON(v any) error {
 	enc := json.NewEncoder(e.stdout)

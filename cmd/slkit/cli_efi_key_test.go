@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,6 +36,14 @@ func TestEFISealedKeyCLI(t *testing.T) {
 	if ents, _ := os.ReadDir(dir); len(ents) != 2 {
 		t.Errorf("keygen left %d files, want the sealed key and the public key", len(ents))
 	}
+	jkey := filepath.Join(dir, "json.key.sealed")
+	r = runSlkit(t, tt, "efi", "keygen", "--seal-pcrs", "17,18", "--pcr-values", d.pred, "--out", jkey, "--pub", jkey+".pub", "--json")
+	var rep map[string]string
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &rep) != nil || rep["private"] != jkey || rep["sealed_to"] == "" || len(rep["keyid"]) != 64 {
+		t.Fatalf("keygen --json: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	os.Remove(jkey)
+	os.Remove(jkey + ".pub")
 	journal := filepath.Join(dir, "journal")
 	queue := func(hex string, extra ...string) cliResult {
 		return runSlkit(t, tt, append([]string{"efi", "queue", "set", "SlkitKeyTest-5c5eb1e8-4d3b-4a2f-9c61-0f3e2a7b9d10",

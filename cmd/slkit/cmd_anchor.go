@@ -29,13 +29,7 @@ func (e *env) anchorStatus(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	return e.withTPM(c, func(t *tpm.Conn) error {
-		out, err := tpm.ReadAnchorStates(t, idx)
-		if err != nil {
-			return err
-		}
-		return e.report(c, out, out.Text())
-	})
+	return reportTPM(e, c, func(t *tpm.Conn) (tpm.AnchorStates, error) { return tpm.ReadAnchorStates(t, idx) })
 }
 
 func (e *env) anchorDefine(c *cli.Context) error {

@@ -2,9 +2,7 @@ package main
 
 import (
 	"crypto/ed25519"
-	"crypto/rand"
 	"errors"
-	"fmt"
 
 	"github.com/urfave/cli/v2"
 
@@ -124,21 +122,10 @@ func (e *env) efiQueueList(c *cli.Context, verify bool) error {
 	return e.report(c, l, l.Text(jp, sp, !verify))
 }
 
-// journalPaths are --journal and its state file, each checked.
+// journalPaths are --journal and its state file, each checked before any
+// TPM command (journal.CheckedPaths).
 func journalPaths(c *cli.Context) (string, string, error) {
-	j := c.String("journal")
-	s := journal.StatePath(j, c.String("state"))
-	return j, s, checkJournalFiles(j, s)
-}
-
-// checkJournalFiles refuses, before any TPM command, a journal or state
-// file that is not a regular file within its limit (a missing one is
-// fine: nothing queued, or nothing committed yet).
-func checkJournalFiles(j, s string) error {
-	if err := journal.Input.Check(j, true); err != nil {
-		return err
-	}
-	return journal.StateInput.Check(s, true)
+	return journal.CheckedPaths(c.String("journal"), c.String("state"))
 }
 
 // loadJournalKey reads and parses a journal key file ("-": stdin); an
@@ -183,17 +170,8 @@ func (e *env) efiKeygen(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	return e.withTPM(c, func(t *tpm.Conn) error {
-		pol, events, err := st.Policy(t, nil)
-		if err != nil {
-			return err
-		}
-		key, pub := keyPaths(c)
-		p, err := policy.GenerateKeyFilesWith(rand.Reader, key, pub, c.Bool("force"), update.SealKey(t, pol, events))
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(e.stdout, "wrote %s (the private key sealed to %s, 0600; never written in clear) and %s; key id %s\n", key, pol, pub, policy.KeyID(p))
-		return err
+	key, pub := keyPaths(c)
+	return reportTPM(e, c, func(t *tpm.Conn) (*policy.KeygenReport, error) {
+		return update.GenerateSealedKeyFiles(t, st, key, pub, c.Bool("force"))
 	})
 }

@@ -99,7 +99,7 @@ func parseLaunchEFI(e *env, c *cli.Context, seams efiSeams, phase func(string)) 
 		// A journal or state file that cannot be read is a bad journal,
 		// which refuses the launch: say so before any TPM command (with
 		// --efi-skip-bad-journal the pre-launch step skips it instead).
-		if err := checkJournalFiles(p.Journal, journal.StatePath(p.Journal, p.State)); err != nil {
+		if _, _, err := journal.CheckedPaths(p.Journal, p.State); err != nil {
 			return nil, fmt.Errorf("commit EFI variables: nothing committed, nothing launched: %w", err)
 		}
 	}

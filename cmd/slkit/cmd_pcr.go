@@ -33,19 +33,7 @@ func (e *env) pcrRead(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	return e.withTPM(c, func(t *tpm.Conn) error {
-		var err error
-		if len(banks) == 0 {
-			if banks, err = tpm.ActiveBanks(t); err != nil {
-				return err
-			}
-		}
-		vals, err := tpm.ReadBanks(t, banks, idx)
-		if err != nil {
-			return err
-		}
-		return e.report(c, vals, vals.Text())
-	})
+	return reportTPM(e, c, func(t *tpm.Conn) (*tpm.PCRs, error) { return tpm.ReadBanksOrActive(t, banks, idx) })
 }
 
 func (e *env) pcrExtend(c *cli.Context) error {

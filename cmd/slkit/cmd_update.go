@@ -105,14 +105,9 @@ func (e *env) updateFinish(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	return e.withTPM(c, func(t *tpm.Conn) error {
+	return reportTPM(e, c, func(t *tpm.Conn) (update.FinishReport, error) {
 		done, err := update.FinishFiles(t, fsys.OS{}, in.files, update.WithPIN(in.pin), update.WithEventLogs(in.logs...), update.WithForce(c.Bool("force")))
-		if err != nil {
-			return err
-		}
-		return e.report(c, struct {
-			Files []update.FinishedFile `json:"files"`
-		}{done}, update.FinishedText(done))
+		return update.FinishReport{Files: done}, err
 	})
 }
 

@@ -16,3 +16,15 @@ var (
 	// --seal-pcrs`: a sealed file with its expected events).
 	KeyInput = fsys.Input{What: "journal key file", Max: 64 << 10}
 )
+
+// CheckedPaths are the journal at path and its state file (StatePath of
+// state), each refused before anything reads it when it is not a regular
+// file within its limit (Input, StateInput); a missing one is fine:
+// nothing queued, or nothing committed yet.
+func CheckedPaths(path, state string) (string, string, error) {
+	state = StatePath(path, state)
+	if err := Input.Check(path, true); err != nil {
+		return path, state, err
+	}
+	return path, state, StateInput.Check(state, true)
+}

@@ -5,7 +5,7 @@ import "fmt"
 // KeygenReport is what `slkit policy keygen` (and `slkit efi keygen`)
 // reports after GenerateKeyFiles: the two files written and the key's ID.
 // Its JSON keys are in alphabetical order:
-// {"keyid":HEX,"private":FILE,"public":FILE}.
+// {"keyid":HEX,"private":FILE,"public":FILE[,"sealed_to":POLICY]}.
 type KeygenReport struct {
 	// KeyID is the public key's KeyID.
 	KeyID string `json:"keyid"`
@@ -13,10 +13,17 @@ type KeygenReport struct {
 	Private string `json:"private"`
 	// Public is the public key file.
 	Public string `json:"public"`
+	// SealedTo is the TPM policy the private key is sealed to, Private
+	// then being a sealed file (`efi keygen --seal-pcrs`); "" when the
+	// key is written in clear.
+	SealedTo string `json:"sealed_to,omitempty"`
 }
 
 // Text is one line naming the files and the key ID.
 func (r KeygenReport) Text() string {
+	if r.SealedTo != "" {
+		return fmt.Sprintf("wrote %s (the private key sealed to %s, 0600; never written in clear) and %s; key id %s\n", r.Private, r.SealedTo, r.Public, r.KeyID)
+	}
 	return fmt.Sprintf("wrote %s (private, 0600) and %s; key id %s\n", r.Private, r.Public, r.KeyID)
 }
 
