@@ -53,12 +53,6 @@ func (e *env) anchorDefine(c *cli.Context) error {
 	})
 }
 
-// badIndex is the usage error for value given as what (an argument or a
-// --flag) where an NV index like example belongs (tpm.BadIndex).
-func badIndex(what, value string, example uint32) error {
-	return tpm.BadIndex(what, value, example)
-}
-
 // parseIndex reads an anchor's NV index flag; "none" is 0.
 func parseIndex(c *cli.Context, name string) (uint32, error) {
 	return tpm.AnchorIndexFlag(name, c.String(name))
@@ -67,11 +61,6 @@ func parseIndex(c *cli.Context, name string) (uint32, error) {
 // parseCounter reads an update-window counter's NV index flag.
 func parseCounter(c *cli.Context, flag string) (uint32, error) {
 	return tpm.CounterIndexFlag(flag, c.String(flag))
-}
-
-// journalAnchorOpts are the journal's options for --anchor on t.
-func journalAnchorOpts(c *cli.Context, t tpm.TPMSender) ([]journal.Option, error) {
-	return (&update.JournalAnchorFlag{Index: c.String("anchor")}).Options(t)
 }
 
 // withJournalAnchor runs f with the journal's options for --anchor, read

@@ -10,6 +10,7 @@ import (
 
 	"github.com/slkit/slkit/internal/clikit"
 	"github.com/slkit/slkit/launch"
+	"github.com/slkit/slkit/launch/policy"
 	"github.com/slkit/slkit/slaunch"
 	"github.com/slkit/slkit/tpm"
 )
@@ -61,7 +62,7 @@ func launchAction(e *env, c *cli.Context, es efiSeams) error {
 	if c.Bool("json") && !c.Bool("dry-run") {
 		return usage(errors.New("launch: --json needs --dry-run (a launch that hands over does not return)"))
 	}
-	signed, pub, err := signedPolicy(c, "policy")
+	signed, pub, err := policy.ReadSigned(c.String("policy"), c.String("policy-key"))
 	if err != nil {
 		return err
 	}

@@ -86,7 +86,7 @@ func (e *env) updatePrepare(c *cli.Context) error {
 	u := update.Update{Journal: jp, State: sp, Pub: pub, Via: via, Files: in.files, Firmware: fw, FirmwareLog: c.String("firmware-log")}
 	return e.withTPM(c, func(t *tpm.Conn) error {
 		var err error
-		if u.JournalOptions, err = journalAnchorOpts(c, t); err != nil {
+		if u.JournalOptions, err = (&update.JournalAnchorFlag{Index: c.String("anchor")}).Options(t); err != nil {
 			return err
 		}
 		rep, err := update.PrepareUpdate(t, fsys.OS{}, u, opts...)

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"crypto/ed25519"
 	"errors"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/slkit/slkit/internal/clikit"
-	"github.com/slkit/slkit/launch/policy"
 	"github.com/slkit/slkit/nextboot"
 	"github.com/slkit/slkit/update"
 )
@@ -27,12 +25,6 @@ func nextLaunch(c *cli.Context, via update.Via, fw *nextboot.Prediction) ([]upda
 	}
 	return update.NextSpec{Via: via, NextPCRs: c.String("next-pcrs"), Relaunch: spec("relaunch"), Next: spec("next"),
 		PolicyKey: c.String("policy-key"), Start: c.String("start"), Firmware: fw}.Options()
-}
-
-// signedPolicy reads the signed launch policy of flag and the public key
-// of --policy-key it verifies under (policy.ReadSigned).
-func signedPolicy(c *cli.Context, flag string) ([]byte, ed25519.PublicKey, error) {
-	return policy.ReadSigned(c.String(flag), c.String("policy-key"))
 }
 
 // firmwarePrediction predicts the next boot's firmware PCRs for `update
