@@ -41,13 +41,6 @@ type CollectArgs struct {
 	Logs []string
 }
 
-// requestError is a bad value in a QuoteRequest: its text names the flag
-// (the CLI's exit code 1).
-type requestError struct{ msg string }
-
-func (e *requestError) Error() string { return e.msg }
-func (e *requestError) Unwrap() error { return errkind.Input }
-
 // Sources are the log sources r asks for: DefaultLogSources with the
 // logs r gives in their place (not optional: a given log must be read).
 func (r *QuoteRequest) Sources() LogSources {
@@ -74,7 +67,7 @@ func (r *QuoteRequest) Prepare() (*CollectArgs, error) {
 	}
 	pcrs, err := tpm.ParsePCRList(r.PCRs)
 	if err != nil || len(pcrs) == 0 {
-		return nil, &requestError{fmt.Sprintf("--pcrs %q: want PCR indices 0-23", r.PCRs)}
+		return nil, errkind.Errorf(errkind.Input, "--pcrs %q: want PCR indices 0-23", r.PCRs)
 	}
 	logs, read, err := ReadLogs(r.Sources())
 	if err != nil {
@@ -95,7 +88,7 @@ func (r *QuoteRequest) Prepare() (*CollectArgs, error) {
 func (r *QuoteRequest) nonce() ([]byte, error) {
 	switch {
 	case (r.Nonce != nil) == (r.NonceFile != nil):
-		return nil, &requestError{"quote: give --nonce HEX or --nonce-file FILE"}
+		return nil, errkind.Errorf(errkind.Input, "quote: give --nonce HEX or --nonce-file FILE")
 	case r.Nonce != nil:
 		n, err := ParseNonce(*r.Nonce)
 		if err != nil {

@@ -1,9 +1,10 @@
 package initramfs
 
 import (
-	"fmt"
 	"io"
 	"strings"
+
+	"github.com/slkit/slkit/internal/errkind"
 )
 
 // BuildFlags is a build asked for in text, as a command line gives it
@@ -51,14 +52,9 @@ type BuildFlags struct {
 	Log io.Writer
 }
 
-// flagError is a bad value in BuildFlags: its text names the flag and
-// the value, and it is an ErrInput (the CLI's exit code 1).
-type flagError struct{ msg string }
-
-func (e *flagError) Error() string { return e.msg }
-func (e *flagError) Unwrap() error { return ErrInput }
-
-func badFlag(format string, a ...any) error { return &flagError{fmt.Sprintf(format, a...)} }
+// badFlag is a bad value in BuildFlags: its text names the flag and the
+// value, and it is an ErrInput (the CLI's exit code 1).
+func badFlag(format string, a ...any) error { return errkind.Errorf(ErrInput, format, a...) }
 
 // Options checks f and returns Build's options for it, in the order the
 // fields are listed (the first bad value is the error, naming its flag:

@@ -1,7 +1,6 @@
 package verifier
 
 import (
-	"fmt"
 	"os"
 
 	"github.com/slkit/slkit/internal/errkind"
@@ -24,14 +23,6 @@ type PolicyFiles struct {
 	Images *string
 }
 
-// missingFlag is a PolicyFiles without one of its three files: its text
-// names the flag, and it is an errkind.Input error (the CLI's exit code
-// 1).
-type missingFlag string
-
-func (m missingFlag) Error() string { return fmt.Sprintf("verify: --%s is required", string(m)) }
-func (m missingFlag) Unwrap() error { return errkind.Input }
-
 // Input returns the policy input f names, or nil when f names none. It
 // reads the signed policy, then the key; a file that cannot be read is an
 // *fsys.InputError naming it. The policy's signature is checked by
@@ -45,7 +36,7 @@ func (f PolicyFiles) Input() (*PolicyInput, error) {
 		value *string
 	}{{"policy", f.Policy}, {"policy-key", f.Key}, {"images", f.Images}} {
 		if x.value == nil {
-			return nil, missingFlag(x.flag)
+			return nil, errkind.Errorf(errkind.Input, "verify: --%s is required", x.flag)
 		}
 	}
 	signed, err := policy.SignedInput.Read(*f.Policy)

@@ -1,5 +1,7 @@
 package secureboot
 
+import "github.com/slkit/slkit/internal/errkind"
+
 // SignFlags is a signing key asked for in text, as a command line gives
 // it (`slkit initramfs build --uki`'s --sign-key FILE --sign-cert FILE):
 // Signer checks the pair and loads the key. A nil field was not given.
@@ -9,19 +11,12 @@ type SignFlags struct {
 	Key, Cert *string
 }
 
-// signFlagsError is a SignFlags that gives only half of the pair: its
-// text names the flags, and it is an ErrInput (the CLI's exit code 1).
-type signFlagsError struct{}
-
-func (signFlagsError) Error() string { return "--sign-key and --sign-cert go together" }
-func (signFlagsError) Unwrap() error { return ErrInput }
-
 // Signer returns the function that signs a PE image with the key f names
 // (SignImage), or nil when f names none (the image stays unsigned). Half
 // a pair is an ErrInput; a key LoadKey refuses is LoadKey's error.
 func (f SignFlags) Signer() (func([]byte) ([]byte, error), error) {
 	if (f.Key == nil) != (f.Cert == nil) {
-		return nil, signFlagsError{}
+		return nil, errkind.Errorf(ErrInput, "--sign-key and --sign-cert go together")
 	}
 	if f.Key == nil {
 		return nil, nil
