@@ -15,11 +15,10 @@ type journalAnchor struct {
 	a *tpm.Anchor
 }
 
-// Generation reads the anchor. It is never fresh: PreLaunch defines it only
-// once no generation is pending (defineJournalAnchor).
-func (j *journalAnchor) Generation() (uint64, bool, error) {
-	v, err := j.a.Read(j.t)
-	return v, false, err
+// Generation reads the anchor. PreLaunch defines it only once no
+// generation is pending (defineJournalAnchor), so its value decides.
+func (j *journalAnchor) Generation() (uint64, error) {
+	return j.a.Read(j.t)
 }
 
 // Advance raises the anchor to gen: at most journal.MaxEntries increments

@@ -18,10 +18,9 @@ type memAnchor struct {
 	v        uint64
 	advances int
 	fail     error
-	fresh    bool
 }
 
-func (a *memAnchor) Generation() (uint64, bool, error) { return a.v, a.fresh, nil }
+func (a *memAnchor) Generation() (uint64, error) { return a.v, nil }
 func (a *memAnchor) Advance(to uint64) error {
 	if a.fail != nil {
 		return a.fail
@@ -166,13 +165,6 @@ func TestAnchorAdvancesWhenComplete(t *testing.T) {
 	if err != nil || !res.Complete() || res.AnchorErr == nil || a.v != 41 {
 		t.Fatalf("%v %+v", err, res)
 	}
-	// An anchor defined in this boot (the owner deleted the old one, or
-	// anchors are new here) is only a floor: a pending journal below it is
-	// committed, checked against the state file, and the anchor stays.
-	a.fail, a.fresh, a.v = nil, true, 100
-	if res, err := r.run(WithAnchor(a)); err != nil || !res.Complete() || a.v != 100 {
-		t.Fatalf("fresh anchor: %v %+v anchor %d", err, res, a.v)
-	}
 }
 
 // A journal that disappeared while its generation was unapplied is
@@ -191,11 +183,6 @@ func TestMissingJournalReported(t *testing.T) {
 	a := &memAnchor{}
 	if _, err := r.run(WithAnchor(a)); !errors.Is(err, ErrMissing) {
 		t.Fatalf("missing journal with an anchor at 0: %v", err)
-	}
-	// A freshly defined anchor has no history: the state file decides,
-	// and it names an unapplied generation.
-	if _, err := r.run(WithAnchor(&memAnchor{v: 7, fresh: true})); !errors.Is(err, ErrMissing) {
-		t.Fatalf("missing journal with a fresh anchor: %v", err)
 	}
 	// Once the anchor says generation 1 was applied, a missing journal is
 	// nothing to do.

@@ -128,19 +128,14 @@ func Missing(journalPath, statePath string, opts ...Option) error {
 	return err
 }
 
-// applied reads the anchor's generation; a fresh anchor (no history) is
-// dropped from o, so that the state file decides this once.
+// applied reads the anchor's generation (0 without an anchor).
 func (o *options) applied() (uint64, error) {
 	if o.anchor == nil {
 		return 0, nil
 	}
-	a, fresh, err := o.anchor.Generation()
+	a, err := o.anchor.Generation()
 	if err != nil {
 		return 0, fmt.Errorf("read the journal's anchor: %w", err)
-	}
-	if fresh {
-		o.anchor = nil
-		return 0, nil
 	}
 	return a, nil
 }

@@ -47,7 +47,7 @@ func Inspect(journalPath, statePath string, pub ed25519.PublicKey, opts ...Optio
 		return nil, err
 	}
 	if o.anchor != nil {
-		applied, _, err := o.anchor.Generation()
+		applied, err := o.anchor.Generation()
 		if err != nil {
 			return nil, fmt.Errorf("read the journal's anchor: %w", err)
 		}

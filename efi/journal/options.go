@@ -77,10 +77,10 @@ func WithMinGeneration(g uint64) Option { return func(o *options) { o.minGen = g
 // NV anchor, tpm.Anchor; update.JournalAnchor adapts it).
 type Anchor interface {
 	// Generation is the highest generation applied (every entry final).
-	// fresh says the anchor was just defined and has no history yet: its
-	// value is only a floor for the generations to come, so this once
-	// Commit checks replays against the state file, as without an anchor.
-	Generation() (gen uint64, fresh bool, err error)
+	// An anchor is defined only once no generation is pending (its value
+	// is then at least the last one committed), so its value always
+	// decides.
+	Generation() (gen uint64, err error)
 	// Advance raises it to gen.
 	Advance(gen uint64) error
 }

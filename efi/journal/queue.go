@@ -75,7 +75,7 @@ func Enqueue(journalPath, statePath string, key ed25519.PrivateKey, changes []Ch
 // does not cover it (whatever the state file says: it cannot drop an
 // entry). A journal too far ahead of A to be committed is replaced.
 func anchoredBase(o *options, journalPath string, pub ed25519.PublicKey) ([]Change, uint64, error) {
-	applied, _, err := o.anchor.Generation()
+	applied, err := o.anchor.Generation()
 	if err != nil {
 		return nil, 0, fmt.Errorf("read the journal's anchor: %w", err)
 	}
