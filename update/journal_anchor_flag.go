@@ -26,6 +26,11 @@ func (a *JournalAnchorFlag) Options(t tpm.TPMSender) ([]journal.Option, error) {
 	if err != nil || idx == 0 {
 		return nil, err
 	}
+	return anchorOptions(t, idx)
+}
+
+// anchorOptions are the journal's options for the anchor at idx on t.
+func anchorOptions(t tpm.TPMSender, idx uint32) ([]journal.Option, error) {
 	j, err := JournalAnchor(t, idx)
 	if err != nil || j == nil {
 		return nil, err
@@ -40,10 +45,11 @@ func (a *JournalAnchorFlag) Options(t tpm.TPMSender) ([]journal.Option, error) {
 // generation the anchor has already passed, which the pre-launch stage
 // would then skip as applied.
 func (a *JournalAnchorFlag) With(f func(opts []journal.Option) error) error {
-	if idx, err := tpm.AnchorIndexFlag("anchor", a.Index); err != nil || idx == 0 {
-		if err != nil {
-			return err
-		}
+	idx, err := tpm.AnchorIndexFlag("anchor", a.Index)
+	if err != nil {
+		return err
+	}
+	if idx == 0 {
 		return f(nil)
 	}
 	t, err := a.OpenTPM()
@@ -51,7 +57,7 @@ func (a *JournalAnchorFlag) With(f func(opts []journal.Option) error) error {
 		return fmt.Errorf("the journal's anchor (--anchor %s) cannot be read: %w (--anchor none numbers generations from the state file alone)", a.Index, err)
 	}
 	defer t.Close()
-	opts, err := a.Options(t)
+	opts, err := anchorOptions(t, idx)
 	if err != nil {
 		return err
 	}
